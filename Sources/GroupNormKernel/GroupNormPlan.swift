@@ -1,0 +1,276 @@
+/// Where the channel axis is: (N, C, *) or (N, *, C).
+public enum ChannelLayout: String, Sendable, CaseIterable {
+    case channelsFirst = "nchw"
+    case channelsLast = "nhwc"
+}
+
+/// Which values share statistics.
+public enum StatisticsScope: Equatable, Sendable {
+    /// Per (sample, group) over G groups of C/G channels: group, layer (G = 1), instance (G = C).
+    case groups(Int)
+    /// Per channel over the whole batch: batch normalization.
+    case channels
+}
+
+/// Mean and variance per statistic, plus per-channel affine parameters
+/// (scale γ, PyTorch's `weight`; shift β, PyTorch's `bias`).
+public struct NormalizationParameters: Sendable {
+    public var mean: [Double]
+    public var variance: [Double]
+    public var scale: [Double]?
+    public var shift: [Double]?
+    public var epsilon: Double
+
+    public init(mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double) {
+        self.mean = mean
+        self.variance = variance
+        self.scale = scale
+        self.shift = shift
+        self.epsilon = epsilon
+    }
+}
+
+/// A validated normalization of samples of C channels × S spatial positions.
+///
+/// Inside the kernels: N samples, C channels, G groups of K = C/G channels,
+/// S = H×W×… spatial positions. Work is split into blocks whose boundaries
+/// depend on the shape alone and merged in a fixed order, so every thread
+/// count gives bitwise identical results.
+public struct GroupNormPlan: Sendable {
+    public let channelCount: Int
+    public let spatialCount: Int
+    public let layout: ChannelLayout
+    public let scope: StatisticsScope
+    public let threadCount: Int
+
+    /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
+    static let blockElements = 4096
+
+    public init(
+        channelCount: Int, spatialCount: Int, layout: ChannelLayout, scope: StatisticsScope, threadCount: Int
+    ) throws(GroupNormError) {
+        guard channelCount > 0 else { throw .invalidCount(what: "channel count", value: channelCount) }
+        guard spatialCount >= 0 else { throw .invalidCount(what: "spatial size", value: spatialCount) }
+        guard threadCount > 0 else { throw .invalidCount(what: "thread count", value: threadCount) }
+        if case .groups(let groups) = scope {
+            guard groups > 0 else { throw .invalidCount(what: "group count", value: groups) }
+            guard channelCount % groups == 0 else { throw .channelsNotDivisible(channels: channelCount, groups: groups) }
+        }
+        self.channelCount = channelCount
+        self.spatialCount = spatialCount
+        self.layout = layout
+        self.scope = scope
+        self.threadCount = threadCount
+    }
+
+    /// G for group scopes, C for batch statistics (one per channel).
+    public var groupCount: Int {
+        if case .groups(let groups) = scope { return groups }
+        return channelCount
+    }
+
+    public var sampleElements: Int { channelCount * spatialCount }
+
+    /// How many statistics `moments` returns for `sampleCount` samples.
+    public func statisticCount(sampleCount: Int) -> Int {
+        scope == .channels ? channelCount : sampleCount * groupCount
+    }
+
+    /// Values per statistic for `sampleCount` samples (the reports' `count`).
+    public func valuesPerStatistic(sampleCount: Int) -> Int {
+        scope == .channels ? sampleCount * spatialCount : channelCount / groupCount * spatialCount
+    }
+
+    // MARK: Moments
+
+    public func moments(of values: UnsafeBufferPointer<Float>, sampleCount: Int) -> [Moments] {
+        genericMoments(values, sampleCount: sampleCount)
+    }
+
+    public func moments(of values: UnsafeBufferPointer<Double>, sampleCount: Int) -> [Moments] {
+        genericMoments(values, sampleCount: sampleCount)
+    }
+
+    /// Per-(sample, bucket) moments, where a bucket is a group, or a channel for batch scope,
+    /// merged over samples for batch scope. Non-finite inputs poison their statistic.
+    func genericMoments<E: KernelElement>(_ values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
+        precondition(values.count == N * sampleElements, "buffer holds \(values.count) values, not \(N) samples")
+        let buckets = groupCount
+        var perSample = [Moments](repeating: .empty, count: N * buckets)
+        if N > 0 && spatialCount > 0, let base = values.baseAddress {
+            switch layout {
+            case .channelsFirst: momentsChannelsFirst(base, sampleCount: N, buckets: buckets, into: &perSample)
+            case .channelsLast: momentsChannelsLast(base, sampleCount: N, buckets: buckets, into: &perSample)
+            }
+        }
+        if scope == .channels {
+            var merged = [Moments](repeating: .empty, count: channelCount)
+            for sample in 0..<N {
+                for channel in 0..<channelCount {
+                    merged[channel] = merged[channel].merging(perSample[sample * channelCount + channel])
+                }
+            }
+            return merged.map { $0.poisonedIfNotFinite }
+        }
+        return perSample.map { $0.poisonedIfNotFinite }
+    }
+
+    private func momentsChannelsFirst<E: KernelElement>(
+        _ base: UnsafePointer<E>, sampleCount N: Int, buckets: Int, into result: inout [Moments]
+    ) {
+        let bucketLength = channelCount / buckets * spatialCount
+        let blocksPerBucket = (bucketLength + Self.blockElements - 1) / Self.blockElements
+        let bucketCount = N * buckets
+        let slots = UnsafeMutablePointer<Moments>.allocate(capacity: bucketCount * blocksPerBucket)
+        defer { slots.deallocate() }
+        let shared = SharedPointer(base: slots)
+        ParallelLoop(threadCount: threadCount).run(taskCount: bucketCount * blocksPerBucket) { tasks, _ in
+            for task in tasks {
+                let bucket = task / blocksPerBucket
+                let start = (task % blocksPerBucket) * Self.blockElements
+                let count = min(Self.blockElements, bucketLength - start)
+                shared.base[task] = contiguousMoments(base + bucket * bucketLength + start, count: count)
+            }
+        }
+        for bucket in 0..<bucketCount {
+            var moments = Moments.empty
+            for block in 0..<blocksPerBucket { moments = moments.merging(slots[bucket * blocksPerBucket + block]) }
+            result[bucket] = moments
+        }
+    }
+
+    private func momentsChannelsLast<E: KernelElement>(
+        _ base: UnsafePointer<E>, sampleCount N: Int, buckets: Int, into result: inout [Moments]
+    ) {
+        let C = channelCount
+        let rowsPerBlock = max(1, Self.blockElements / C)
+        let blocksPerSample = (spatialCount + rowsPerBlock - 1) / rowsPerBlock
+        let taskCount = N * blocksPerSample
+        let workers = min(threadCount, taskCount)
+        let slots = UnsafeMutablePointer<Moments>.allocate(capacity: taskCount * buckets)
+        defer { slots.deallocate() }
+        let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
+        defer { scratches.forEach { $0.deallocate() } }
+        let shared = SharedPointer(base: slots)
+        let spatial = spatialCount
+        ParallelLoop(threadCount: workers).run(taskCount: taskCount) { tasks, worker in
+            for task in tasks {
+                let sample = task / blocksPerSample
+                let firstRow = (task % blocksPerSample) * rowsPerBlock
+                let rows = min(rowsPerBlock, spatial - firstRow)
+                channelsLastMoments(
+                    base + (sample * spatial + firstRow) * C, rows: rows, channelCount: C,
+                    channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets)
+            }
+        }
+        for sample in 0..<N {
+            for bucket in 0..<buckets {
+                var moments = Moments.empty
+                for block in 0..<blocksPerSample {
+                    moments = moments.merging(slots[(sample * blocksPerSample + block) * buckets + bucket])
+                }
+                result[sample * buckets + bucket] = moments
+            }
+        }
+    }
+
+    // MARK: Normalization
+
+    /// Writes the normalized `source` to `destination`, which may be the same buffer.
+    public func normalize(
+        _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
+        sampleCount: Int, parameters: NormalizationParameters
+    ) throws(GroupNormError) {
+        try genericNormalize(source, into: destination, sampleCount: sampleCount, parameters: parameters)
+    }
+
+    public func normalize(
+        _ source: UnsafeBufferPointer<Double>, into destination: UnsafeMutableBufferPointer<Double>,
+        sampleCount: Int, parameters: NormalizationParameters
+    ) throws(GroupNormError) {
+        try genericNormalize(source, into: destination, sampleCount: sampleCount, parameters: parameters)
+    }
+
+    /// Checks the lengths of statistics and affine parameters for `sampleCount` samples.
+    public func validate(_ parameters: NormalizationParameters, sampleCount: Int) throws(GroupNormError) {
+        let statistics = statisticCount(sampleCount: sampleCount)
+        if parameters.mean.count != statistics {
+            throw .parameterLength(name: "mean", expected: statistics, actual: parameters.mean.count)
+        }
+        if parameters.variance.count != statistics {
+            throw .parameterLength(name: "var", expected: statistics, actual: parameters.variance.count)
+        }
+        if let scale = parameters.scale, scale.count != channelCount {
+            throw .parameterLength(name: "weight", expected: channelCount, actual: scale.count)
+        }
+        if let shift = parameters.shift, shift.count != channelCount {
+            throw .parameterLength(name: "bias", expected: channelCount, actual: shift.count)
+        }
+    }
+
+    func genericNormalize<E: KernelElement>(
+        _ source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>,
+        sampleCount N: Int, parameters: NormalizationParameters
+    ) throws(GroupNormError) {
+        try validate(parameters, sampleCount: N)
+        precondition(source.count == N * sampleElements && destination.count == source.count)
+        guard N > 0, spatialCount > 0, let input = source.baseAddress, let output = destination.baseAddress else { return }
+        let C = channelCount
+        let channelsPerGroup = C / groupCount
+        // One affine map per (sample, channel): statistics folded with γ and β.
+        let runParameters = UnsafeMutablePointer<RunParameters<E>>.allocate(capacity: N * C)
+        defer { runParameters.deallocate() }
+        for sample in 0..<N {
+            for channel in 0..<C {
+                let statistic = scope == .channels ? channel : sample * groupCount + channel / channelsPerGroup
+                let inverseDeviation = 1 / (parameters.variance[statistic] + parameters.epsilon).squareRoot()
+                runParameters[sample * C + channel] = RunParameters(
+                    mean: parameters.mean[statistic],
+                    scale: (parameters.scale?[channel] ?? 1) * inverseDeviation,
+                    shift: parameters.shift?[channel] ?? 0)
+            }
+        }
+        let target = SharedPointer(base: output)
+        let runs = UnsafePointer(runParameters)
+        switch layout {
+        case .channelsFirst:
+            let blocksPerRun = (spatialCount + Self.blockElements - 1) / Self.blockElements
+            let spatial = spatialCount
+            ParallelLoop(threadCount: threadCount).run(taskCount: N * C * blocksPerRun) { tasks, _ in
+                for task in tasks {
+                    let run = task / blocksPerRun
+                    let start = (task % blocksPerRun) * Self.blockElements
+                    let offset = run * spatial + start
+                    normalizeContiguous(input + offset, target.base + offset,
+                                        count: min(Self.blockElements, spatial - start), runs[run])
+                }
+            }
+        case .channelsLast:
+            let columns = UnsafeMutablePointer<E>.allocate(capacity: 4 * N * C)
+            defer { columns.deallocate() }
+            for index in 0..<(N * C) {
+                columns[index] = runs[index].meanHigh
+                columns[N * C + index] = runs[index].meanLow
+                columns[2 * N * C + index] = runs[index].scale
+                columns[3 * N * C + index] = runs[index].shift
+            }
+            let rowsPerBlock = max(1, Self.blockElements / C)
+            let blocksPerSample = (spatialCount + rowsPerBlock - 1) / rowsPerBlock
+            let spatial = spatialCount
+            let table = UnsafePointer(columns)
+            let stride = N * C
+            ParallelLoop(threadCount: threadCount).run(taskCount: N * blocksPerSample) { tasks, _ in
+                for task in tasks {
+                    let sample = task / blocksPerSample
+                    let firstRow = (task % blocksPerSample) * rowsPerBlock
+                    let offset = (sample * spatial + firstRow) * C
+                    let parameters = table + sample * C
+                    normalizeChannelsLast(
+                        input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow), channelCount: C,
+                        meanHigh: parameters, meanLow: parameters + stride,
+                        scale: parameters + 2 * stride, shift: parameters + 3 * stride)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+internal import CHDF5
+
+/// The value of an attribute that gnorm writes or reads back.
+public enum AttributeValue: Equatable, Sendable {
+    case string(String)
+    case integer(Int)
+    case double(Double)
+    case doubles([Double])
+}
+
+/// Attribute operations shared by files (their root group), groups and datasets.
+enum Attributes {
+    /// Writes (or replaces) a scalar attribute. The HDF5 calls are `H5Acreate2` and `H5Awrite`.
+    static func set(_ name: String, _ value: AttributeValue, on object: hid_t) throws(HDF5Error) {
+        if H5Aexists(object, name) > 0 {
+            try checkedStatus(H5Adelete(object, name), "H5Adelete '\(name)'")
+        }
+        switch value {
+        case .string(let text):
+            let type = try checkedId(H5Tcopy(chdf5_c_s1()), "H5Tcopy string")
+            defer { H5Tclose(type) }
+            let bytes = Array(text.utf8)
+            try checkedStatus(H5Tset_size(type, max(1, bytes.count)), "H5Tset_size")
+            try checkedStatus(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset")
+            try checkedStatus(H5Tset_strpad(type, H5T_STR_NULLPAD), "H5Tset_strpad")
+            let space = try Dataspace(shape: [])
+            let attribute = try checkedId(
+                H5Acreate2(object, name, type, space.id, chdf5_default(), chdf5_default()),
+                "H5Acreate2 '\(name)'")
+            defer { H5Aclose(attribute) }
+            let padded = bytes.isEmpty ? [UInt8(0)] : bytes
+            try checkedStatus(H5Awrite(attribute, type, padded), "H5Awrite '\(name)'")
+        case .integer(let number):
+            var stored = Int64(number)
+            try write(name, type: chdf5_std_i64le(), memoryType: chdf5_native_int64(), count: nil, &stored, on: object)
+        case .double(let number):
+            var stored = number
+            try write(name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: nil, &stored, on: object)
+        case .doubles(let numbers):
+            var stored = numbers
+            try write(name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: numbers.count, &stored, on: object)
+        }
+    }
+
+    private static func write(
+        _ name: String, type: hid_t, memoryType: hid_t, count: Int?,
+        _ buffer: UnsafeMutableRawPointer, on object: hid_t
+    ) throws(HDF5Error) {
+        let space = try Dataspace(shape: count.map { [$0] } ?? [])
+        let attribute = try checkedId(
+            H5Acreate2(object, name, type, space.id, chdf5_default(), chdf5_default()),
+            "H5Acreate2 '\(name)'")
+        defer { H5Aclose(attribute) }
+        try checkedStatus(H5Awrite(attribute, memoryType, buffer), "H5Awrite '\(name)'")
+    }
+
+    /// Reads a string or numeric attribute; nil when it does not exist.
+    static func get(_ name: String, on object: hid_t) throws(HDF5Error) -> AttributeValue? {
+        guard H5Aexists(object, name) > 0 else { return nil }
+        let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(name)'")
+        defer { H5Aclose(attribute) }
+        let type = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
+        defer { H5Tclose(type) }
+        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
+        let count = max(1, Int(H5Sget_simple_extent_npoints(space.id)))
+        switch H5Tget_class(type) {
+        case H5T_STRING:
+            if H5Tis_variable_str(type) > 0 {
+                var pointer: UnsafeMutablePointer<CChar>? = nil
+                let memory = try checkedId(H5Tcopy(chdf5_c_s1()), "H5Tcopy")
+                defer { H5Tclose(memory) }
+                H5Tset_size(memory, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
+                try checkedStatus(H5Aread(attribute, memory, &pointer), "H5Aread '\(name)'")
+                defer { if let pointer { H5free_memory(pointer) } }
+                return .string(pointer.map { String(cString: $0) } ?? "")
+            }
+            let size = H5Tget_size(type)
+            var bytes = [UInt8](repeating: 0, count: size * count + 1)
+            try checkedStatus(H5Aread(attribute, type, &bytes), "H5Aread '\(name)'")
+            let text = bytes.prefix(size).prefix { $0 != 0 }
+            return .string(String(decoding: text, as: UTF8.self))
+        case H5T_INTEGER:
+            var values = [Int64](repeating: 0, count: count)
+            try checkedStatus(H5Aread(attribute, chdf5_native_int64(), &values), "H5Aread '\(name)'")
+            return .integer(Int(values[0]))
+        case H5T_FLOAT:
+            var values = [Double](repeating: 0, count: count)
+            try checkedStatus(H5Aread(attribute, chdf5_native_double(), &values), "H5Aread '\(name)'")
+            return count == 1 && H5Sget_simple_extent_ndims(space.id) == 0 ? .double(values[0]) : .doubles(values)
+        default:
+            return nil
+        }
+    }
+
+    /// Copies every attribute of `source` onto `destination`, whatever its type,
+    /// by reading it in its native memory form and writing it back.
+    /// The HDF5 calls are `H5Aiterate2`, `H5Aread`, `H5Awrite`, `H5Dvlen_reclaim`.
+    static func copyAll(from source: hid_t, to destination: hid_t) throws(HDF5Error) {
+        final class Names { var list: [String] = [] }
+        let names = Names()
+        var index: hsize_t = 0
+        let status = withExtendedLifetime(names) {
+            H5Aiterate2(source, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
+                guard let name, let context else { return -1 }
+                Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+                return 0
+            }, Unmanaged.passUnretained(names).toOpaque())
+        }
+        if status < 0 {
+            // Files without creation-order tracking only have a name index.
+            names.list.removeAll()
+            index = 0
+            try checkedStatus(withExtendedLifetime(names) {
+                H5Aiterate2(source, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
+                    guard let name, let context else { return -1 }
+                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+                    return 0
+                }, Unmanaged.passUnretained(names).toOpaque())
+            }, "H5Aiterate2")
+        }
+        for name in names.list {
+            try copy(name, from: source, to: destination)
+        }
+    }
+
+    private static func copy(_ name: String, from source: hid_t, to destination: hid_t) throws(HDF5Error) {
+        let attribute = try checkedId(H5Aopen(source, name, chdf5_default()), "H5Aopen '\(name)'")
+        defer { H5Aclose(attribute) }
+        let fileType = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
+        defer { H5Tclose(fileType) }
+        let memoryType = try checkedId(H5Tget_native_type(fileType, H5T_DIR_DEFAULT), "H5Tget_native_type '\(name)'")
+        defer { H5Tclose(memoryType) }
+        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
+        let count = max(1, Int(H5Sget_simple_extent_npoints(space.id)))
+        let size = max(1, H5Tget_size(memoryType) * count)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        defer { buffer.deallocate() }
+        try checkedStatus(H5Aread(attribute, memoryType, buffer), "H5Aread '\(name)'")
+        defer {
+            if H5Tdetect_class(memoryType, H5T_VLEN) > 0 || H5Tis_variable_str(memoryType) > 0 {
+                H5Dvlen_reclaim(memoryType, space.id, chdf5_default(), buffer)
+            }
+        }
+        if H5Aexists(destination, name) > 0 { H5Adelete(destination, name) }
+        let copied = try checkedId(
+            H5Acreate2(destination, name, fileType, space.id, chdf5_default(), chdf5_default()),
+            "H5Acreate2 '\(name)'")
+        defer { H5Aclose(copied) }
+        try checkedStatus(H5Awrite(copied, memoryType, buffer), "H5Awrite '\(name)'")
+    }
+}

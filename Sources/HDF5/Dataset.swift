@@ -1,0 +1,117 @@
+internal import CHDF5
+
+/// An open dataset, owning its id.
+public struct Dataset: ~Copyable {
+    let id: hid_t
+    /// Its absolute path in the file, for messages.
+    public let path: String
+
+    init(opening path: String, in location: hid_t) throws(HDF5Error) {
+        ensureLibrary()
+        id = try checkedId(H5Dopen2(location, path, chdf5_default()), "H5Dopen2 '\(path)'")
+        self.path = path
+    }
+
+    init(adopting id: hid_t, path: String) {
+        self.id = id
+        self.path = path
+    }
+
+    deinit { H5Dclose(id) }
+
+    public var shape: [Int] {
+        (try? Dataspace(adopting: H5Dget_space(id), "H5Dget_space"))?.shape ?? []
+    }
+
+    public var maximumShape: [Int?] {
+        (try? Dataspace(adopting: H5Dget_space(id), "H5Dget_space"))?.maximumShape ?? []
+    }
+
+    public var elementType: ElementType {
+        let type = H5Dget_type(id)
+        guard type >= 0 else { return .unsupported("unreadable type") }
+        defer { H5Tclose(type) }
+        return ElementType(typeId: type)
+    }
+
+    /// Chunking and filters. The HDF5 call is `H5Dget_create_plist`.
+    public var creation: DatasetCreation {
+        let plist = H5Dget_create_plist(id)
+        guard plist >= 0 else { return DatasetCreation() }
+        defer { H5Pclose(plist) }
+        return DatasetCreation(propertyList: plist)
+    }
+
+    /// Bytes the dataset occupies in the file. The HDF5 call is `H5Dget_storage_size`.
+    public var storageSize: Int { Int(H5Dget_storage_size(id)) }
+
+    /// Reads `rows` along axis 0 (all of every other axis), converting to `T`.
+    /// The HDF5 call is `H5Dread`.
+    public func read<T: NativeElement>(rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
+        try transfer(rows: rows, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(buffer.baseAddress), writing: false)
+    }
+
+    /// Writes `rows` along axis 0 from `buffer`, converting to the stored type.
+    /// The HDF5 call is `H5Dwrite`.
+    public func write<T: NativeElement>(rows: Range<Int>, from buffer: UnsafeBufferPointer<T>) throws(HDF5Error) {
+        try transfer(rows: rows, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+    }
+
+    private func transfer(
+        rows: Range<Int>, count: Int, _ memoryType: MemoryType, _ pointer: UnsafeMutableRawPointer?, writing: Bool
+    ) throws(HDF5Error) {
+        let fileSpace = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
+        let shape = fileSpace.shape
+        if shape.isEmpty || rows.isEmpty { return }
+        let rowElements = shape.dropFirst().reduce(1, *)
+        precondition(count == rows.count * rowElements, "buffer of \(count) for \(rows.count) rows of \(rowElements)")
+        if rowElements == 0 { return }
+        try fileSpace.selectRows(rows)
+        let memorySpace = try Dataspace(shape: [count])
+        let verb = writing ? "H5Dwrite" : "H5Dread"
+        let status = writing
+            ? H5Dwrite(id, memoryType.typeId, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
+            : H5Dread(id, memoryType.typeId, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
+        try checkedStatus(status, "\(verb) '\(path)' rows \(rows.lowerBound)..<\(rows.upperBound)")
+    }
+
+    /// Reads the whole dataset, converting to `T`.
+    public func readAll<T: NativeElement>(as type: T.Type = T.self) throws(HDF5Error) -> [T] {
+        let shape = self.shape
+        let count = shape.reduce(1, *)
+        if count == 0 { return [] }
+        var values = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        if shape.isEmpty {
+            try checkedStatus(values.withUnsafeMutableBytes {
+                H5Dread(id, T.memoryType.typeId, chdf5_all(), chdf5_all(), chdf5_default(), $0.baseAddress)
+            }, "H5Dread '\(path)'")
+            return values
+        }
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(HDF5Error) in
+            try read(rows: 0..<shape[0], into: buffer)
+        }
+        return values
+    }
+
+    /// Writes a whole dataset from `values`.
+    public func writeAll<T: NativeElement>(_ values: [T]) throws(HDF5Error) {
+        let shape = self.shape
+        if shape.isEmpty || shape[0] == 0 { return }
+        try values.withUnsafeBufferPointer { (buffer) throws(HDF5Error) in
+            try write(rows: 0..<shape[0], from: buffer)
+        }
+    }
+
+    public func setAttribute(_ name: String, _ value: AttributeValue) throws(HDF5Error) {
+        try Attributes.set(name, value, on: id)
+    }
+
+    public func attribute(_ name: String) throws(HDF5Error) -> AttributeValue? {
+        try Attributes.get(name, on: id)
+    }
+
+    /// Copies every attribute of `source` onto this dataset.
+    public func copyAttributes(from source: borrowing Dataset) throws(HDF5Error) {
+        try Attributes.copyAll(from: source.id, to: id)
+    }
+}

@@ -1,0 +1,89 @@
+internal import CHDF5
+
+/// A filter of a chunked dataset's pipeline.
+public enum Filter: Equatable, Sendable {
+    case deflate(level: Int)
+    case shuffle
+    /// Any other filter (lzf, blosc, szip, ...), kept with its parameters.
+    case other(id: Int, name: String, flags: UInt32, values: [UInt32])
+
+    public var name: String {
+        switch self {
+        case .deflate(let level): "gzip=\(level)"
+        case .shuffle: "shuffle"
+        case .other(_, let name, _, _): name.isEmpty ? "filter" : name
+        }
+    }
+}
+
+/// How a dataset is laid out on disk: chunk shape and filter pipeline.
+public struct DatasetCreation: Equatable, Sendable {
+    /// nil for contiguous (or compact) storage.
+    public var chunkShape: [Int]?
+    public var filters: [Filter]
+
+    public init(chunkShape: [Int]? = nil, filters: [Filter] = []) {
+        self.chunkShape = chunkShape
+        self.filters = filters
+    }
+
+    /// Reads a dataset creation property list. The HDF5 calls are
+    /// `H5Pget_layout`, `H5Pget_chunk` and `H5Pget_filter2`.
+    init(propertyList plist: hid_t) {
+        if H5Pget_layout(plist) == H5D_CHUNKED {
+            let rank = Int(H5Pget_chunk(plist, 0, nil))
+            var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+            H5Pget_chunk(plist, Int32(rank), &dims)
+            chunkShape = dims.prefix(rank).map { Int($0) }
+        } else {
+            chunkShape = nil
+        }
+        var filters: [Filter] = []
+        let count = H5Pget_nfilters(plist)
+        for index in 0..<max(count, 0) {
+            var flags: UInt32 = 0
+            var valueCount = 16
+            var values = [UInt32](repeating: 0, count: valueCount)
+            var name = [CChar](repeating: 0, count: 256)
+            var config: UInt32 = 0
+            let id = H5Pget_filter2(plist, UInt32(index), &flags, &valueCount, &values, name.count, &name, &config)
+            if id == chdf5_filter_deflate() {
+                filters.append(.deflate(level: Int(values.first ?? 6)))
+            } else if id == chdf5_filter_shuffle() {
+                filters.append(.shuffle)
+            } else if id >= 0 {
+                filters.append(.other(id: Int(id), name: String(cString: name), flags: flags,
+                                      values: Array(values.prefix(min(valueCount, values.count)))))
+            }
+        }
+        self.filters = filters
+    }
+
+    /// A new property list for this layout; the caller closes it.
+    /// The HDF5 calls are `H5Pset_chunk`, `H5Pset_shuffle`, `H5Pset_deflate`, `H5Pset_filter`.
+    func makePropertyList() throws(HDF5Error) -> hid_t {
+        let plist = try checkedId(H5Pcreate(chdf5_dataset_create_class()), "H5Pcreate dcpl")
+        do {
+            if let chunkShape {
+                let dims = chunkShape.map { hsize_t($0) }
+                try checkedStatus(H5Pset_chunk(plist, Int32(dims.count), dims), "H5Pset_chunk \(chunkShape)")
+            }
+            for filter in filters {
+                switch filter {
+                case .deflate(let level):
+                    try checkedStatus(H5Pset_deflate(plist, UInt32(level)), "H5Pset_deflate \(level)")
+                case .shuffle:
+                    try checkedStatus(H5Pset_shuffle(plist), "H5Pset_shuffle")
+                case .other(let id, let name, let flags, let values):
+                    try checkedStatus(
+                        H5Pset_filter(plist, H5Z_filter_t(id), flags, values.count, values),
+                        "H5Pset_filter \(name)")
+                }
+            }
+        } catch {
+            H5Pclose(plist)
+            throw error
+        }
+        return plist
+    }
+}

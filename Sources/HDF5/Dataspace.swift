@@ -1,0 +1,53 @@
+internal import CHDF5
+
+/// An owned dataspace id: a shape, optionally with a selection.
+struct Dataspace: ~Copyable {
+    let id: hid_t
+
+    init(adopting id: hid_t, _ operation: @autoclosure () -> String) throws(HDF5Error) {
+        self.id = try checkedId(id, operation())
+    }
+
+    /// A simple dataspace. The HDF5 call is `H5Screate_simple`.
+    init(shape: [Int], maximumShape: [Int?]? = nil) throws(HDF5Error) {
+        ensureLibrary()
+        if shape.isEmpty {
+            id = try checkedId(H5Screate(H5S_SCALAR), "H5Screate scalar")
+            return
+        }
+        let dims = shape.map { hsize_t($0) }
+        let maxDims = (maximumShape ?? shape).map { $0.map { hsize_t($0) } ?? chdf5_unlimited() }
+        id = try checkedId(H5Screate_simple(Int32(dims.count), dims, maxDims), "H5Screate_simple \(shape)")
+    }
+
+    deinit { H5Sclose(id) }
+
+    var shape: [Int] {
+        let rank = Int(H5Sget_simple_extent_ndims(id))
+        guard rank > 0 else { return [] }
+        var dims = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(id, &dims, nil)
+        return dims.map { Int($0) }
+    }
+
+    var maximumShape: [Int?] {
+        let rank = Int(H5Sget_simple_extent_ndims(id))
+        guard rank > 0 else { return [] }
+        var dims = [hsize_t](repeating: 0, count: rank)
+        var maxDims = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(id, &dims, &maxDims)
+        return maxDims.map { $0 == chdf5_unlimited() ? nil : Int($0) }
+    }
+
+    /// Selects `rows` along axis 0 and everything along the other axes.
+    /// The HDF5 call is `H5Sselect_hyperslab`.
+    func selectRows(_ rows: Range<Int>) throws(HDF5Error) {
+        var start = [hsize_t](repeating: 0, count: shape.count)
+        var count = shape.map { hsize_t($0) }
+        start[0] = hsize_t(rows.lowerBound)
+        count[0] = hsize_t(rows.count)
+        try checkedStatus(
+            H5Sselect_hyperslab(id, H5S_SELECT_SET, start, nil, count, nil),
+            "H5Sselect_hyperslab rows \(rows)")
+    }
+}

@@ -1,0 +1,110 @@
+internal import CHDF5
+
+/// The element type of a dataset or attribute as stored in a file.
+public enum ElementType: Equatable, Hashable, Sendable {
+    /// IEEE floating point of 16 (h5py's float16), 32 or 64 bits.
+    case float(bits: Int, bigEndian: Bool = false)
+    case integer(bits: Int, signed: Bool, bigEndian: Bool = false)
+    /// Strings, compounds, enums, references, ...: named for messages.
+    case unsupported(String)
+
+    public static let float16 = ElementType.float(bits: 16)
+    public static let float32 = ElementType.float(bits: 32)
+    public static let float64 = ElementType.float(bits: 64)
+
+    public var isNumeric: Bool {
+        if case .unsupported = self { return false }
+        return true
+    }
+
+    public var isFloatingPoint: Bool {
+        if case .float = self { return true }
+        return false
+    }
+
+    /// NumPy's name for the type: float32, int16, uint8, >f4 for big-endian.
+    public var name: String {
+        switch self {
+        case .float(let bits, let bigEndian):
+            return bigEndian ? ">f\(bits / 8)" : "float\(bits)"
+        case .integer(let bits, let signed, let bigEndian):
+            if bigEndian { return ">\(signed ? "i" : "u")\(bits / 8)" }
+            return "\(signed ? "int" : "uint")\(bits)"
+        case .unsupported(let what):
+            return what
+        }
+    }
+
+    /// Reads a type id. The HDF5 calls are `H5Tget_class`, `H5Tget_size`, `H5Tget_order`, `H5Tget_sign`.
+    init(typeId: hid_t) {
+        let bits = Int(H5Tget_size(typeId)) * 8
+        let bigEndian = H5Tget_order(typeId) == H5T_ORDER_BE
+        switch H5Tget_class(typeId) {
+        case H5T_FLOAT where [16, 32, 64].contains(bits):
+            self = .float(bits: bits, bigEndian: bigEndian)
+        case H5T_INTEGER where [8, 16, 32, 64].contains(bits):
+            self = .integer(bits: bits, signed: H5Tget_sign(typeId) == H5T_SGN_2, bigEndian: bigEndian)
+        case H5T_FLOAT: self = .unsupported("float\(bits)")
+        case H5T_STRING: self = .unsupported("string")
+        case H5T_COMPOUND: self = .unsupported("compound")
+        case H5T_ENUM: self = .unsupported("enum")
+        case H5T_REFERENCE: self = .unsupported("reference")
+        case H5T_OPAQUE: self = .unsupported("opaque")
+        case H5T_BITFIELD: self = .unsupported("bitfield")
+        case H5T_ARRAY: self = .unsupported("array")
+        case H5T_VLEN: self = .unsupported("vlen")
+        case H5T_TIME: self = .unsupported("time")
+        default: self = .unsupported("unknown type")
+        }
+    }
+
+    /// A new type id for storing this type (little-endian); the caller closes it.
+    /// float16 is built as h5py builds it: IEEE half precision from a copy of f32.
+    func makeStorageTypeId() throws(HDF5Error) -> hid_t {
+        switch self {
+        case .float(16, _):
+            let id = try checkedId(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy f16")
+            do {
+                try checkedStatus(H5Tset_fields(id, 15, 10, 5, 0, 10), "H5Tset_fields f16")
+                try checkedStatus(H5Tset_size(id, 2), "H5Tset_size f16")
+                try checkedStatus(H5Tset_ebias(id, 15), "H5Tset_ebias f16")
+            } catch {
+                _ = H5Tclose(id)
+                throw error
+            }
+            return id
+        case .float(64, _):
+            return try checkedId(H5Tcopy(chdf5_ieee_f64le()), "H5Tcopy f64")
+        case .float:
+            return try checkedId(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy f32")
+        case .integer:
+            return try checkedId(H5Tcopy(chdf5_std_i64le()), "H5Tcopy i64")
+        case .unsupported(let what):
+            throw HDF5Error(operation: "creating a dataset of type \(what)")
+        }
+    }
+}
+
+/// Element types that HDF5 can convert to and from in memory.
+public protocol NativeElement: BitwiseCopyable {
+    static var memoryType: MemoryType { get }
+}
+
+/// The in-memory element types gnorm reads and writes.
+public enum MemoryType: Sendable {
+    case float32, float64, int64, uint8
+
+    var typeId: hid_t {
+        switch self {
+        case .float32: chdf5_native_float()
+        case .float64: chdf5_native_double()
+        case .int64: chdf5_native_int64()
+        case .uint8: chdf5_native_uint8()
+        }
+    }
+}
+
+extension Float: NativeElement { public static var memoryType: MemoryType { .float32 } }
+extension Double: NativeElement { public static var memoryType: MemoryType { .float64 } }
+extension Int64: NativeElement { public static var memoryType: MemoryType { .int64 } }
+extension UInt8: NativeElement { public static var memoryType: MemoryType { .uint8 } }

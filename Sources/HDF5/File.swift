@@ -1,0 +1,178 @@
+internal import CHDF5
+
+/// An open HDF5 file, owning its id. Closed in `deinit`; `close()` reports
+/// failures where they could lose data.
+public struct File: ~Copyable {
+    let id: hid_t
+    /// The name it was opened under, for messages.
+    public let name: String
+
+    /// Opens an existing file read-only. The HDF5 call is `H5Fopen`.
+    public init(openingForReading path: String) throws(HDF5Error) {
+        ensureLibrary()
+        id = try checkedId(H5Fopen(path, chdf5_acc_rdonly(), chdf5_default()), "H5Fopen '\(path)'")
+        name = path
+    }
+
+    /// Creates a file, replacing one that exists. The HDF5 call is `H5Fcreate`.
+    public init(creating path: String) throws(HDF5Error) {
+        ensureLibrary()
+        id = try checkedId(
+            H5Fcreate(path, chdf5_acc_trunc(), chdf5_default(), chdf5_default()), "H5Fcreate '\(path)'")
+        name = path
+    }
+
+    /// Opens a file image held in memory (e.g. read from standard input), read-only.
+    /// The HDF5 calls are `H5Pset_fapl_core` and `H5Pset_file_image`.
+    public init(image: [UInt8], name: String) throws(HDF5Error) {
+        ensureLibrary()
+        let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
+        defer { H5Pclose(fapl) }
+        try checkedStatus(H5Pset_fapl_core(fapl, 1 << 20, false), "H5Pset_fapl_core")
+        let status = image.withUnsafeBytes { bytes in
+            H5Pset_file_image(fapl, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        }
+        try checkedStatus(status, "H5Pset_file_image")
+        id = try checkedId(H5Fopen(name, chdf5_acc_rdonly(), fapl), "H5Fopen '\(name)'")
+        self.name = name
+    }
+
+    /// Creates a file that lives in memory only; `image()` returns its bytes.
+    public init(creatingInMemory name: String) throws(HDF5Error) {
+        ensureLibrary()
+        let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
+        defer { H5Pclose(fapl) }
+        try checkedStatus(H5Pset_fapl_core(fapl, 1 << 20, false), "H5Pset_fapl_core")
+        id = try checkedId(H5Fcreate(name, chdf5_acc_trunc(), chdf5_default(), fapl), "H5Fcreate '\(name)' in memory")
+        self.name = name
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// Whether `path` starts with an HDF5 signature. The HDF5 call is `H5Fis_hdf5`.
+    public static func isHDF5(_ path: String) -> Bool {
+        ensureLibrary()
+        return H5Fis_hdf5(path) > 0
+    }
+
+    /// Flushes and closes the file, reporting a failure to write it out
+    /// (disk full, file-size limit). The HDF5 calls are `H5Fflush`, `H5Fclose`.
+    public consuming func close() throws(HDF5Error) {
+        try flush()
+    }
+
+    /// Writes buffered data to the file. The HDF5 call is `H5Fflush`.
+    public func flush() throws(HDF5Error) {
+        try checkedStatus(H5Fflush(id, H5F_SCOPE_LOCAL), "H5Fflush '\(name)'")
+    }
+
+    /// The bytes of the whole file. The HDF5 call is `H5Fget_file_image`.
+    public func image() throws(HDF5Error) -> [UInt8] {
+        try flush()
+        let size = H5Fget_file_image(id, nil, 0)
+        guard size >= 0 else { throw HDF5Error.capture("H5Fget_file_image '\(name)'") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let copied = bytes.withUnsafeMutableBytes { H5Fget_file_image(id, $0.baseAddress, size) }
+        guard copied >= 0 else { throw HDF5Error.capture("H5Fget_file_image '\(name)'") }
+        return bytes
+    }
+
+    // MARK: Objects
+
+    public func openDataset(_ path: String) throws(HDF5Error) -> Dataset {
+        try Dataset(opening: path, in: id)
+    }
+
+    /// Whether a link path resolves to an object (intermediate groups included).
+    public func exists(_ path: String) -> Bool {
+        guard path != "/" else { return true }
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if H5Lexists(id, prefix, chdf5_default()) <= 0 { return false }
+        }
+        return H5Oexists_by_name(id, path, chdf5_default()) > 0
+    }
+
+    /// Every object in the file once, by its first path in name order.
+    /// The HDF5 call is `H5Ovisit2`.
+    public func objects() throws(HDF5Error) -> [ObjectEntry] {
+        final class Entries { var list: [ObjectEntry] = [] }
+        let entries = Entries()
+        let status = withExtendedLifetime(entries) {
+            H5Ovisit2(id, H5_INDEX_NAME, H5_ITER_INC, { _, name, info, context in
+                guard let name, let info, let context else { return -1 }
+                let kind: ObjectEntry.Kind
+                switch info.pointee.type {
+                case H5O_TYPE_GROUP: kind = .group
+                case H5O_TYPE_DATASET: kind = .dataset
+                case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
+                default: kind = .unknown
+                }
+                let relative = String(cString: name)
+                let path = relative == "." ? "/" : "/" + relative
+                Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(ObjectEntry(path: path, kind: kind))
+                return 0
+            }, Unmanaged.passUnretained(entries).toOpaque(), chdf5_oinfo_basic())
+        }
+        try checkedStatus(status, "H5Ovisit2 '\(name)'")
+        return entries.list
+    }
+
+    /// Creates a dataset, and the groups above it.
+    /// The HDF5 calls are `H5Pset_create_intermediate_group` and `H5Dcreate2`.
+    public func createDataset(
+        _ path: String, shape: [Int], maximumShape: [Int?]? = nil,
+        elementType: ElementType, creation: DatasetCreation = DatasetCreation()
+    ) throws(HDF5Error) -> Dataset {
+        let type = try elementType.makeStorageTypeId()
+        defer { H5Tclose(type) }
+        let space = try Dataspace(shape: shape, maximumShape: maximumShape)
+        let dcpl = try creation.makePropertyList()
+        defer { H5Pclose(dcpl) }
+        let lcpl = try intermediateGroupsPropertyList()
+        defer { H5Pclose(lcpl) }
+        let dataset = try checkedId(
+            H5Dcreate2(id, path, type, space.id, lcpl, dcpl, chdf5_default()), "H5Dcreate2 '\(path)'")
+        return Dataset(adopting: dataset, path: path)
+    }
+
+    /// Creates a group and the groups above it, or does nothing if it exists.
+    public func createGroup(_ path: String) throws(HDF5Error) {
+        if exists(path) { return }
+        let lcpl = try intermediateGroupsPropertyList()
+        defer { H5Pclose(lcpl) }
+        let group = try checkedId(H5Gcreate2(id, path, lcpl, chdf5_default(), chdf5_default()), "H5Gcreate2 '\(path)'")
+        H5Gclose(group)
+    }
+
+    private func intermediateGroupsPropertyList() throws(HDF5Error) -> hid_t {
+        let lcpl = try checkedId(H5Pcreate(chdf5_link_create_class()), "H5Pcreate lcpl")
+        if H5Pset_create_intermediate_group(lcpl, 1) < 0 {
+            H5Pclose(lcpl)
+            throw HDF5Error.capture("H5Pset_create_intermediate_group")
+        }
+        return lcpl
+    }
+
+    // MARK: Attributes of an object by path
+
+    public func setAttribute(_ name: String, _ value: AttributeValue, on path: String = "/") throws(HDF5Error) {
+        let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
+        defer { H5Oclose(object) }
+        try Attributes.set(name, value, on: object)
+    }
+
+    public func attribute(_ name: String, on path: String = "/") throws(HDF5Error) -> AttributeValue? {
+        let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
+        defer { H5Oclose(object) }
+        return try Attributes.get(name, on: object)
+    }
+}
+
+/// An object found by `File.objects()`.
+public struct ObjectEntry: Equatable, Sendable {
+    public enum Kind: Sendable { case group, dataset, namedType, unknown }
+    public let path: String
+    public let kind: Kind
+}
