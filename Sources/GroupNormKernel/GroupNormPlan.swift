@@ -83,17 +83,11 @@ public struct GroupNormPlan: Sendable {
 
     // MARK: Moments
 
-    public func moments(of values: UnsafeBufferPointer<Float>, sampleCount: Int) -> [Moments] {
-        genericMoments(values, sampleCount: sampleCount)
-    }
-
-    public func moments(of values: UnsafeBufferPointer<Double>, sampleCount: Int) -> [Moments] {
-        genericMoments(values, sampleCount: sampleCount)
-    }
-
     /// Per-(sample, bucket) moments, where a bucket is a group, or a channel for batch scope,
     /// merged over samples for batch scope. Non-finite inputs poison their statistic.
-    func genericMoments<E: KernelElement>(_ values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
+    @_specialize(exported: true, where E == Float)
+    @_specialize(exported: true, where E == Double)
+    public func moments<E: KernelElement>(of values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
         precondition(values.count == N * sampleElements, "buffer holds \(values.count) values, not \(N) samples")
         let buckets = groupCount
         var perSample = [Moments](repeating: .empty, count: N * buckets)
@@ -176,21 +170,6 @@ public struct GroupNormPlan: Sendable {
 
     // MARK: Normalization
 
-    /// Writes the normalized `source` to `destination`, which may be the same buffer.
-    public func normalize(
-        _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<Float>,
-        sampleCount: Int, parameters: NormalizationParameters
-    ) throws(GroupNormError) {
-        try genericNormalize(source, into: destination, sampleCount: sampleCount, parameters: parameters)
-    }
-
-    public func normalize(
-        _ source: UnsafeBufferPointer<Double>, into destination: UnsafeMutableBufferPointer<Double>,
-        sampleCount: Int, parameters: NormalizationParameters
-    ) throws(GroupNormError) {
-        try genericNormalize(source, into: destination, sampleCount: sampleCount, parameters: parameters)
-    }
-
     /// Checks the lengths of statistics and affine parameters for `sampleCount` samples.
     public func validate(_ parameters: NormalizationParameters, sampleCount: Int) throws(GroupNormError) {
         let statistics = statisticCount(sampleCount: sampleCount)
@@ -208,7 +187,10 @@ public struct GroupNormPlan: Sendable {
         }
     }
 
-    func genericNormalize<E: KernelElement>(
+    /// Writes the normalized `source` to `destination`, which may be the same buffer.
+    @_specialize(exported: true, where E == Float)
+    @_specialize(exported: true, where E == Double)
+    public func normalize<E: KernelElement>(
         _ source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>,
         sampleCount N: Int, parameters: NormalizationParameters
     ) throws(GroupNormError) {

@@ -8,6 +8,9 @@ public enum AttributeValue: Equatable, Sendable {
     case doubles([Double])
 }
 
+/// `H5T_VARIABLE`, `(size_t)-1`, as a size for `H5Tset_size`.
+private let variableLength = Int(bitPattern: UInt.max)
+
 /// Attribute operations shared by files (their root group), groups and datasets.
 enum Attributes {
     /// Writes (or replaces) a scalar attribute. The HDF5 calls are `H5Acreate2` and `H5Awrite`.
@@ -17,19 +20,21 @@ enum Attributes {
         }
         switch value {
         case .string(let text):
+            // Variable-length UTF-8, as h5py writes str attributes (and reads them back as str).
             let type = try checkedId(H5Tcopy(chdf5_c_s1()), "H5Tcopy string")
             defer { H5Tclose(type) }
-            let bytes = Array(text.utf8)
-            try checkedStatus(H5Tset_size(type, max(1, bytes.count)), "H5Tset_size")
+            try checkedStatus(H5Tset_size(type, variableLength), "H5Tset_size variable")
             try checkedStatus(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset")
-            try checkedStatus(H5Tset_strpad(type, H5T_STR_NULLPAD), "H5Tset_strpad")
             let space = try Dataspace(shape: [])
             let attribute = try checkedId(
                 H5Acreate2(object, name, type, space.id, chdf5_default(), chdf5_default()),
                 "H5Acreate2 '\(name)'")
             defer { H5Aclose(attribute) }
-            let padded = bytes.isEmpty ? [UInt8(0)] : bytes
-            try checkedStatus(H5Awrite(attribute, type, padded), "H5Awrite '\(name)'")
+            let status = text.withCString { characters in
+                var pointer: UnsafePointer<CChar>? = characters
+                return H5Awrite(attribute, type, &pointer)
+            }
+            try checkedStatus(status, "H5Awrite '\(name)'")
         case .integer(let number):
             var stored = Int64(number)
             try write(name, type: chdf5_std_i64le(), memoryType: chdf5_native_int64(), count: nil, &stored, on: object)
@@ -69,7 +74,8 @@ enum Attributes {
                 var pointer: UnsafeMutablePointer<CChar>? = nil
                 let memory = try checkedId(H5Tcopy(chdf5_c_s1()), "H5Tcopy")
                 defer { H5Tclose(memory) }
-                H5Tset_size(memory, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
+                H5Tset_size(memory, variableLength)
+                H5Tset_cset(memory, H5Tget_cset(type))
                 try checkedStatus(H5Aread(attribute, memory, &pointer), "H5Aread '\(name)'")
                 defer { if let pointer { H5free_memory(pointer) } }
                 return .string(pointer.map { String(cString: $0) } ?? "")

@@ -1,0 +1,192 @@
+import Foundation
+import GroupNormKernel
+import HDF5
+
+/// `gnorm apply`: writes OUTPUT, a copy of INPUT with the selected datasets
+/// normalized and their statistics under /gnorm (SPEC §3).
+public enum ApplyRun {
+    @discardableResult
+    public static func run(
+        input: String, output: String?, options: NormalizationOptions, apply: ApplyOptions,
+        progress: ProgressObserver? = nil
+    ) throws(PipelineError) -> [DatasetSummary] {
+        let outputArgument = try validate(input: input, output: output, options: options, apply: apply)
+        let source = try InputFile.open(input)
+        let destination = try OutputDestination.prepare(
+            output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
+        let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
+            try DatasetJob(selected, options: options, file: source.name)
+        }
+        let affines = try jobs.map { (job) throws(PipelineError) in try affine(for: job, apply: apply, options: options, input: source) }
+        let report = try apply.report.map { (path) throws(PipelineError) -> ReportWriter in
+            guard let format = ReportFormat(path: path) else {
+                throw .usage("--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
+            }
+            return ReportWriter(format: format, output: path == "-" ? .standardOutput() : try TextOutput(creating: path),
+                                fileName: source.name)
+        }
+
+        let target = try destination.create()
+        let summaries: [DatasetSummary]
+        do {
+            summaries = try fill(target, from: source, jobs: jobs, affines: affines, destination: destination,
+                                 options: options, apply: apply, report: report, progress: progress)
+        } catch {
+            destination.abandon()
+            throw error
+        }
+        try destination.commit(target)
+        return summaries
+    }
+
+    private static func fill(
+        _ target: borrowing File, from source: borrowing File, jobs: [DatasetJob], affines: [DatasetStream.Affine],
+        destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
+        report: ReportWriter?, progress: ProgressObserver?
+    ) throws(PipelineError) -> [DatasetSummary] {
+        var skipped = Set(jobs.map(\.path))
+        skipped.formUnion(jobs.map { "/gnorm" + $0.path })
+        do { try target.copyTree(from: source, skipping: skipped) } catch {
+            throw .io("cannot copy INPUT's objects: \(error.reason ?? error.description)",
+                      file: destination.name, cause: error)
+        }
+        var summaries: [DatasetSummary] = []
+        for (job, affine) in zip(jobs, affines) {
+            summaries.append(try normalize(job, affine: affine, source: source, target: target,
+                                           destination: destination, options: options, apply: apply,
+                                           report: report, progress: progress))
+        }
+        if apply.history {
+            try writeHistory(apply.commandLine, in: target, name: destination.name)
+        }
+        try report?.finish()
+        return summaries
+    }
+
+    /// Checks option combinations; returns the OUTPUT argument.
+    private static func validate(
+        input: String, output: String?, options: NormalizationOptions, apply: ApplyOptions
+    ) throws(PipelineError) -> String {
+        if apply.inPlace {
+            if output != nil { throw .usage("--in-place rewrites INPUT; give no OUTPUT") }
+            if input == "-" { throw .usage("--in-place needs an INPUT file, not standard input") }
+        } else if output == nil {
+            throw .usage("missing OUTPUT (or use --in-place)")
+        }
+        if (apply.mean != nil || apply.variance != nil) && options.mode != .batch {
+            throw .usage("--mean and --var are for --mode batch (eval mode) only")
+        }
+        if (apply.mean == nil) != (apply.variance == nil) {
+            throw .usage("--mean and --var go together: give both, or neither to compute them")
+        }
+        if apply.report == "-" && output == "-" {
+            throw .usage("--report - and OUTPUT - would both write to standard output")
+        }
+        return output ?? input
+    }
+
+    private static func affine(
+        for job: DatasetJob, apply: ApplyOptions, options: NormalizationOptions, input: borrowing File
+    ) throws(PipelineError) -> DatasetStream.Affine {
+        func load(_ spec: String?, _ name: String) throws(PipelineError) -> [Double]? {
+            guard let spec else { return nil }
+            guard let source = ParameterSource(spec: spec) else {
+                throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
+            }
+            return try source.values(name: name, channelCount: job.geometry.channelCount, input: input, dataset: job.path)
+        }
+        return DatasetStream.Affine(
+            scale: try load(apply.weight, "--weight"), shift: try load(apply.bias, "--bias"),
+            mean: try load(apply.mean, "--mean"), variance: try load(apply.variance, "--var"),
+            epsilon: options.epsilon)
+    }
+
+    private static func normalize(
+        _ job: DatasetJob, affine: DatasetStream.Affine, source: borrowing File, target: borrowing File,
+        destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
+        report: ReportWriter?, progress: ProgressObserver?
+    ) throws(PipelineError) -> DatasetSummary {
+        let path = job.path
+        let outputName = destination.name
+        let input: Dataset
+        do { input = try source.openDataset(path) } catch {
+            throw .io("cannot open dataset: \(error.reason ?? error.description)", file: source.name, dataset: path, cause: error)
+        }
+        let storedType = OutputLayout.elementType(for: job.dataset.elementType, requested: apply.outputType)
+        let inDouble = computesInDouble(job.dataset.elementType, output: apply.outputType)
+        let bytesPerElement = inDouble ? 8 : 4
+        guard case .float(let bits, _) = storedType else { preconditionFailure("outputs are floating point") }
+        let output: Dataset
+        do {
+            output = try target.createDataset(
+                path, shape: job.dataset.shape, maximumShape: input.maximumShape, elementType: storedType,
+                creation: OutputLayout.creation(for: input.creation, shape: job.dataset.shape, elementBytes: bits / 8,
+                                                compression: apply.compression))
+        } catch {
+            throw .io("cannot create dataset: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+        }
+        do { try output.copyAttributes(from: input) } catch {
+            throw .io("cannot create dataset: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+        }
+        report?.begin(job.reported(epsilon: options.epsilon))
+        let stream = job.stream(fileName: source.name, outputName: outputName, computeBytes: bytesPerElement,
+                                memoryLimit: options.memoryLimit, report: report, progress: progress)
+        let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
+        progress?.started(dataset: path, samples: job.geometry.sampleCount,
+                          bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
+        let started = Date()
+        let moments = inDouble
+            ? try stream.normalize(Double.self, input: input, output: output, affine: affine)
+            : try stream.normalize(Float.self, input: input, output: output, affine: affine)
+        report?.end()
+        do {
+            try writeStatistics(moments, of: job, epsilon: options.epsilon, sourceName: source.name, in: target, dataset: output)
+        } catch {
+            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+        }
+        let summary = Summaries.make(job, moments: moments, since: started, passes: passes, bytesPerElement: bytesPerElement)
+        progress?.finished(summary)
+        return summary
+    }
+
+    /// /gnorm/PATH/mean and /var with their attributes, and gnorm_* on the dataset.
+    private static func writeStatistics(
+        _ moments: [Moments], of job: DatasetJob, epsilon: Double, sourceName: String,
+        in file: borrowing File, dataset: borrowing Dataset
+    ) throws(HDF5Error) {
+        let group = "/gnorm" + job.path
+        let shape = job.mode == .batch ? [job.plan.channelCount] : [job.geometry.sampleCount, job.plan.groupCount]
+        let mean = try file.createDataset(group + "/mean", shape: shape, elementType: .float64)
+        try mean.writeAll(moments.map(\.mean))
+        let variance = try file.createDataset(group + "/var", shape: shape, elementType: .float64)
+        try variance.writeAll(moments.map(\.variance))
+        let attributes: [(String, AttributeValue)] = [
+            ("mode", .string(job.mode.rawValue)),
+            ("groups", .integer(job.plan.groupCount)),
+            ("eps", .double(epsilon)),
+            ("layout", .string(job.plan.layout.rawValue)),
+            ("source", .string(sourceName)),
+            ("version", .string(GnormVersion.current)),
+        ]
+        for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
+        try dataset.setAttribute("gnorm_mode", .string(job.mode.rawValue))
+        try dataset.setAttribute("gnorm_groups", .integer(job.plan.groupCount))
+        try dataset.setAttribute("gnorm_eps", .double(epsilon))
+    }
+
+    /// Appends "TIMESTAMP: command line" to the root's `history`, as NCO does.
+    private static func writeHistory(_ commandLine: String, in file: borrowing File, name: String) throws(PipelineError) {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let line = "\(formatter.string(from: Date())): \(commandLine)"
+        do {
+            var history = line
+            if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
+                history = previous + "\n" + line
+            }
+            try file.setAttribute("history", .string(history))
+        } catch {
+            throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
+        }
+    }
+}

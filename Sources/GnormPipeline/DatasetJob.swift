@@ -1,0 +1,44 @@
+import GroupNormKernel
+import HDF5
+
+/// Everything decided about one selected dataset before any data moves.
+struct DatasetJob {
+    let dataset: SelectedDataset
+    let geometry: TensorGeometry
+    let plan: GroupNormPlan
+    let mode: NormalizationMode
+
+    init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
+        self.dataset = dataset
+        geometry = try TensorGeometry(shape: dataset.shape, layout: options.layout, file: file, dataset: dataset.path)
+        let scope = try options.scope(channels: geometry.channelCount, file: file, dataset: dataset.path)
+        do {
+            plan = try GroupNormPlan(
+                channelCount: geometry.channelCount, spatialCount: geometry.spatialCount,
+                layout: options.layout, scope: scope, threadCount: options.threadCount)
+        } catch {
+            throw error.inFile(file, dataset: dataset.path)
+        }
+        mode = options.mode
+    }
+
+    var path: String { dataset.path }
+
+    func reported(epsilon: Double) -> ReportedDataset {
+        ReportedDataset(
+            path: dataset.path, shape: dataset.shape, elementType: dataset.elementType.name, mode: mode,
+            groups: plan.groupCount, epsilon: epsilon, layout: plan.layout,
+            count: plan.valuesPerStatistic(sampleCount: geometry.sampleCount), sampleCount: geometry.sampleCount)
+    }
+
+    func stream(
+        fileName: String, outputName: String, computeBytes: Int, memoryLimit: Int,
+        report: ReportWriter?, progress: ProgressObserver?
+    ) -> DatasetStream {
+        DatasetStream(
+            fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
+            slabs: SlabPlan(sampleCount: geometry.sampleCount, bytesPerSample: geometry.sampleElements * computeBytes,
+                            memoryLimit: memoryLimit),
+            report: report, progress: progress)
+    }
+}

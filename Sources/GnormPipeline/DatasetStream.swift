@@ -1,0 +1,121 @@
+import Foundation
+import GroupNormKernel
+import HDF5
+
+/// Streams one dataset slab by slab through the kernel: reads samples,
+/// computes their statistics, and (for `apply`) normalizes and writes them.
+struct DatasetStream {
+    let fileName: String
+    let outputName: String
+    let path: String
+    let geometry: TensorGeometry
+    let plan: GroupNormPlan
+    let slabs: SlabPlan
+    let report: ReportWriter?
+    let progress: ProgressObserver?
+
+    /// Per-channel affine parameters and, for batch eval mode, given statistics.
+    struct Affine {
+        var scale: [Double]?
+        var shift: [Double]?
+        var mean: [Double]?
+        var variance: [Double]?
+        var epsilon: Double
+    }
+
+    /// Statistics of every (sample, group), or of every channel in batch mode.
+    func statistics<E: KernelElement & NativeElement>(
+        _ type: E.Type, input: borrowing Dataset
+    ) throws(PipelineError) -> [Moments] {
+        let buffer = UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.samplesPerSlab * geometry.sampleElements)
+        defer { buffer.deallocate() }
+        var collected: [Moments] = []
+        var done = 0
+        for slab in slabs.slabs {
+            let values = UnsafeMutableBufferPointer(rebasing: buffer[0 ..< slab.count * geometry.sampleElements])
+            try read(slab, of: input, into: values)
+            let moments = plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
+            if plan.scope == .channels {
+                collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
+            } else {
+                collected += moments
+                try report?.add(moments)
+            }
+            done += slab.count
+            progress?.advanced(samplesDone: done)
+        }
+        if plan.scope == .channels {
+            if collected.isEmpty { collected = Array(repeating: Moments(count: 0, mean: .nan, m2: .nan), count: plan.channelCount) }
+            try report?.add(collected)
+        }
+        return collected
+    }
+
+    /// Normalizes every slab into `output`; returns the statistics used.
+    func normalize<E: KernelElement & NativeElement>(
+        _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine
+    ) throws(PipelineError) -> [Moments] {
+        var given: [Moments]? = nil
+        if plan.scope == .channels {
+            if let mean = affine.mean, let variance = affine.variance {
+                let count = Double(geometry.sampleCount * geometry.spatialCount)
+                given = zip(mean, variance).map { Moments(count: count, mean: $0, m2: $1 * count) }
+                try report?.add(given!)
+            } else {
+                given = try statistics(type, input: input)
+            }
+        }
+        let buffer = UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.samplesPerSlab * geometry.sampleElements)
+        defer { buffer.deallocate() }
+        var collected: [Moments] = given ?? []
+        var done = 0
+        for slab in slabs.slabs {
+            let values = UnsafeMutableBufferPointer(rebasing: buffer[0 ..< slab.count * geometry.sampleElements])
+            try read(slab, of: input, into: values)
+            let moments: [Moments]
+            if let given {
+                moments = given
+            } else {
+                moments = plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
+                collected += moments
+                try report?.add(moments)
+            }
+            let parameters = NormalizationParameters(
+                mean: moments.map(\.mean), variance: moments.map(\.variance),
+                scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
+            do {
+                try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: parameters)
+            } catch {
+                throw error.inFile(fileName, dataset: path)
+            }
+            do {
+                try output.write(rows: slab, from: UnsafeBufferPointer(values))
+            } catch {
+                throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+            }
+            done += slab.count
+            progress?.advanced(samplesDone: done)
+        }
+        return collected
+    }
+
+    private func read<E: NativeElement>(
+        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>
+    ) throws(PipelineError) {
+        do { try input.read(rows: slab, into: values) } catch {
+            throw .io("cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
+                      file: fileName, dataset: path, cause: error)
+        }
+    }
+}
+
+/// The compute type for a stored type and the requested output type:
+/// Float for float16/float32 data written as float16/float32, Double otherwise
+/// (float64 data, integers, float64 output).
+func computesInDouble(_ input: ElementType, output: OutputType) -> Bool {
+    if output == .f64 { return true }
+    switch input {
+    case .float(let bits, _): return bits == 64
+    default: return true
+    }
+}

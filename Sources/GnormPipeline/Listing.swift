@@ -1,0 +1,89 @@
+import HDF5
+
+/// `gnorm ls`: what INPUT holds and what `apply` would pick by default.
+public enum Listing {
+    public enum Format: String, CaseIterable, Sendable { case table, json }
+
+    struct Row {
+        let path: String
+        let kind: String
+        let shape: [Int]?
+        let dtype: String
+        let chunks: [Int]?
+        let filters: [String]
+        let selected: Bool
+    }
+
+    public static func run(input: String, format: Format) throws(PipelineError) -> String {
+        let file = try InputFile.open(input)
+        let entries: [ObjectEntry]
+        do { entries = try file.objects() } catch {
+            throw .io("cannot list objects: \(error.reason ?? error.description)", file: file.name, cause: error)
+        }
+        var rows: [Row] = []
+        for entry in entries where entry.path != "/" {
+            switch entry.kind {
+            case .dataset:
+                do {
+                    let dataset = try file.openDataset(entry.path)
+                    let shape = dataset.shape, type = dataset.elementType, creation = dataset.creation
+                    rows.append(Row(
+                        path: entry.path, kind: "dataset", shape: shape, dtype: type.name, chunks: creation.chunkShape,
+                        filters: creation.filters.map(\.name),
+                        selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
+                } catch {
+                    throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: entry.path, cause: error)
+                }
+            case .group:
+                rows.append(Row(path: entry.path, kind: "group", shape: nil, dtype: "", chunks: nil, filters: [], selected: false))
+            case .namedType, .unknown:
+                rows.append(Row(path: entry.path, kind: "type", shape: nil, dtype: "", chunks: nil, filters: [], selected: false))
+            }
+        }
+        return format == .json ? json(rows, file: file.name) : table(rows)
+    }
+
+    private static func table(_ rows: [Row]) -> String {
+        func dims(_ shape: [Int]?) -> String {
+            guard let shape else { return "-" }
+            return "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+        }
+        var lines = [["path", "shape", "dtype", "chunks", "filters", "apply"]]
+        for row in rows {
+            if row.kind == "group" {
+                lines.append([row.path + "/", "", "", "", "", ""])
+                continue
+            }
+            lines.append([row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
+                          row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
+                          row.selected ? "yes" : "-"])
+        }
+        let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
+        return lines.map { line in
+            line.enumerated().map { column, cell in
+                column == line.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n") + "\n"
+    }
+
+    private static func json(_ rows: [Row], file: String) -> String {
+        let objects = rows.map { row -> String in
+            var fields = ["\"path\":\(jsonString(row.path))", "\"kind\":\"\(row.kind)\""]
+            if row.kind == "dataset" {
+                fields.append("\"shape\":[\((row.shape ?? []).map(String.init).joined(separator: ","))]")
+                fields.append("\"dtype\":\(jsonString(row.dtype))")
+                fields.append("\"chunks\":" + (row.chunks.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"))
+                fields.append("\"filters\":[" + row.filters.map(jsonString).joined(separator: ",") + "]")
+                fields.append("\"selected\":\(row.selected)")
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        return "{\"file\":\(jsonString(file)),\"objects\":[" + objects.joined(separator: ",") + "]}\n"
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        String(reversed().drop { $0 == " " }.reversed())
+    }
+}

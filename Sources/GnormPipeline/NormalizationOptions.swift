@@ -1,0 +1,97 @@
+import GroupNormKernel
+
+/// Which statistics a run uses (SPEC §1).
+public enum NormalizationMode: String, CaseIterable, Sendable {
+    case group, layer, instance, batch
+}
+
+/// How the groups were asked for on the command line.
+public enum GroupChoice: Equatable, Sendable {
+    case count(Int)
+    case channelsPerGroup(Int)
+}
+
+/// Options shared by `apply` and `stats`.
+public struct NormalizationOptions: Sendable {
+    public var datasets: [String] = []
+    public var groups: GroupChoice = .count(32)
+    public var mode: NormalizationMode = .group
+    public var epsilon: Double = 1e-5
+    public var layout: ChannelLayout = .channelsFirst
+    public var threadCount: Int = defaultThreadCount
+    /// Bytes of slab buffers to keep in memory at once.
+    public var memoryLimit: Int = 256 << 20
+
+    public init() {}
+
+    public static var defaultThreadCount: Int { max(1, systemCoreCount()) }
+
+    /// The statistics scope for a dataset with `channels` channels.
+    func scope(channels: Int, file: String, dataset: String) throws(PipelineError) -> StatisticsScope {
+        switch mode {
+        case .layer: return .groups(1)
+        case .instance: return .groups(channels)
+        case .batch: return .channels
+        case .group:
+            switch groups {
+            case .count(let count):
+                guard channels % count == 0 else {
+                    throw GroupNormError.channelsNotDivisible(channels: channels, groups: count)
+                        .inFile(file, dataset: dataset)
+                }
+                return .groups(count)
+            case .channelsPerGroup(let size):
+                guard channels % size == 0 else {
+                    let valid = (1...channels).filter { channels % $0 == 0 }.map(String.init).joined(separator: ", ")
+                    throw PipelineError.data(
+                        "\(channels) channels cannot be split into groups of \(size); valid group sizes: \(valid)",
+                        file: file, dataset: dataset)
+                }
+                return .groups(channels / size)
+            }
+        }
+    }
+}
+
+/// Output element type of normalized datasets.
+public enum OutputType: String, CaseIterable, Sendable {
+    case same, f16, f32, f64
+}
+
+/// Filters of normalized datasets in OUTPUT.
+public enum CompressionChoice: Equatable, Sendable {
+    case same
+    case none
+    case gzip(level: Int)
+
+    /// Parses `same`, `none`, `gzip` or `gzip=1`…`gzip=9`.
+    public init?(argument: String) {
+        switch argument {
+        case "same": self = .same
+        case "none": self = .none
+        case "gzip": self = .gzip(level: 4)
+        default:
+            guard argument.hasPrefix("gzip="), let level = Int(argument.dropFirst(5)), (1...9).contains(level)
+            else { return nil }
+            self = .gzip(level: level)
+        }
+    }
+}
+
+/// Options of `apply` only.
+public struct ApplyOptions: Sendable {
+    public var weight: String?
+    public var bias: String?
+    public var mean: String?
+    public var variance: String?
+    public var outputType: OutputType = .same
+    public var compression: CompressionChoice = .same
+    public var report: String?
+    public var force = false
+    public var inPlace = false
+    public var history = true
+    /// The command line, for the `history` attribute.
+    public var commandLine: String = ""
+
+    public init() {}
+}

@@ -1,0 +1,135 @@
+import Foundation
+import HDF5
+
+/// Where `apply` writes: a new file made under a temporary name beside
+/// OUTPUT and renamed when complete, INPUT itself (`--in-place`), or standard
+/// output (`-`), which receives the finished file image.
+final class OutputDestination {
+    enum Target {
+        case path(final: String, temporary: String)
+        case standardOutput
+    }
+
+    let target: Target
+    /// The name used in messages.
+    let name: String
+
+    private init(target: Target, name: String) {
+        self.target = target
+        self.name = name
+    }
+
+    /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
+    static func prepare(output: String, input: String, force: Bool, inPlace: Bool) throws(PipelineError) -> OutputDestination {
+        if output == "-" { return OutputDestination(target: .standardOutput, name: "<stdout>") }
+        var outputStatus = stat()
+        let exists = stat(output, &outputStatus) == 0
+        if exists && !inPlace {
+            var inputStatus = stat()
+            if input != "-", stat(input, &inputStatus) == 0,
+               inputStatus.st_dev == outputStatus.st_dev, inputStatus.st_ino == outputStatus.st_ino {
+                throw .outputUnavailable("OUTPUT is INPUT; use --in-place to rewrite INPUT", file: output)
+            }
+            if outputStatus.st_mode & S_IFMT == S_IFDIR {
+                throw .outputUnavailable("OUTPUT is a directory", file: output)
+            }
+            guard force else { throw .outputUnavailable("OUTPUT exists; use --force to replace it", file: output) }
+        }
+        // Write beside the final file (through a symlink, beside its target) so the rename is atomic.
+        let finalPath = inPlace ? resolvingSymlinks(output) : output
+        let url = URL(fileURLWithPath: finalPath)
+        let folder = url.deletingLastPathComponent().path
+        var folderStatus = stat()
+        guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
+            throw .outputUnavailable("folder \(folder) does not exist", file: output)
+        }
+        guard access(folder, W_OK) == 0 else {
+            throw .outputUnavailable("folder \(folder) is not writable", file: output)
+        }
+        let temporary = folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        return OutputDestination(target: .path(final: finalPath, temporary: temporary), name: output)
+    }
+
+    private static func resolvingSymlinks(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Creates the (temporary or in-memory) HDF5 file to fill.
+    func create() throws(PipelineError) -> File {
+        switch target {
+        case .standardOutput:
+            do { return try File(creatingInMemory: "gnorm-stdout.h5") } catch {
+                throw .outputUnavailable("cannot create in-memory file: \(error.reason ?? error.description)", file: name)
+            }
+        case .path(_, let temporary):
+            SignalCleanup.register(temporary)
+            do { return try File(creating: temporary) } catch {
+                abandon()
+                throw .outputUnavailable("cannot create: \(error.reason ?? error.description)", file: name)
+            }
+        }
+    }
+
+    /// Closes the file, makes it durable and puts it in place (or on standard output).
+    func commit(_ file: consuming File) throws(PipelineError) {
+        switch target {
+        case .standardOutput:
+            let image: [UInt8]
+            do { image = try file.image() } catch {
+                throw .io("cannot finish file image: \(error.reason ?? error.description)", file: name, cause: error)
+            }
+            try writeAll(image, to: 1)
+        case .path(let finalPath, let temporary):
+            do { try file.close() } catch {
+                abandon()
+                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
+            }
+            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+            let synced = descriptor >= 0 && fsync(descriptor) == 0
+            let syncError = errno
+            if descriptor >= 0 { close(descriptor) }
+            guard synced else {
+                abandon()
+                throw .io("cannot write: \(String(cString: strerror(syncError)))", file: name)
+            }
+            guard rename(temporary, finalPath) == 0 else {
+                let renameError = errno
+                abandon()
+                throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
+            }
+            SignalCleanup.unregister()
+            let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+            if folder >= 0 {
+                fsync(folder)
+                close(folder)
+            }
+        }
+    }
+
+    /// Removes the temporary file after a failure.
+    func abandon() {
+        if case .path(_, let temporary) = target {
+            unlink(temporary)
+            SignalCleanup.unregister()
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(PipelineError) {
+        let failure: Int32 = bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += written
+            }
+            return 0
+        }
+        if failure == EPIPE { throw .brokenPipe }
+        if failure != 0 { throw .io("cannot write: \(String(cString: strerror(failure)))", file: name) }
+    }
+}

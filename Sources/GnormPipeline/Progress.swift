@@ -1,0 +1,20 @@
+/// Receives progress of a run; the CLI draws it on a terminal.
+public protocol ProgressObserver: AnyObject {
+    func started(dataset: String, samples: Int, bytesPerSample: Int, passes: Int)
+    func advanced(samplesDone: Int)
+    func finished(_ summary: DatasetSummary)
+}
+
+/// What `apply` or `stats` did to one dataset, for the closing summary.
+public struct DatasetSummary: Sendable {
+    public let path: String
+    public let shape: [Int]
+    public let groups: Int
+    public let mode: String
+    public let elements: Int
+    public let seconds: Double
+    /// Bytes read per second (each pass counted).
+    public let bytesPerSecond: Double
+    /// Statistics that came out NaN because their inputs held NaN or ±Inf.
+    public let nonFiniteGroups: Int
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GroupNormKernel
+import HDF5
+
+/// `gnorm stats`: statistics of each selected dataset, as a report.
+public enum StatisticsRun {
+    public static func run(
+        input: String, options: NormalizationOptions, format: ReportFormat, rowLimit: Int? = nil,
+        progress: ProgressObserver? = nil
+    ) throws(PipelineError) {
+        let file = try InputFile.open(input)
+        let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
+            try DatasetJob(selected, options: options, file: file.name)
+        }
+        let report = ReportWriter(format: format, output: .standardOutput(), fileName: file.name, rowLimit: rowLimit)
+        for job in jobs {
+            report.begin(job.reported(epsilon: options.epsilon))
+            let inDouble = computesInDouble(job.dataset.elementType, output: .same)
+            let stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
+                                    memoryLimit: options.memoryLimit, report: report, progress: progress)
+            let started = Date()
+            progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
+                              bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
+            let dataset: Dataset
+            do { dataset = try file.openDataset(job.path) } catch {
+                throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: job.path, cause: error)
+            }
+            let moments = inDouble
+                ? try stream.statistics(Double.self, input: dataset)
+                : try stream.statistics(Float.self, input: dataset)
+            report.end()
+            progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1, bytesPerElement: inDouble ? 8 : 4))
+        }
+        try report.finish()
+    }
+}
+
+enum Summaries {
+    static func make(_ job: DatasetJob, moments: [Moments], since start: Date, passes: Int, bytesPerElement: Int) -> DatasetSummary {
+        let seconds = Date().timeIntervalSince(start)
+        let elements = job.geometry.sampleCount * job.geometry.sampleElements
+        return DatasetSummary(
+            path: job.path, shape: job.dataset.shape, groups: job.plan.groupCount, mode: job.mode.rawValue,
+            elements: elements, seconds: seconds,
+            bytesPerSecond: seconds > 0 ? Double(elements * bytesPerElement * passes) / seconds : 0,
+            nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import GnormPipeline
+
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Normalize datasets and write OUTPUT, a copy of INPUT with statistics under /gnorm.",
+        discussion: """
+            OUTPUT keeps every object and attribute of INPUT; each selected dataset is
+            replaced by its normalized values and /gnorm/PATH/mean and /var hold the
+            statistics used. OUTPUT is written under a temporary name and renamed when
+            complete. INPUT or OUTPUT may be - (standard input / output).
+
+            SPEC for --weight/--bias/--mean/--var: /path (a dataset in INPUT),
+            FILE.h5:/path, or FILE.npy; C values.
+
+            Examples:
+              gnorm apply --groups 32 in.h5 out.h5
+              gnorm apply --group-size 16 --weight /gamma --bias /beta in.h5 out.h5
+              gnorm apply --mode batch --mean train.h5:/gnorm/x/mean --var train.h5:/gnorm/x/var val.h5 val-norm.h5
+              gnorm apply --in-place --dtype f16 --compression gzip=4 data.h5
+            """
+    )
+
+    @OptionGroup var normalization: NormalizationArguments
+
+    @Option(help: ArgumentHelp("Per-channel scale γ (PyTorch's weight). (default: 1)", valueName: "spec"))
+    var weight: String?
+
+    @Option(help: ArgumentHelp("Per-channel shift β (PyTorch's bias). (default: 0)", valueName: "spec"))
+    var bias: String?
+
+    @Option(help: ArgumentHelp("Batch mode: per-channel mean to use (eval mode).", valueName: "spec"))
+    var mean: String?
+
+    @Option(name: .customLong("var"), help: ArgumentHelp("Batch mode: per-channel variance to use (eval mode).", valueName: "spec"))
+    var variance: String?
+
+    @Option(help: "Output element type: same (float32 for integers) | f16 | f32 | f64.")
+    var dtype: OutputType = .same
+
+    @Option(help: ArgumentHelp("Filters of normalized datasets: same | none | gzip[=1-9].", valueName: "filters"))
+    var compression: String = "same"
+
+    @Option(help: ArgumentHelp("Also write the statistics report (.csv, .json, .ndjson; - for CSV on stdout).", valueName: "path"))
+    var report: String?
+
+    @Flag(name: [.customShort("f"), .long], help: "Replace an existing OUTPUT.")
+    var force = false
+
+    @Flag(help: "Rewrite INPUT itself, atomically.")
+    var inPlace = false
+
+    @Flag(name: .customLong("no-history"), help: "Do not append this command to the root's history attribute.")
+    var noHistory = false
+
+    @OptionGroup var messages: MessageArguments
+
+    @Argument(help: ArgumentHelp("HDF5 file to read, or - for standard input.", valueName: "input"))
+    var input: String
+
+    @Argument(help: ArgumentHelp("HDF5 file to write, or - for standard output.", valueName: "output"))
+    var output: String?
+
+    mutating func validate() throws {
+        if CompressionChoice(argument: compression) == nil {
+            throw ValidationError("--compression must be same, none, gzip or gzip=1…9, got '\(compression)'")
+        }
+        if inPlace && output != nil { throw ValidationError("--in-place rewrites INPUT; give no OUTPUT") }
+        if !inPlace && output == nil { throw ValidationError("missing OUTPUT (or use --in-place)") }
+    }
+
+    func run() throws {
+        var apply = ApplyOptions()
+        apply.weight = weight
+        apply.bias = bias
+        apply.mean = mean
+        apply.variance = variance
+        apply.outputType = dtype
+        apply.compression = CompressionChoice(argument: compression) ?? .same
+        apply.report = report
+        apply.force = force
+        apply.inPlace = inPlace
+        apply.history = !noHistory
+        apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let progress = messages.observer()
+        try reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+            try ApplyRun.run(input: input, output: output, options: normalization.options, apply: apply, progress: progress)
+        }
+    }
+}

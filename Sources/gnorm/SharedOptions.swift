@@ -1,0 +1,82 @@
+import ArgumentParser
+import GnormPipeline
+import GroupNormKernel
+
+extension NormalizationMode: ExpressibleByArgument {}
+extension ChannelLayout: ExpressibleByArgument {}
+extension OutputType: ExpressibleByArgument {}
+extension ReportFormat: ExpressibleByArgument {}
+extension Listing.Format: ExpressibleByArgument {}
+
+/// The options `apply` and `stats` share (SPEC §2).
+struct NormalizationArguments: ParsableArguments {
+    @Option(name: [.customShort("d"), .long], help: ArgumentHelp(
+        "Dataset to process; repeatable (default: every numeric dataset of rank ≥ 3).", valueName: "path"))
+    var dataset: [String] = []
+
+    @Option(name: [.customShort("g"), .long], help: "Number of groups; must divide C. (default: 32)")
+    var groups: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Channels per group (G = C/K); excludes --groups.", valueName: "K"))
+    var groupSize: Int?
+
+    @Option(help: "group | layer (G = 1) | instance (G = C) | batch (per channel over N).")
+    var mode: NormalizationMode = .group
+
+    @Option(help: "Added to the variance inside the square root.")
+    var eps: Double = 1e-5
+
+    @Option(help: "Where the channel axis is: nchw (axis 1) or nhwc (last).")
+    var layout: ChannelLayout = .channelsFirst
+
+    @Option(help: ArgumentHelp("Worker threads (default: all cores).", valueName: "T"))
+    var threads: Int?
+
+    @Option(help: ArgumentHelp("Memory for slab buffers, in MiB.", valueName: "MiB"))
+    var memoryLimit: Int = 256
+
+    @Flag(name: .long, help: "On errors, also print HDF5's error stack.")
+    var verbose = false
+
+    mutating func validate() throws {
+        if groups != nil && groupSize != nil {
+            throw ValidationError("--groups and --group-size exclude each other; give one")
+        }
+        if let groups, groups < 1 { throw ValidationError("--groups must be at least 1, got \(groups)") }
+        if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be at least 1, got \(groupSize)") }
+        if (groups != nil || groupSize != nil) && mode != .group {
+            throw ValidationError("--groups and --group-size apply to --mode group only (\(mode.rawValue) fixes the groups)")
+        }
+        if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
+    }
+
+    var options: NormalizationOptions {
+        var options = NormalizationOptions()
+        options.datasets = dataset
+        if let groupSize { options.groups = .channelsPerGroup(groupSize) }
+        else if let groups { options.groups = .count(groups) }
+        options.mode = mode
+        options.epsilon = eps
+        options.layout = layout
+        options.threadCount = threads ?? NormalizationOptions.defaultThreadCount
+        options.memoryLimit = memoryLimit << 20
+        return options
+    }
+}
+
+/// `-q`, `--progress`, `--no-progress`.
+struct MessageArguments: ParsableArguments {
+    @Flag(name: [.customShort("q"), .long], help: "No progress and no summary on stderr.")
+    var quiet = false
+
+    @Flag(inversion: .prefixedNo, help: "Progress bar on stderr (default: only when stderr is a terminal).")
+    var progress: Bool?
+
+    func observer() -> TerminalProgress? {
+        if quiet { return nil }
+        let draw = progress ?? TerminalProgress.standardErrorIsTerminal
+        return TerminalProgress(drawsBar: draw)
+    }
+}
