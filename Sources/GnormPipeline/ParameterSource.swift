@@ -12,13 +12,18 @@ enum ParameterSource: Equatable {
 
     /// Parses a SPEC; nil when it has none of the three forms.
     init?(spec: String) {
-        if spec.hasPrefix("/") && !spec.hasSuffix(".npy") {
-            self = .inputDataset(spec)
-        } else if let separator = spec.range(of: ":/", options: .backwards), separator.lowerBound > spec.startIndex {
-            self = .fileDataset(file: String(spec[..<separator.lowerBound]),
-                                path: String(spec[spec.index(after: separator.lowerBound)...]))
-        } else if spec.hasSuffix(".npy") {
+        // FILE.h5:/path wins when FILE exists or is relative; a dataset path rarely holds ":/".
+        if let separator = spec.range(of: ":/", options: .backwards), separator.lowerBound > spec.startIndex {
+            let file = String(spec[..<separator.lowerBound])
+            if !spec.hasPrefix("/") || FileManager.default.fileExists(atPath: file) {
+                self = .fileDataset(file: file, path: String(spec[spec.index(after: separator.lowerBound)...]))
+                return
+            }
+        }
+        if spec.hasSuffix(".npy") {
             self = .numpy(spec)
+        } else if spec.hasPrefix("/") {
+            self = .inputDataset(spec)
         } else {
             return nil
         }
