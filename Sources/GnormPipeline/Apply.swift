@@ -79,6 +79,11 @@ public enum ApplyRun {
         if (apply.mean == nil) != (apply.variance == nil) {
             throw .usage("--mean and --var go together: give both, or neither to compute them")
         }
+        for (name, spec) in [("--weight", apply.weight), ("--bias", apply.bias), ("--mean", apply.mean), ("--var", apply.variance)] {
+            if let spec, ParameterSource(spec: spec) == nil {
+                throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
+            }
+        }
         if apply.report == "-" && output == "-" {
             throw .usage("--report - and OUTPUT - would both write to standard output")
         }

@@ -1,0 +1,67 @@
+import Foundation
+import HDF5
+
+/// Runs the built gnorm binary and captures what it printed.
+struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    let stdoutBytes: Data
+}
+
+enum Gnorm {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary: String = {
+        for configuration in ["debug", "release"] {
+            let path = root + "/.build/\(configuration)/gnorm"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return root + "/.build/debug/gnorm"
+    }()
+
+    static func fixture(_ name: String) -> String { root + "/Fixtures/" + name }
+
+    @discardableResult
+    static func run(_ arguments: [String], stdin: Data? = nil, in folder: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        // Drain both pipes concurrently so a large output cannot block the child.
+        nonisolated(unsafe) var errorData = Data()
+        let errorReader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        if let stdin { try input.fileHandleForWriting.write(contentsOf: stdin) }
+        try input.fileHandleForWriting.close()
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorReader.isFinished { usleep(1000) }
+        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                   stderr: String(decoding: errorData, as: UTF8.self), stdoutBytes: outputData)
+    }
+
+    static func scratchFolder() throws -> String {
+        let path = NSTemporaryDirectory() + "gnorm-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func read(_ file: String, _ dataset: String) throws -> [Double] {
+        try File(openingForReading: file).openDataset(dataset).readAll(as: Double.self)
+    }
+
+    /// The files in `folder`, hidden temporaries included.
+    static func listing(_ folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+    }
+}
