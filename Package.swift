@@ -5,6 +5,8 @@ let package = Package(
     name: "gnorm",
     products: [
         .executable(name: "gnorm", targets: ["gnorm"]),
+        // For the benchmark package in Benchmarks/, which measures the kernel alone.
+        .library(name: "GroupNormKernel", targets: ["GroupNormKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

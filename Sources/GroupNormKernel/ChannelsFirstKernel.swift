@@ -7,30 +7,28 @@
 func contiguousMoments<E: KernelElement>(_ values: UnsafePointer<E>, count: Int) -> Moments {
     precondition(count > 0)
     var sumLanes = SIMD8<Double>()
-    var lowLanes = SIMD8<E>(repeating: values[0])
-    var highLanes = lowLanes
+    let first = values[0]
+    let firstBits = E.bits(SIMD8<E>(repeating: first))
+    var differences = SIMD8<E.BitPattern>()
     var index = 0
     while index + 8 <= count {
         let lanes = values.lanes(at: index)
         sumLanes += E.widen(lanes)
-        lowLanes = pointwiseMin(lowLanes, lanes)
-        highLanes = pointwiseMax(highLanes, lanes)
+        differences |= E.bits(lanes) ^ firstBits
         index += 8
     }
     var sum = sumLanes.sum()
-    var low = lowLanes.min()
-    var high = highLanes.max()
+    var constant = differences == SIMD8<E.BitPattern>()
     while index < count {
         let value = values[index]
         sum += Double(value)
-        low = min(low, value)
-        high = max(high, value)
+        constant = constant && value == first
         index += 1
     }
     let n = Double(count)
     // A constant block has exactly its value as mean, whatever the rounding of the sum.
-    if low == high && sum.isFinite {
-        return Moments(count: n, mean: Double(low), m2: 0)
+    if constant && sum.isFinite {
+        return Moments(count: n, mean: Double(first), m2: 0)
     }
     let mean = sum / n
     let center = SIMD8<Double>(repeating: mean)

@@ -7,21 +7,22 @@ struct ChannelScratch<E: KernelElement> {
     let deviations: UnsafeMutablePointer<Double>
     let squares: UnsafeMutablePointer<Double>
     let centers: UnsafeMutablePointer<Double>
-    let lows: UnsafeMutablePointer<E>
-    let highs: UnsafeMutablePointer<E>
+    /// The block's first row, and per channel the OR of every value's bits XOR the first's.
+    let firsts: UnsafeMutablePointer<E>
+    let differences: UnsafeMutablePointer<E.BitPattern>
 
     init(channelCount: Int) {
         sums = .allocate(capacity: channelCount)
         deviations = .allocate(capacity: channelCount)
         squares = .allocate(capacity: channelCount)
         centers = .allocate(capacity: channelCount)
-        lows = .allocate(capacity: channelCount)
-        highs = .allocate(capacity: channelCount)
+        firsts = .allocate(capacity: channelCount)
+        differences = .allocate(capacity: channelCount)
     }
 
     func deallocate() {
         sums.deallocate(); deviations.deallocate(); squares.deallocate()
-        centers.deallocate(); lows.deallocate(); highs.deallocate()
+        centers.deallocate(); firsts.deallocate(); differences.deallocate()
     }
 }
 
@@ -35,8 +36,8 @@ func channelsLastMoments<E: KernelElement>(
 ) {
     let vectorEnd = C - C % 8
     scratch.sums.update(repeating: 0, count: C)
-    scratch.lows.update(from: values, count: C)
-    scratch.highs.update(from: values, count: C)
+    scratch.firsts.update(from: values, count: C)
+    scratch.differences.update(repeating: 0, count: C)
     for row in 0..<rows {
         let line = values + row * C
         var c = 0
@@ -44,15 +45,15 @@ func channelsLastMoments<E: KernelElement>(
             let lanes = line.lanes(at: c)
             let sums = UnsafePointer(scratch.sums).lanes(at: c) + E.widen(lanes)
             scratch.sums.storeLanes(sums, at: c)
-            scratch.lows.storeLanes(pointwiseMin(UnsafePointer(scratch.lows).lanes(at: c), lanes), at: c)
-            scratch.highs.storeLanes(pointwiseMax(UnsafePointer(scratch.highs).lanes(at: c), lanes), at: c)
+            let differences = UnsafePointer(scratch.differences).lanes(at: c)
+                | (E.bits(lanes) ^ E.bits(UnsafePointer(scratch.firsts).lanes(at: c)))
+            scratch.differences.storeLanes(differences, at: c)
             c += 8
         }
         while c < C {
             let value = line[c]
             scratch.sums[c] += Double(value)
-            scratch.lows[c] = min(scratch.lows[c], value)
-            scratch.highs[c] = max(scratch.highs[c], value)
+            if value != scratch.firsts[c] { scratch.differences[c] = 1 }
             c += 1
         }
     }
@@ -61,15 +62,14 @@ func channelsLastMoments<E: KernelElement>(
     var anyVaried = false
     for bucket in 0..<bucketCount {
         var sum = 0.0
-        var low = scratch.lows[bucket * K]
-        var high = scratch.highs[bucket * K]
+        let first = scratch.firsts[bucket * K]
+        var constant = true
         for c in bucket * K ..< (bucket + 1) * K {
             sum += scratch.sums[c]
-            low = min(low, scratch.lows[c])
-            high = max(high, scratch.highs[c])
+            constant = constant && scratch.differences[c] == 0 && scratch.firsts[c] == first
         }
-        let constant = low == high && sum.isFinite
-        let mean = constant ? Double(low) : sum / n
+        constant = constant && sum.isFinite
+        let mean = constant ? Double(first) : sum / n
         output[bucket] = Moments(count: n, mean: mean, m2: constant ? 0 : .nan)
         anyVaried = anyVaried || !constant
         for c in bucket * K ..< (bucket + 1) * K { scratch.centers[c] = mean }
