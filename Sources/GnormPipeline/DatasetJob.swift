@@ -37,8 +37,9 @@ struct DatasetJob {
     ) -> DatasetStream {
         DatasetStream(
             fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
+            // Two slab buffers take half of the limit; HDF5's caches and chunk buffers the rest.
             slabs: SlabPlan(sampleCount: geometry.sampleCount, bytesPerSample: geometry.sampleElements * computeBytes,
-                            memoryLimit: memoryLimit),
+                            memoryLimit: memoryLimit / 4),
             report: report, progress: progress)
     }
 }

@@ -15,7 +15,7 @@ struct DatasetStream {
     let progress: ProgressObserver?
 
     /// Per-channel affine parameters and, for batch eval mode, given statistics.
-    struct Affine {
+    struct Affine: Sendable {
         var scale: [Double]?
         var shift: [Double]?
         var mean: [Double]?
@@ -27,23 +27,23 @@ struct DatasetStream {
     func statistics<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset
     ) throws(PipelineError) -> [Moments] {
-        let buffer = UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.samplesPerSlab * geometry.sampleElements)
-        defer { buffer.deallocate() }
+        let plan = self.plan
         var collected: [Moments] = []
         var done = 0
-        for slab in slabs.slabs {
-            let values = UnsafeMutableBufferPointer(rebasing: buffer[0 ..< slab.count * geometry.sampleElements])
-            try read(slab, of: input, into: values)
-            let moments = plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
-            if plan.scope == .channels {
-                collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
-            } else {
-                collected += moments
-                try report?.add(moments)
-            }
-            done += slab.count
-            progress?.advanced(samplesDone: done)
-        }
+        try pipeline(E.self).run(
+            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values) },
+            compute: { slab, values in plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count) },
+            write: { _, _ in },
+            consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
+                if plan.scope == .channels {
+                    collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
+                } else {
+                    collected += moments
+                    try report?.add(moments)
+                }
+                done += slab.count
+                progress?.advanced(samplesDone: done)
+            })
         if plan.scope == .channels {
             if collected.isEmpty { collected = Array(repeating: Moments(count: 0, mean: .nan, m2: .nan), count: plan.channelCount) }
             try report?.add(collected)
@@ -65,38 +65,40 @@ struct DatasetStream {
                 given = try statistics(type, input: input)
             }
         }
-        let buffer = UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.samplesPerSlab * geometry.sampleElements)
-        defer { buffer.deallocate() }
+        let plan = self.plan
+        let fixed = given
         var collected: [Moments] = given ?? []
         var done = 0
-        for slab in slabs.slabs {
-            let values = UnsafeMutableBufferPointer(rebasing: buffer[0 ..< slab.count * geometry.sampleElements])
-            try read(slab, of: input, into: values)
-            let moments: [Moments]
-            if let given {
-                moments = given
-            } else {
-                moments = plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
-                collected += moments
-                try report?.add(moments)
-            }
-            let parameters = NormalizationParameters(
-                mean: moments.map(\.mean), variance: moments.map(\.variance),
-                scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
-            do {
-                try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: parameters)
-            } catch {
-                throw error.inFile(fileName, dataset: path)
-            }
-            do {
-                try output.write(rows: slab, from: UnsafeBufferPointer(values))
-            } catch {
-                throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
-            }
-            done += slab.count
-            progress?.advanced(samplesDone: done)
-        }
+        try pipeline(E.self).run(
+            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values) },
+            compute: { slab, values in
+                let moments = fixed ?? plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
+                let parameters = NormalizationParameters(
+                    mean: moments.map(\.mean), variance: moments.map(\.variance),
+                    scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
+                // Lengths were checked when the parameters were loaded.
+                do { try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: parameters) }
+                catch { preconditionFailure("\(error)") }
+                return moments
+            },
+            write: { (slab, values) throws(PipelineError) in
+                do throws(HDF5Error) { try output.write(rows: slab, from: UnsafeBufferPointer(values)) } catch {
+                    throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+                }
+            },
+            consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
+                if fixed == nil {
+                    collected += moments
+                    try report?.add(moments)
+                }
+                done += slab.count
+                progress?.advanced(samplesDone: done)
+            })
         return collected
+    }
+
+    private func pipeline<E>(_ type: E.Type) -> SlabPipeline<E> {
+        SlabPipeline(slabs: slabs.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
     }
 
     private func read<E: NativeElement>(
