@@ -17,9 +17,14 @@ let package = Package(
             pkgConfig: "hdf5-serial",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        .systemLibrary(
+            name: "CDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]
+        ),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "GroupNormKernel"),
-        .target(name: "GnormPipeline", dependencies: ["HDF5", "GroupNormKernel"]),
+        .target(name: "GnormPipeline", dependencies: ["HDF5", "GroupNormKernel", "CDeflate"]),
         .executableTarget(
             name: "gnorm",
             dependencies: [

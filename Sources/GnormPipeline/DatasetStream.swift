@@ -28,10 +28,11 @@ struct DatasetStream {
         _ type: E.Type, input: borrowing Dataset
     ) throws(PipelineError) -> [Moments] {
         let plan = self.plan
+        let codec = inputCodec(E.self, for: input)
         var collected: [Moments] = []
         var done = 0
-        try pipeline(E.self).run(
-            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values) },
+        try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1).run(
+            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec) },
             compute: { slab, values in plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count) },
             write: { _, _ in },
             consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
@@ -67,10 +68,14 @@ struct DatasetStream {
         }
         let plan = self.plan
         let fixed = given
+        let readCodec = inputCodec(E.self, for: input)
+        let writeCodec = ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
+                                         elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
         var collected: [Moments] = given ?? []
         var done = 0
-        try pipeline(E.self).run(
-            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values) },
+        let alignment = lcm(readCodec?.chunkRows ?? 1, writeCodec?.chunkRows ?? 1)
+        try pipeline(E.self, alignedTo: alignment).run(
+            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: readCodec) },
             compute: { slab, values in
                 let moments = fixed ?? plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
                 let parameters = NormalizationParameters(
@@ -82,7 +87,13 @@ struct DatasetStream {
                 return moments
             },
             write: { (slab, values) throws(PipelineError) in
-                do throws(HDF5Error) { try output.write(rows: slab, from: UnsafeBufferPointer(values)) } catch {
+                do throws(HDF5Error) {
+                    if let writeCodec {
+                        try writeCodec.write(rows: slab, of: output, from: UnsafeRawBufferPointer(values))
+                    } else {
+                        try output.write(rows: slab, from: UnsafeBufferPointer(values))
+                    }
+                } catch {
                     throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
                 }
             },
@@ -97,18 +108,41 @@ struct DatasetStream {
         return collected
     }
 
-    private func pipeline<E>(_ type: E.Type) -> SlabPipeline<E> {
-        SlabPipeline(slabs: slabs.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
+    private func pipeline<E>(_ type: E.Type, alignedTo rows: Int) -> SlabPipeline<E> {
+        let plan = slabs.aligned(to: rows)
+        return SlabPipeline(slabs: plan.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: plan.samplesPerSlab)
+    }
+
+    /// The parallel-deflate reader, when the input's chunks allow it and all are stored.
+    private func inputCodec<E>(_ type: E.Type, for input: borrowing Dataset) -> ParallelDeflate? {
+        guard let codec = ParallelDeflate(creation: input.creation, shape: geometry.shape, elementType: input.elementType,
+                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount),
+              let stored = try? input.allocatedChunkCount(),
+              stored == (geometry.sampleCount + codec.chunkRows - 1) / codec.chunkRows
+        else { return nil }
+        return codec
     }
 
     private func read<E: NativeElement>(
-        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>
+        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, codec: ParallelDeflate?
     ) throws(PipelineError) {
-        do { try input.read(rows: slab, into: values) } catch {
+        do throws(HDF5Error) {
+            if let codec {
+                try codec.read(rows: slab, of: input, into: UnsafeMutableRawBufferPointer(values))
+            } else {
+                try input.read(rows: slab, into: values)
+            }
+        } catch {
             throw .io("cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
                       file: fileName, dataset: path, cause: error)
         }
     }
+}
+
+func lcm(_ a: Int, _ b: Int) -> Int {
+    var (x, y) = (a, b)
+    while y != 0 { (x, y) = (y, x % y) }
+    return a / x * b
 }
 
 /// The compute type for a stored type and the requested output type:

@@ -18,6 +18,7 @@ public enum SignalCleanup {
 
     /// Installs the handlers; call once at start.
     public static func install() {
+        keepLargeAllocationsMapped(from: 1 << 20)
         _ = pathBuffer
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in

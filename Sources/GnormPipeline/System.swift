@@ -8,3 +8,16 @@ import Darwin
 func systemCoreCount() -> Int {
     Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 }
+
+/// glibc's `mallopt` from <malloc.h>, which the Glibc module does not import.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
+/// Keeps allocations of `bytes` or more mmap'ed, so that freeing a slab or chunk
+/// buffer returns it to the system; glibc's adaptive threshold otherwise parks
+/// them in per-thread arenas, which doubled peak RSS.
+func keepLargeAllocationsMapped(from bytes: Int32) {
+    let mmapThreshold: Int32 = -3, arenaMax: Int32 = -8  // M_MMAP_THRESHOLD, M_ARENA_MAX
+    _ = glibcMallopt(mmapThreshold, bytes)
+    _ = glibcMallopt(arenaMax, 4)
+}

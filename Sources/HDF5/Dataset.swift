@@ -67,7 +67,9 @@ public struct Dataset: ~Copyable {
         precondition(count == rows.count * rowElements, "buffer of \(count) for \(rows.count) rows of \(rowElements)")
         if rowElements == 0 { return }
         try fileSpace.selectRows(rows)
-        let memorySpace = try Dataspace(shape: [count])
+        // The memory space has the slab's own shape: HDF5 then maps chunks to
+        // memory directly instead of projecting a 1-D selection element by element.
+        let memorySpace = try Dataspace(shape: [rows.count] + shape.dropFirst())
         let verb = writing ? "H5Dwrite" : "H5Dread"
         let status = writing
             ? H5Dwrite(id, memoryType.typeId, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
@@ -113,5 +115,44 @@ public struct Dataset: ~Copyable {
     /// Copies every attribute of `source` onto this dataset.
     public func copyAttributes(from source: borrowing Dataset) throws(HDF5Error) {
         try Attributes.copyAll(from: source.id, to: id)
+    }
+}
+
+// MARK: Raw chunks
+
+extension Dataset {
+    /// How many chunks have storage. The HDF5 call is `H5Dget_num_chunks`.
+    public func allocatedChunkCount() throws(HDF5Error) -> Int {
+        var count: hsize_t = 0
+        let space = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
+        try checkedStatus(H5Dget_num_chunks(id, space.id, &count), "H5Dget_num_chunks '\(path)'")
+        return Int(count)
+    }
+
+    /// Bytes stored for the chunk at `offset`. The HDF5 call is `H5Dget_chunk_storage_size`.
+    public func storedChunkSize(at offset: [Int]) throws(HDF5Error) -> Int {
+        var size: hsize_t = 0
+        let coordinates = offset.map { hsize_t($0) }
+        try checkedStatus(H5Dget_chunk_storage_size(id, coordinates, &size), "H5Dget_chunk_storage_size '\(path)' \(offset)")
+        return Int(size)
+    }
+
+    /// The stored (filtered) bytes of the chunk at `offset`, and the mask of
+    /// filters that were skipped for it. The HDF5 call is `H5Dread_chunk`.
+    public func readRawChunk(at offset: [Int]) throws(HDF5Error) -> (bytes: [UInt8], filterMask: UInt32) {
+        let size = try storedChunkSize(at: offset)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var mask: UInt32 = 0
+        let coordinates = offset.map { hsize_t($0) }
+        let status = bytes.withUnsafeMutableBytes { H5Dread_chunk(id, chdf5_default(), coordinates, &mask, $0.baseAddress) }
+        try checkedStatus(status, "H5Dread_chunk '\(path)' \(offset)")
+        return (bytes, mask)
+    }
+
+    /// Stores already-filtered bytes as the chunk at `offset`. The HDF5 call is `H5Dwrite_chunk`.
+    public func writeRawChunk(at offset: [Int], bytes: UnsafeRawBufferPointer, filterMask: UInt32 = 0) throws(HDF5Error) {
+        let coordinates = offset.map { hsize_t($0) }
+        try checkedStatus(H5Dwrite_chunk(id, chdf5_default(), filterMask, coordinates, bytes.count, bytes.baseAddress),
+                          "H5Dwrite_chunk '\(path)' \(offset)")
     }
 }
