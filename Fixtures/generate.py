@@ -196,5 +196,20 @@ def write_demo():
         d.attrs["description"] = "gnorm demo: 8 image-like samples, 64 channels, 32x32"
 
 
+def write_partial_chunks():
+    """Chunks of 3 samples over N = 7: the last chunk is partial (added later, own generator)."""
+    local = np.random.default_rng(7)
+    x = local.standard_normal((7, 8, 6, 5)).astype(np.float32) * 2 + 1
+    y, mean, var = torch_group_norm(x, 4)
+    with h5py.File(path("cases.h5"), "a") as f:
+        f.create_dataset("chunked3", data=x, chunks=(3, 8, 6, 5), compression="gzip", compression_opts=4, shuffle=True)
+        f.create_dataset("chunked3_f64", data=x.astype(np.float64), chunks=(3, 8, 6, 5), compression="gzip")
+    with h5py.File(path("expected.h5"), "a") as e:
+        for name in ("chunked3", "chunked3_f64"):
+            g = e.create_group(name)
+            g["y"], g["mean"], g["var"] = y, mean, var
+
+
 if __name__ == "__main__":
     main()
+    write_partial_chunks()

@@ -43,6 +43,9 @@ let fixtureCases: [FixtureCase] = [
     FixtureCase(dataset: "empty", groups: .count(2)),
     FixtureCase(dataset: "chunked"),
     FixtureCase(dataset: "chunked", memoryLimit: 5000),
+    FixtureCase(dataset: "chunked3"),                       // partial last chunk, through parallel deflate
+    FixtureCase(dataset: "chunked3", memoryLimit: 4 * 2 * 960 * 4),
+    FixtureCase(dataset: "chunked3_f64", tolerance: 1e-10),  // deflate without shuffle, float64
     FixtureCase(dataset: "rank2", groups: .count(2)),
 ]
 
