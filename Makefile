@@ -10,9 +10,9 @@ DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 
 # System libraries: installed only when pkg-config cannot find them.
 deps:
-	@pkg-config --exists hdf5-serial libdeflate || { \
-	  echo "installing libhdf5-dev libdeflate-dev"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev pkg-config >/dev/null; }
+	@pkg-config --exists hdf5-serial libdeflate libisal || { \
+	  echo "installing libhdf5-dev libdeflate-dev libisal-dev"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev libisal-dev pkg-config >/dev/null; }
 
 build: deps
 	$(SWIFT) build

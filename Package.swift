@@ -22,9 +22,14 @@ let package = Package(
             pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "GroupNormKernel"),
-        .target(name: "GnormPipeline", dependencies: ["HDF5", "GroupNormKernel", "CDeflate"]),
+        .target(name: "GnormPipeline", dependencies: ["HDF5", "GroupNormKernel", "CDeflate", "CISAL"]),
         .executableTarget(
             name: "gnorm",
             dependencies: [

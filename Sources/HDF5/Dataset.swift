@@ -149,6 +149,16 @@ extension Dataset {
         return (bytes, mask)
     }
 
+    /// Reads the stored bytes of the chunk at `offset` into `buffer`, which must
+    /// hold `storedChunkSize(at:)` bytes; returns the skipped-filter mask.
+    public func readRawChunk(at offset: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) -> UInt32 {
+        var mask: UInt32 = 0
+        let coordinates = offset.map { hsize_t($0) }
+        try checkedStatus(H5Dread_chunk(id, chdf5_default(), coordinates, &mask, buffer.baseAddress),
+                          "H5Dread_chunk '\(path)' \(offset)")
+        return mask
+    }
+
     /// Stores already-filtered bytes as the chunk at `offset`. The HDF5 call is `H5Dwrite_chunk`.
     public func writeRawChunk(at offset: [Int], bytes: UnsafeRawBufferPointer, filterMask: UInt32 = 0) throws(HDF5Error) {
         let coordinates = offset.map { hsize_t($0) }
