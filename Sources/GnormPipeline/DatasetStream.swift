@@ -77,14 +77,20 @@ struct DatasetStream {
         try pipeline(E.self, alignedTo: alignment).run(
             read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: readCodec) },
             compute: { slab, values in
-                let moments = fixed ?? plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count)
-                let parameters = NormalizationParameters(
-                    mean: moments.map(\.mean), variance: moments.map(\.variance),
-                    scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
                 // Lengths were checked when the parameters were loaded.
-                do { try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: parameters) }
-                catch { preconditionFailure("\(error)") }
-                return moments
+                do {
+                    guard let fixed else {
+                        return try plan.normalizeWithOwnStatistics(
+                            UnsafeBufferPointer(values), into: values, sampleCount: slab.count,
+                            scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
+                    }
+                    try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: NormalizationParameters(
+                        mean: fixed.map(\.mean), variance: fixed.map(\.variance),
+                        scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
+                    return fixed
+                } catch {
+                    preconditionFailure("\(error)")
+                }
             },
             write: { (slab, values) throws(PipelineError) in
                 do throws(HDF5Error) {

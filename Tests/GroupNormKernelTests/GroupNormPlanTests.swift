@@ -193,3 +193,30 @@ let kernelCases: [KernelCase] = [
         #expect(Moments.empty.merging(moments(a)) == moments(a))
     }
 }
+
+@Suite struct FusedGroupNormTests {
+    @Test(arguments: kernelCases.filter { $0.groups != nil })
+    func fusedPathIsBitwiseTheTwoStepPath(_ shape: KernelCase) throws {
+        let x = shape.values(seed: 5).map { Float($0) }
+        var random = SplitMix(state: 9)
+        let scale = (0..<shape.c).map { _ in random.normal() }
+        let shift = (0..<shape.c).map { _ in random.normal() }
+        let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+                                     scope: shape.scope, threadCount: 2)
+        let twoStep = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
+        var expected = [Float](repeating: 0, count: x.count)
+        try x.withUnsafeBufferPointer { input in
+            try expected.withUnsafeMutableBufferPointer { output in
+                try plan.normalize(input, into: output, sampleCount: shape.n, parameters: NormalizationParameters(
+                    mean: twoStep.map(\.mean), variance: twoStep.map(\.variance), scale: scale, shift: shift, epsilon: 1e-5))
+            }
+        }
+        var fused = x
+        let statistics = try fused.withUnsafeMutableBufferPointer { buffer in
+            try plan.normalizeWithOwnStatistics(UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n,
+                                                scale: scale, shift: shift, epsilon: 1e-5)
+        }
+        #expect(statistics == twoStep)
+        #expect(fused.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+}
