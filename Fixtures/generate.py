@@ -210,6 +210,23 @@ def write_partial_chunks():
             g["y"], g["mean"], g["var"] = y, mean, var
 
 
+def write_bad_inputs():
+    """Datasets gnorm must refuse with a clear status (added later, own generator)."""
+    local = np.random.default_rng(11)
+    with h5py.File(path("bad.h5"), "w") as f:
+        f.create_dataset("lzf", data=np.repeat(local.standard_normal((2, 4, 1, 1)), 256, axis=3).astype(np.float32), compression="lzf")
+        f["scalar"] = np.float32(1.5)
+        f["vector"] = np.arange(4, dtype=np.float32)
+        f["matrix_ok"] = np.ones((3, 4), dtype=np.float32)
+        f["compound"] = np.zeros((2, 4, 3), dtype=[("a", "i4"), ("b", "f4")])
+        f.create_dataset("enum", data=np.zeros((2, 4, 3), dtype=np.int8), dtype=h5py.enum_dtype({"A": 0, "B": 1}, basetype="i1"))
+        f.create_dataset("reference", shape=(2, 4, 3), dtype=h5py.ref_dtype)
+        f["strings"] = np.array([[["a"] * 3] * 4] * 2, dtype="S1")
+        f.create_dataset("no_channels", shape=(2, 0, 3), dtype=np.float32)
+        f.create_dataset("huge", shape=(2**40, 2**40, 2**40), dtype=np.float32, chunks=(1, 1, 1))
+
+
 if __name__ == "__main__":
     main()
     write_partial_chunks()
+    write_bad_inputs()

@@ -20,6 +20,12 @@ public enum SignalCleanup {
     public static func install() {
         keepLargeAllocationsMapped(from: 1 << 20)
         _ = pathBuffer
+        // A parent may have blocked these (some job runners and Foundation's Process do).
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        sigaddset(&unblocked, SIGINT)
+        sigaddset(&unblocked, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &unblocked, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in
                 if SignalCleanup.armed != 0 { unlink(SignalCleanup.pathBuffer) }

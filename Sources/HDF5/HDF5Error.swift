@@ -12,11 +12,22 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         self.stack = stack
     }
 
-    /// The most specific message of the stack, for one-line reports.
+    /// The most specific message of the stack, on one line, for reports:
+    /// the system's error message when HDF5 quotes one (a failed write says
+    /// "File too large" or "No space left on device" deep inside its text).
     public var reason: String? {
-        stack.last.map { line in
-            line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingLeadingSpaces() } ?? line
+        // A missing filter is reported above HDF5's plugin search, which says only
+        // that a plugin folder could not be read.
+        if let filter = stack.first(where: { $0.contains("is not registered") }) {
+            return filter.split(separator: ":", maxSplits: 1).last.map { String($0.split(separator: "—")[0]).trimmingCharacters() }
         }
+        guard let line = stack.last else { return nil }
+        if let quoted = line.firstRange(of: "error message = '") {
+            let rest = line[quoted.upperBound...]
+            if let end = rest.firstIndex(of: "'") { return String(rest[..<end]) }
+        }
+        let text = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingLeadingSpaces() } ?? line
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     public var description: String {
@@ -60,5 +71,11 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 extension Substring {
     fileprivate func trimmingLeadingSpaces() -> String {
         String(drop { $0 == " " })
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -85,7 +85,7 @@ struct ApplyCommand: ParsableCommand {
         apply.history = !noHistory
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let progress = messages.observer()
-        _ = try reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+        _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
             try ApplyRun.run(input: input, output: output, options: normalization.options, apply: apply, progress: progress)
         }
     }

@@ -28,7 +28,14 @@ func writeToStandardError(_ text: String) {
     text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// Runs a pipeline call, turning its failure into the documented exit status.
-func reportingFailures<R>(verbose: Bool, _ body: () throws(PipelineError) -> R) throws(ExitCode) -> R {
-    do { return try body() } catch { throw exitCode(for: error, verbose: verbose) }
+/// Runs a pipeline call; on failure prints its one line and exits with the
+/// documented status at once. `_exit` skips HDF5's atexit clean-up, which
+/// would retry closing a file whose write already failed (and crashes doing so
+/// in libhdf5 1.10 after EFBIG or ENOSPC).
+func reportingFailures<R>(verbose: Bool, _ body: () throws(PipelineError) -> R) -> R {
+    do { return try body() } catch {
+        let code = exitCode(for: error, verbose: verbose)
+        fflush(nil)
+        _exit(code.rawValue)
+    }
 }

@@ -22,7 +22,7 @@ struct ListCommand: ParsableCommand {
     var input: String
 
     func run() throws {
-        let text = try reportingFailures(verbose: verbose) { () throws(PipelineError) in
+        let text = reportingFailures(verbose: verbose) { () throws(PipelineError) in
             try Listing.run(input: input, format: format)
         }
         print(text, terminator: "")

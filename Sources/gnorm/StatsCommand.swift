@@ -34,7 +34,7 @@ struct StatsCommand: ParsableCommand {
         let chosen = format ?? (isatty(1) != 0 ? .table : .csv)
         let progress = messages.observer()
         progress?.printsSummary = false
-        try reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+        reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
             try StatisticsRun.run(input: input, options: normalization.options, format: chosen,
                                   rowLimit: limit > 0 ? limit : nil, progress: progress)
         }

@@ -26,10 +26,22 @@ enum Gnorm {
 
     static func fixture(_ name: String) -> String { root + "/Fixtures/" + name }
 
-    @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, in folder: String? = nil) throws -> Run {
+    /// Starts gnorm without waiting, its output discarded.
+    static func start(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Runs gnorm (or, with `shell`, `/bin/sh` with these arguments) and waits.
+    @discardableResult
+    static func run(_ arguments: [String], stdin: Data? = nil, in folder: String? = nil, shell: Bool = false) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shell ? "/bin/sh" : binary)
         process.arguments = arguments
         if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
         let out = Pipe(), err = Pipe(), input = Pipe()

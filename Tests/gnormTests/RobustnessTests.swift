@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import HDF5
+
+/// Issue "nothing lost": hostile files, resource limits and signals never leave
+/// a partial OUTPUT or a temporary file, and never touch INPUT.
+@Suite(.serialized) struct RobustnessTests {
+    let bad = Gnorm.fixture("bad.h5")
+
+    @Test func unsupportedDatasetsAreRefusedWithStatus65() throws {
+        let cases: [(String, String)] = [
+            ("/scalar", "rank 0"), ("/vector", "rank 1"), ("/compound", "compound"), ("/enum", "enum"),
+            ("/reference", "reference"), ("/strings", "string"), ("/no_channels", "no channels"),
+            ("/huge", "more elements than can be addressed"),
+        ]
+        for (dataset, words) in cases {
+            let run = try Gnorm.run(["stats", "-g", "1", "-d", dataset, bad])
+            #expect(run.status == 65, "\(dataset): \(run.stderr)")
+            #expect(run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains(words) && run.stderr.contains("bad.h5:\(dataset)"),
+                    "\(run.stderr)")
+        }
+    }
+
+    @Test func aMissingFilterIsAReadFailure() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try Gnorm.run(["apply", "-g", "2", "-d", "/lzf", bad, folder + "/o.h5"])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("filter"), "\(run.stderr)")
+        #expect(try Gnorm.listing(folder).isEmpty)
+        let verbose = try Gnorm.run(["stats", "--verbose", "-g", "2", "-d", "/lzf", bad])
+        #expect(verbose.stderr.split(separator: "\n").count > 1, "--verbose adds HDF5's stack")
+    }
+
+    @Test func truncatedFilesAreAnsweredNotCrashedOn() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let demo = try Data(contentsOf: URL(fileURLWithPath: Gnorm.fixture("demo.h5")))
+        try demo.prefix(64).write(to: URL(fileURLWithPath: folder + "/superblock.h5"))
+        try demo.prefix(demo.count * 7 / 10).write(to: URL(fileURLWithPath: folder + "/data.h5"))
+        let superblock = try Gnorm.run(["apply", folder + "/superblock.h5", folder + "/o1.h5"])
+        #expect(superblock.status == 66, "\(superblock.stderr)")
+        let data = try Gnorm.run(["apply", folder + "/data.h5", folder + "/o2.h5"])
+        #expect([66, 74].contains(data.status), "\(data.stderr)")
+        #expect(data.stderr.split(separator: "\n").count == 1)
+        #expect(try Gnorm.listing(folder) == ["data.h5", "superblock.h5"])
+    }
+
+    @Test func aFileSizeLimitGivesStatus74AndNoPartialFile() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // 64 KiB: far less than the 2 MiB that demo.h5's normalized copy needs.
+        let run = try Gnorm.run(["-c", "ulimit -f 128; exec \"$0\" apply -q \"$1\" \"$2\"", Gnorm.binary,
+                                 Gnorm.fixture("demo.h5"), folder + "/o.h5"], shell: true)
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.hasPrefix("gnorm: error: cannot write"), "\(run.stderr)")
+        #expect(try Gnorm.listing(folder).isEmpty)
+    }
+
+    /// A 25 MiB input whose gzip=9 output takes a second or more on one thread.
+    private func slowInput(in folder: String) throws -> (input: String, arguments: [String]) {
+        let input = folder + "/slow.h5"
+        let file = try File(creating: input)
+        let dataset = try file.createDataset("/x", shape: [24, 64, 64, 64], elementType: .float32)
+        var state: UInt64 = 1
+        let values = (0..<(24 * 64 * 64 * 64)).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        try dataset.writeAll(values)
+        try file.close()
+        return (input, ["apply", "-q", "--threads", "1", "--memory-limit", "8", "--compression", "gzip=9", input])
+    }
+
+    @Test func interruptsRemoveTheTemporaryFile() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (input, arguments) = try slowInput(in: folder)
+        for signal in [SIGINT, SIGTERM] {
+            let process = try Gnorm.start(arguments + [folder + "/out.h5"])
+            // Wait for the temporary OUTPUT to appear, then interrupt.
+            let deadline = Date().addingTimeInterval(20)
+            while try !Gnorm.listing(folder).contains(where: { $0.contains(".gnorm-tmp-") }) && Date() < deadline && process.isRunning {
+                usleep(2000)
+            }
+            usleep(100_000)
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130, "signal \(signal)")
+            #expect(try Gnorm.listing(folder) == [URL(fileURLWithPath: input).lastPathComponent])
+        }
+    }
+
+    @Test func killedAtAnyMomentOutputIsAbsentOrComplete() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (_, arguments) = try slowInput(in: folder)
+        let reference = folder + "/reference.h5"
+        let started = Date()
+        #expect(try Gnorm.run(arguments + [reference]).status == 0)
+        let duration = Date().timeIntervalSince(started)
+        let expected = try Gnorm.read(reference, "/x")
+        var completed = 0
+        for trial in 0..<20 {
+            let output = folder + "/out\(trial).h5"
+            let process = try Gnorm.start(arguments + [output])
+            usleep(UInt32(Double.random(in: 0...(duration * 1.2)) * 1e6))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if FileManager.default.fileExists(atPath: output) {
+                completed += 1
+                #expect(try Gnorm.read(output, "/x") == expected, "trial \(trial): OUTPUT exists but differs")
+                #expect(try File(openingForReading: output).openDataset("/gnorm/x/mean").shape == [24, 32])
+            }
+        }
+        // A SIGKILL cannot be cleaned up after: temporaries may stay, OUTPUT never partial.
+        print("kill test: \(completed) of 20 runs had finished; the others left no OUTPUT")
+    }
+}
