@@ -57,6 +57,27 @@ import HDF5
         #expect(try Gnorm.listing(folder).isEmpty)
     }
 
+    @Test func aFullDiskGivesStatus74AndNoPartialFile() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let mountPoint = folder + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        // A 1 MiB tmpfs: demo.h5's output needs about 2 MiB. Needs root and a working mount.
+        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o size=1m tmpfs \"$0\"", mountPoint], shell: true)
+        guard mount.status == 0 else {
+            print("skipped the disk-full test: cannot mount a tmpfs here (\(mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            return
+        }
+        defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
+        let input = Gnorm.fixture("demo.h5")
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let run = try Gnorm.run(["apply", "-q", "--compression", "none", input, mountPoint + "/out.h5"])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("No space left on device"), "\(run.stderr)")
+        #expect(try Gnorm.listing(mountPoint).isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+    }
+
     /// A 25 MiB input whose gzip=9 output takes a second or more on one thread.
     private func slowInput(in folder: String) throws -> (input: String, arguments: [String]) {
         let input = folder + "/slow.h5"
