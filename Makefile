@@ -7,6 +7,8 @@ DEMO = Fixtures/demo.h5
 DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 
 .PHONY: deps build release run test bench fuzz sanitize install uninstall clean
+FUZZ_SECONDS ?= 60
+FUZZ_TOOLSET = Fuzz/.build/toolset.json
 
 # System libraries: installed only when pkg-config cannot find them.
 deps:
@@ -38,6 +40,25 @@ bench: release
 	@.venv/bin/python -c "import torch, h5py, numpy" 2>/dev/null || .venv/bin/pip install -q torch h5py numpy
 	.venv/bin/python Benchmarks/bench.py $(BENCH_ARGS)
 
+# libFuzzer targets (.npy reader, SPEC parser, stats over a mutated file image) under
+# AddressSanitizer, FUZZ_SECONDS each; new corpus entries land in Fixtures/fuzz/.
+# gold crashes linking them, so the toolset points at the toolchain's lld.
+fuzz: deps
+	@mkdir -p Fuzz/.build
+	@printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$$(dirname $$(readlink -f $$(command -v swift)))/ld.lld" > $(FUZZ_TOOLSET)
+	$(SWIFT) build --package-path Fuzz -c debug -Xswiftc -sanitize=fuzzer,address --toolset $(PWD)/$(FUZZ_TOOLSET)
+	Fuzz/.build/debug/FuzzNumpy -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 Fixtures/fuzz/npy
+	Fuzz/.build/debug/FuzzSpec -max_total_time=$(FUZZ_SECONDS) -max_len=256 -print_final_stats=1 Fixtures/fuzz/spec
+	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp Fuzz/.build/debug/FuzzStats -max_total_time=$(FUZZ_SECONDS) \
+	  -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 Fixtures/fuzz/stats
+
+# The test suite under AddressSanitizer, then ThreadSanitizer (kernel threads, I/O thread).
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "GroupNormKernelTests|GnormPipelineTests"
+
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/gnorm
@@ -46,4 +67,4 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/gnorm
 
 clean:
-	rm -rf .build .build-* .bench .venv
+	rm -rf .build .build-* .bench .venv Benchmarks/.build Fuzz/.build

@@ -7,6 +7,8 @@ let package = Package(
         .executable(name: "gnorm", targets: ["gnorm"]),
         // For the benchmark package in Benchmarks/, which measures the kernel alone.
         .library(name: "GroupNormKernel", targets: ["GroupNormKernel"]),
+        // For the libFuzzer targets in Fuzz/.
+        .library(name: "GnormPipeline", targets: ["GnormPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -3,17 +3,17 @@
 /// Supports format versions 1–3, C order, and the element types
 /// `<f2 <f4 <f8 >f2 >f4 >f8`, signed and unsigned integers of 1–8 bytes in either
 /// byte order, and `|b1`.
-struct NumpyArray: Equatable {
-    let shape: [Int]
-    let values: [Double]
+public struct NumpyArray: Equatable, Sendable {
+    public let shape: [Int]
+    public let values: [Double]
 
-    enum ParseError: Error, Equatable, CustomStringConvertible {
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
         case notNumpy
         case badHeader(String)
         case unsupported(String)
         case truncated(expected: Int, actual: Int)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .notNumpy: "not a .npy file (no \\x93NUMPY magic)"
             case .badHeader(let why): "bad .npy header: \(why)"
@@ -23,7 +23,7 @@ struct NumpyArray: Equatable {
         }
     }
 
-    init(bytes: [UInt8]) throws(ParseError) {
+    public init(bytes: [UInt8]) throws(ParseError) {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumpy }
         let major = bytes[6]

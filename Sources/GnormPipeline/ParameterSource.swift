@@ -2,7 +2,7 @@ import Foundation
 import HDF5
 
 /// Where a per-channel array (`--weight`, `--bias`, `--mean`, `--var`) comes from.
-enum ParameterSource: Equatable {
+public enum ParameterSource: Equatable, Sendable {
     /// `/path`: a dataset in INPUT.
     case inputDataset(String)
     /// `FILE.h5:/path`: a dataset in another HDF5 file.
@@ -11,7 +11,7 @@ enum ParameterSource: Equatable {
     case numpy(String)
 
     /// Parses a SPEC; nil when it has none of the three forms.
-    init?(spec: String) {
+    public init?(spec: String) {
         // FILE.h5:/path wins when FILE exists or is relative; a dataset path rarely holds ":/".
         if let separator = spec.range(of: ":/", options: .backwards), separator.lowerBound > spec.startIndex {
             let file = String(spec[..<separator.lowerBound])

@@ -9,12 +9,30 @@ public enum StatisticsRun {
         progress: ProgressObserver? = nil
     ) throws(PipelineError) {
         let file = try InputFile.open(input)
+        let report = ReportWriter(format: format, output: .standardOutput(), fileName: file.name, rowLimit: rowLimit)
+        _ = try collect(file, options: options, report: report, progress: progress)
+        try report.finish()
+    }
+
+    /// The statistics of every selected dataset of an in-memory file image, without a report:
+    /// what `gnorm stats -` computes, for callers (and fuzzers) that hold the bytes.
+    public static func statistics(ofImage bytes: [UInt8], options: NormalizationOptions) throws(PipelineError) -> [[Moments]] {
+        let file: File
+        do { file = try File(image: bytes, name: "<image>") } catch {
+            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: "<image>")
+        }
+        return try collect(file, options: options, report: nil, progress: nil)
+    }
+
+    private static func collect(
+        _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?
+    ) throws(PipelineError) -> [[Moments]] {
         let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
-        let report = ReportWriter(format: format, output: .standardOutput(), fileName: file.name, rowLimit: rowLimit)
+        var all: [[Moments]] = []
         for job in jobs {
-            report.begin(job.reported(epsilon: options.epsilon))
+            report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = computesInDouble(job.dataset.elementType, output: .same)
             let stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
                                     memoryLimit: options.memoryLimit, report: report, progress: progress)
@@ -28,10 +46,11 @@ public enum StatisticsRun {
             let moments = inDouble
                 ? try stream.statistics(Double.self, input: dataset)
                 : try stream.statistics(Float.self, input: dataset)
-            report.end()
+            report?.end()
             progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1, bytesPerElement: inDouble ? 8 : 4))
+            all.append(moments)
         }
-        try report.finish()
+        return all
     }
 }
 
