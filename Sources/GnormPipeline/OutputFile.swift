@@ -13,6 +13,7 @@ final class OutputDestination {
     let target: Target
     /// The name used in messages.
     let name: String
+    private var registration: SignalCleanup.Registration?
 
     private init(target: Target, name: String) {
         self.target = target
@@ -64,7 +65,7 @@ final class OutputDestination {
                 throw .outputUnavailable("cannot create in-memory file: \(error.reason ?? error.description)", file: name)
             }
         case .path(_, let temporary):
-            SignalCleanup.register(temporary)
+            registration = SignalCleanup.register(temporary)
             do { return try File(creating: temporary) } catch {
                 abandon()
                 throw .outputUnavailable("cannot create: \(error.reason ?? error.description)", file: name)
@@ -99,7 +100,7 @@ final class OutputDestination {
                 abandon()
                 throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
             }
-            SignalCleanup.unregister()
+            release()
             let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
             if folder >= 0 {
                 fsync(folder)
@@ -112,8 +113,13 @@ final class OutputDestination {
     func abandon() {
         if case .path(_, let temporary) = target {
             unlink(temporary)
-            SignalCleanup.unregister()
+            release()
         }
+    }
+
+    private func release() {
+        if let registration { SignalCleanup.unregister(registration) }
+        registration = nil
     }
 
     private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(PipelineError) {

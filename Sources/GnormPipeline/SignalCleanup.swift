@@ -1,25 +1,39 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
-/// Removes the temporary OUTPUT when SIGINT or SIGTERM arrives, then exits 130.
+/// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130.
 ///
-/// The path lives in a fixed C buffer so that the handler only calls
-/// async-signal-safe functions (`unlink`, `_exit`).
+/// Paths live in fixed C buffers so that the handler only calls
+/// async-signal-safe functions (`unlink`, `_exit`) and reads plain memory.
+/// Several runs in one process (a library caller, the tests) each hold a slot.
 public enum SignalCleanup {
+    private static let slotCount = 16
     private static let capacity = 4096
-    nonisolated(unsafe) private static let pathBuffer: UnsafeMutablePointer<CChar> = {
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
-        buffer.initialize(repeating: 0, count: capacity)
+    nonisolated(unsafe) private static let paths: UnsafeMutablePointer<CChar> = {
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: slotCount * capacity)
+        buffer.initialize(repeating: 0, count: slotCount * capacity)
         return buffer
     }()
-    /// 1 while `pathBuffer` names a file to remove; read by the handler.
-    nonisolated(unsafe) private static var armed: sig_atomic_t = 0
+    /// 1 while slot i names a file to remove; read by the handler.
+    nonisolated(unsafe) private static let armed: UnsafeMutablePointer<sig_atomic_t> = {
+        let flags = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: slotCount)
+        flags.initialize(repeating: 0, count: slotCount)
+        return flags
+    }()
+    /// Serializes register/unregister between threads (never taken by the handler).
+    private static let lock = NSLock()
 
-    /// Installs the handlers; call once at start.
-    public static func install() {
-        keepLargeAllocationsMapped(from: 1 << 20)
-        _ = pathBuffer
+    /// A registered temporary file; pass it back to `unregister`.
+    struct Registration: Sendable {
+        fileprivate let slot: Int?
+    }
+
+    /// Installs the handlers; called once at start by `GnormProcess.prepare()`.
+    static func install() {
+        _ = paths
+        _ = armed
         // A parent may have blocked these (some job runners and Foundation's Process do).
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
@@ -28,7 +42,9 @@ public enum SignalCleanup {
         sigprocmask(SIG_UNBLOCK, &unblocked, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in
-                if SignalCleanup.armed != 0 { unlink(SignalCleanup.pathBuffer) }
+                for slot in 0..<SignalCleanup.slotCount where SignalCleanup.armed[slot] != 0 {
+                    unlink(SignalCleanup.paths + slot * SignalCleanup.capacity)
+                }
                 _exit(130)
             }
         }
@@ -38,15 +54,22 @@ public enum SignalCleanup {
         signal(SIGXFSZ, SIG_IGN)
     }
 
-    static func register(_ path: String) {
-        armed = 0
+    static func register(_ path: String) -> Registration {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let slot = (0..<slotCount).first(where: { armed[$0] == 0 }) else { return Registration(slot: nil) }
         let bytes = Array(path.utf8.prefix(capacity - 1))
-        for (index, byte) in bytes.enumerated() { pathBuffer[index] = CChar(bitPattern: byte) }
-        pathBuffer[bytes.count] = 0
-        armed = 1
+        let buffer = paths + slot * capacity
+        for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
+        buffer[bytes.count] = 0
+        armed[slot] = 1
+        return Registration(slot: slot)
     }
 
-    static func unregister() {
-        armed = 0
+    static func unregister(_ registration: Registration) {
+        guard let slot = registration.slot else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        armed[slot] = 0
     }
 }

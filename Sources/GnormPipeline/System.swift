@@ -21,3 +21,13 @@ func keepLargeAllocationsMapped(from bytes: Int32) {
     _ = glibcMallopt(mmapThreshold, bytes)
     _ = glibcMallopt(arenaMax, 4)
 }
+
+/// What a gnorm process sets up before it runs a command.
+public enum GnormProcess {
+    /// Signal handling (temporary files removed on SIGINT/SIGTERM; EPIPE and
+    /// EFBIG reported, not fatal) and the allocator policy for large buffers.
+    public static func prepare() {
+        keepLargeAllocationsMapped(from: 1 << 20)
+        SignalCleanup.install()
+    }
+}

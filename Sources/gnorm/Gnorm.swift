@@ -19,7 +19,7 @@ struct Gnorm: ParsableCommand {
     )
 
     static func main() {
-        SignalCleanup.install()
+        GnormProcess.prepare()
         do {
             var command = try parseAsRoot()
             try command.run()
