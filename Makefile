@@ -6,7 +6,7 @@ RELEASE_BIN = .build/release/gnorm
 DEMO = Fixtures/demo.h5
 DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 
-.PHONY: deps build release run test bench fuzz sanitize manual install uninstall clean
+.PHONY: deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean
 FUZZ_SECONDS ?= 60
 FUZZ_TOOLSET = Fuzz/.build/toolset.json
 
@@ -52,10 +52,15 @@ fuzz: deps
 	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp Fuzz/.build/debug/FuzzStats -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 Fixtures/fuzz/stats
 
-# The test suite under AddressSanitizer, then ThreadSanitizer (kernel threads, I/O thread).
-sanitize: deps
+# The test suite under AddressSanitizer and ThreadSanitizer (kernel threads, I/O thread).
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+# CI runs this one too: the kernel's and the pipeline's threads.
+sanitize-thread: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter "GroupNormKernelTests|GnormPipelineTests"
 
