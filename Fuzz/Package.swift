@@ -3,14 +3,16 @@
 import PackageDescription
 
 let fuzzer: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+let pipeline = Target.Dependency.product(name: "GnormPipeline", package: "main")
 
 let package = Package(
     name: "gnorm-fuzz",
     dependencies: [.package(path: "..")],
     targets: [
-        .executableTarget(name: "FuzzNumpy", dependencies: [.product(name: "GnormPipeline", package: "main")], swiftSettings: fuzzer),
-        .executableTarget(name: "FuzzSpec", dependencies: [.product(name: "GnormPipeline", package: "main")], swiftSettings: fuzzer),
-        .executableTarget(name: "FuzzStats", dependencies: [.product(name: "GnormPipeline", package: "main")], swiftSettings: fuzzer),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzNumpy", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzSpec", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzStats", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,7 +37,7 @@ enum DatasetSelection {
         }
         for name in requested {
             let path = name.hasPrefix("/") ? name : "/" + name
-            guard file.exists(path), datasetPaths.contains(path) || isDataset(path, in: file) else {
+            guard file.exists(path), file.kindOfObject(at: path) == .dataset else {
                 let known = datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
                 throw .data("dataset not found; \(known)", file: file.name, dataset: path)
             }
@@ -51,10 +51,6 @@ enum DatasetSelection {
             selected.append(SelectedDataset(path: path, shape: dataset.shape, elementType: type))
         }
         return selected
-    }
-
-    private static func isDataset(_ path: String, in file: borrowing File) -> Bool {
-        (try? file.openDataset(path)) != nil
     }
 
     private static func open(_ path: String, in file: borrowing File) throws(PipelineError) -> Dataset {

@@ -119,14 +119,18 @@ struct DatasetStream {
         return SlabPipeline(slabs: plan.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: plan.samplesPerSlab)
     }
 
-    /// The parallel-deflate reader, when the input's chunks allow it and all are stored.
+    /// The parallel-deflate reader, when the input's chunks allow it and all are stored;
+    /// otherwise (unwritten chunks read as fill values) HDF5's own pipeline reads it.
     private func inputCodec<E>(_ type: E.Type, for input: borrowing Dataset) -> ParallelDeflate? {
         guard let codec = ParallelDeflate(creation: input.creation, shape: geometry.shape, elementType: input.elementType,
-                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount),
-              let stored = try? input.allocatedChunkCount(),
-              stored == (geometry.sampleCount + codec.chunkRows - 1) / codec.chunkRows
+                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
         else { return nil }
-        return codec
+        do {
+            let stored = try input.allocatedChunkCount()
+            return stored == (geometry.sampleCount + codec.chunkRows - 1) / codec.chunkRows ? codec : nil
+        } catch {
+            return nil
+        }
     }
 
     private func read<E: NativeElement>(

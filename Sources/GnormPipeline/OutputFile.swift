@@ -123,18 +123,7 @@ final class OutputDestination {
     }
 
     private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(PipelineError) {
-        let failure: Int32 = bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return 0
-        }
+        let failure = bytes.withUnsafeBytes { writeFully($0, to: descriptor) }
         if failure == EPIPE { throw .brokenPipe }
         if failure != 0 { throw .io("cannot write: \(String(cString: strerror(failure)))", file: name) }
     }

@@ -28,18 +28,7 @@ final class TextOutput {
     /// Writes all of `text`; a closed pipe ends the run quietly as EPIPE.
     func write(_ text: String) throws(PipelineError) {
         var text = text
-        let failure: Int32 = text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += written
-            }
-            return 0
-        }
+        let failure = text.withUTF8 { writeFully(UnsafeRawBufferPointer($0), to: descriptor) }
         if failure == EPIPE { throw .brokenPipe }
         if failure != 0 {
             throw .io("cannot write report: \(String(cString: strerror(failure)))", file: name)

@@ -19,12 +19,19 @@ public struct Dataset: ~Copyable {
 
     deinit { H5Dclose(id) }
 
+    /// The extent; H5Dget_space cannot fail on an open dataset short of memory exhaustion.
     public var shape: [Int] {
-        (try? Dataspace(adopting: H5Dget_space(id), "H5Dget_space"))?.shape ?? []
+        let space = H5Dget_space(id)
+        precondition(space >= 0, "H5Dget_space '\(path)'")
+        defer { H5Sclose(space) }
+        return Dataspace.shape(of: space)
     }
 
     public var maximumShape: [Int?] {
-        (try? Dataspace(adopting: H5Dget_space(id), "H5Dget_space"))?.maximumShape ?? []
+        let space = H5Dget_space(id)
+        precondition(space >= 0, "H5Dget_space '\(path)'")
+        defer { H5Sclose(space) }
+        return Dataspace.maximumShape(of: space)
     }
 
     public var elementType: ElementType {

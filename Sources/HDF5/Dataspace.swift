@@ -22,7 +22,11 @@ struct Dataspace: ~Copyable {
 
     deinit { H5Sclose(id) }
 
-    var shape: [Int] {
+    var shape: [Int] { Self.shape(of: id) }
+
+    var maximumShape: [Int?] { Self.maximumShape(of: id) }
+
+    static func shape(of id: hid_t) -> [Int] {
         let rank = Int(H5Sget_simple_extent_ndims(id))
         guard rank > 0 else { return [] }
         var dims = [hsize_t](repeating: 0, count: rank)
@@ -30,7 +34,7 @@ struct Dataspace: ~Copyable {
         return dims.map { Int($0) }
     }
 
-    var maximumShape: [Int?] {
+    static func maximumShape(of id: hid_t) -> [Int?] {
         let rank = Int(H5Sget_simple_extent_ndims(id))
         guard rank > 0 else { return [] }
         var dims = [hsize_t](repeating: 0, count: rank)

@@ -94,6 +94,20 @@ public struct File: ~Copyable {
         return H5Oexists_by_name(id, path, chdf5_default()) > 0
     }
 
+    /// What the object at `path` is (following soft links), or nil when there is none.
+    /// The HDF5 call is `H5Oget_info_by_name`.
+    public func kindOfObject(at path: String) -> ObjectEntry.Kind? {
+        guard exists(path) else { return nil }
+        var info = H5O_info_t()
+        guard H5Oget_info_by_name2(id, path, &info, chdf5_oinfo_basic(), chdf5_default()) >= 0 else { return nil }
+        switch info.type {
+        case H5O_TYPE_GROUP: return .group
+        case H5O_TYPE_DATASET: return .dataset
+        case H5O_TYPE_NAMED_DATATYPE: return .namedType
+        default: return .unknown
+        }
+    }
+
     /// Every object in the file once, by its first path in name order.
     /// The HDF5 call is `H5Ovisit2`.
     public func objects() throws(HDF5Error) -> [ObjectEntry] {

@@ -1,3 +1,4 @@
+import FuzzDriver
 import GnormPipeline
 
 /// Any text: SPEC parsing classifies it or refuses it, never traps.
@@ -10,18 +11,8 @@ public func fuzzSpec(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM links an executable's entry point as `FuzzSpec_main`; it hands control
-// to libFuzzer's driver with the function above.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32
-) -> Int32
-
+// SwiftPM names this executable's entry point `FuzzSpec_main`.
 @_cdecl("FuzzSpec_main")
 func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var vector = argv
-    return runFuzzerDriver(&count, &vector) { data, size in fuzzSpec(data, size) }
+    runFuzzer(argc, argv) { data, size in fuzzSpec(data, size) }
 }
