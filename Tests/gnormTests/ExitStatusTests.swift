@@ -56,6 +56,8 @@ import Testing
         try expectFailure(["apply", "-d", "/affine", "-g", "8", "--bias", "/missing", cases, "o.h5"], status: 65,
                           mentions: ["not found"], in: folder)
         try expectFailure(["stats", Gnorm.fixture("params.h5")], status: 65, mentions: ["no numeric dataset of rank ≥ 3"], in: folder)
+        try expectFailure(["apply", "-d", "/seed", "-g", "2", "--weight", "/meta/deep/labels", cases, "o.h5"], status: 65,
+                          mentions: ["element type string"], in: folder)
     }
 
     @Test func unreadableInputsExit66() throws {
@@ -82,6 +84,12 @@ import Testing
         try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", cases, folder + "/alias.h5"], status: 73, in: folder)
         try expectFailure(["apply", "-d", "/seed", "-g", "2", cases, folder + "/no/such/folder/o.h5"], status: 73,
                           mentions: ["does not exist"], in: folder)
+        // A hard link to INPUT is INPUT too.
+        let scratchInput = folder + "/in.h5"
+        try FileManager.default.copyItem(atPath: cases, toPath: scratchInput)
+        try FileManager.default.linkItem(atPath: scratchInput, toPath: folder + "/hard.h5")
+        try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", scratchInput, folder + "/hard.h5"], status: 73,
+                          mentions: ["--in-place"], in: folder)
     }
 
     @Test func corruptDataExits74AndLeavesNoOutput() throws {

@@ -78,6 +78,36 @@ import HDF5
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
     }
 
+    @Test func aFailedInPlaceRunLeavesInputByteForByte() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/data.h5"
+        try FileManager.default.copyItem(atPath: Gnorm.fixture("demo.h5"), toPath: copy)
+        let before = try Data(contentsOf: URL(fileURLWithPath: copy))
+        let run = try Gnorm.run(["-c", "ulimit -f 128; exec \"$0\" apply -q --in-place --compression none \"$1\"",
+                                 Gnorm.binary, copy], shell: true)
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
+        #expect(try Gnorm.listing(folder) == ["data.h5"])
+    }
+
+    @Test func aReadOnlyFolderIsRefusedWithStatus73() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let mountPoint = folder + "/readonly"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        // Root may write to any folder whose mode says otherwise; a read-only mount binds it too.
+        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o ro,size=1m tmpfs \"$0\"", mountPoint], shell: true)
+        guard mount.status == 0 else {
+            print("skipped the read-only folder test: cannot mount a tmpfs here")
+            return
+        }
+        defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
+        let run = try Gnorm.run(["apply", "-q", Gnorm.fixture("demo.h5"), mountPoint + "/out.h5"])
+        #expect(run.status == 73, "\(run.stderr)")
+        #expect(run.stderr.contains("not writable"), "\(run.stderr)")
+    }
+
     /// A 25 MiB input whose gzip=9 output takes a second or more on one thread.
     private func slowInput(in folder: String) throws -> (input: String, arguments: [String]) {
         let input = folder + "/slow.h5"
