@@ -226,7 +226,20 @@ def write_bad_inputs():
         f.create_dataset("huge", shape=(2**40, 2**40, 2**40), dtype=np.float32, chunks=(1, 1, 1))
 
 
+def write_eps_case():
+    """A non-default eps (0.5) on tiny-variance groups, where eps dominates (added later, own generator)."""
+    local = np.random.default_rng(13)
+    x = (local.standard_normal((2, 6, 4, 4)) * 0.3).astype(np.float32)
+    y, mean, var = torch_group_norm(x, 3, eps=0.5)
+    with h5py.File(path("cases.h5"), "a") as f:
+        f["eps"] = x
+    with h5py.File(path("expected.h5"), "a") as e:
+        g = e.create_group("eps")
+        g["y"], g["mean"], g["var"] = y, mean, var
+
+
 if __name__ == "__main__":
     main()
     write_partial_chunks()
     write_bad_inputs()
+    write_eps_case()

@@ -13,6 +13,7 @@ struct FixtureCase: CustomTestStringConvertible, Sendable {
     var bias: String? = nil
     var mean: String? = nil
     var variance: String? = nil
+    var epsilon: Double = 1e-5
     var tolerance: Double = 3e-6
     var memoryLimit: Int = 256 << 20
 
@@ -47,6 +48,7 @@ let fixtureCases: [FixtureCase] = [
     FixtureCase(dataset: "chunked3", memoryLimit: 4 * 2 * 960 * 4),
     FixtureCase(dataset: "chunked3_f64", tolerance: 1e-10),  // deflate without shuffle, float64
     FixtureCase(dataset: "rank2", groups: .count(2)),
+    FixtureCase(dataset: "eps", groups: .count(3), epsilon: 0.5),
 ]
 
 @Suite struct ApplyFixtureTests {
@@ -62,6 +64,7 @@ let fixtureCases: [FixtureCase] = [
         options.layout = fixture.layout == "nhwc" ? .channelsLast : .channelsFirst
         options.threadCount = 2
         options.memoryLimit = fixture.memoryLimit
+        options.epsilon = fixture.epsilon
         var apply = ApplyOptions()
         apply.weight = fixture.weight
         apply.bias = fixture.bias
@@ -90,7 +93,8 @@ let fixtureCases: [FixtureCase] = [
         #expect(try dataset.attribute("gnorm_mode") == .string(fixture.mode.rawValue))
         #expect(try file.attribute("mode", on: "/gnorm/" + name) == .string(fixture.mode.rawValue))
         #expect(try file.attribute("layout", on: "/gnorm/" + name) == .string(fixture.layout))
-        #expect(try file.attribute("eps", on: "/gnorm/" + name) == .double(1e-5))
+        #expect(try file.attribute("eps", on: "/gnorm/" + name) == .double(fixture.epsilon))
+        #expect(try dataset.attribute("gnorm_eps") == .double(fixture.epsilon))
         #expect(try file.attribute("source", on: "/gnorm/" + name) == .string(Fixtures.path("cases.h5")))
         #expect(try file.attribute("version", on: "/gnorm/" + name) == .string(GnormVersion.current))
     }

@@ -27,6 +27,22 @@ import HDF5
         #expect(try File(openingForReading: output).attribute("history") == nil)
     }
 
+    @Test func epsAndNonFiniteWarningsReachTheUser() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let eps = try Gnorm.run(["apply", "-q", "-g", "3", "--eps", "0.5", "-d", "/eps", cases, folder + "/e.h5"])
+        #expect(eps.status == 0)
+        let y = try Gnorm.read(folder + "/e.h5", "/eps")
+        #expect(zip(y, try Gnorm.read(expected, "/eps/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        // /special holds one NaN in sample 1, group 1: apply warns with the count.
+        let special = try Gnorm.run(["apply", "-g", "2", "-d", "/special", cases, folder + "/s.h5"])
+        #expect(special.status == 0)
+        #expect(special.stderr.contains("warning: 1 group(s) of /special held NaN or Inf and came out NaN"), "\(special.stderr)")
+        let stats = try Gnorm.run(["stats", "-g", "2", "-d", "/special", "--format", "csv", cases])
+        #expect(stats.stdout.contains("/special,1,1,nan,nan"))
+        #expect(stats.stderr == "gnorm: warning: 1 group(s) of /special held NaN or Inf and came out NaN\n")
+    }
+
     @Test func threadCountsGiveBitwiseIdenticalFiles() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
