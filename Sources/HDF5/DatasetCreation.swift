@@ -52,7 +52,7 @@ public struct DatasetCreation: Equatable, Sendable {
             } else if id == chdf5_filter_shuffle() {
                 filters.append(.shuffle)
             } else if id >= 0 {
-                filters.append(.other(id: Int(id), name: String(cString: name), flags: flags,
+                filters.append(.other(id: Int(id), name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), flags: flags,
                                       values: Array(values.prefix(min(valueCount, values.count)))))
             }
         }

@@ -5,7 +5,7 @@ import GroupNormKernel
 
 @Suite struct ReportTests {
     @Test func numbersReadBackAsTheSameDouble() {
-        for value in [0.1, 1.0 / 3, 1e-5, 123456789.123, 5e-324, -2.5e300, 0.0] {
+        for value in [0.1, 1.0 / 3, 1e-5, 123456789.123, Double.leastNonzeroMagnitude, -2.5e300, 0.0] {
             #expect(Double(ReportWriter.number(value)) == value)
         }
         #expect(ReportWriter.number(.nan) == "nan")

@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func failuresCarryTheOperationAndHDF5Stack() throws {
-        let error = #expect(throws: HDF5Error.self) { try File(openingForReading: "/nonexistent/file.h5") }
+        let error = #expect(throws: HDF5Error.self) { _ = try File(openingForReading: "/nonexistent/file.h5") }
         #expect(error?.operation == "H5Fopen '/nonexistent/file.h5'")
         #expect(error?.stack.isEmpty == false)
         #expect(File.isHDF5(#filePath) == false)

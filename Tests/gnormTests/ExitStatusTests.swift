@@ -64,7 +64,7 @@ import Testing
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try "not hdf5\n".write(toFile: folder + "/text.h5", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: folder + "/empty.h5", contents: Data())
+        _ = FileManager.default.createFile(atPath: folder + "/empty.h5", contents: Data())
         try expectFailure(["stats", folder + "/missing.h5"], status: 66, mentions: ["no such file"], in: folder)
         try expectFailure(["stats", folder], status: 66, mentions: ["directory"], in: folder)
         try expectFailure(["ls", folder + "/text.h5"], status: 66, mentions: ["not an HDF5 file"], in: folder)
@@ -76,7 +76,7 @@ import Testing
     @Test func outputConflictsExit73() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        FileManager.default.createFile(atPath: folder + "/exists.h5", contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: folder + "/exists.h5", contents: Data("keep".utf8))
         try expectFailure(["apply", "-d", "/seed", "-g", "2", cases, folder + "/exists.h5"], status: 73, mentions: ["--force"], in: folder)
         #expect(try String(contentsOfFile: folder + "/exists.h5", encoding: .utf8) == "keep")
         try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", cases, cases], status: 73, mentions: ["--in-place"], in: folder)
