@@ -102,14 +102,15 @@ struct DatasetStream {
                 } catch {
                     throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
                 }
+                // Progress counts samples written, the last step of each slab.
+                done += slab.count
+                progress?.advanced(samplesDone: done)
             },
-            consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
+            consume: { (_: Range<Int>, moments: [Moments]) throws(PipelineError) in
                 if fixed == nil {
                     collected += moments
                     try report?.add(moments)
                 }
-                done += slab.count
-                progress?.advanced(samplesDone: done)
             })
         return collected
     }
