@@ -36,7 +36,8 @@ enum DatasetSelection {
             return selected
         }
         for name in requested {
-            let path = name.hasPrefix("/") ? name : "/" + name
+            // A soft link names its target: that dataset is normalized and the link kept.
+            let path = file.resolvingSoftLinks(name.hasPrefix("/") ? name : "/" + name)
             guard file.exists(path), file.kindOfObject(at: path) == .dataset else {
                 let known = datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
                 throw .data("dataset not found; \(known)", file: file.name, dataset: path)

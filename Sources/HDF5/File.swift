@@ -94,6 +94,27 @@ public struct File: ~Copyable {
         return H5Oexists_by_name(id, path, chdf5_default()) > 0
     }
 
+    /// `path` with soft links in its last component followed to their targets
+    /// (relative targets resolved against the link's group). The HDF5 calls are `H5Lget_info` and `H5Lget_val`.
+    public func resolvingSoftLinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<16 {
+            var info = H5L_info_t()
+            guard H5Lexists(id, current, chdf5_default()) > 0,
+                  H5Lget_info(id, current, &info, chdf5_default()) >= 0, info.type == H5L_TYPE_SOFT else { return current }
+            var value = [CChar](repeating: 0, count: Int(info.u.val_size) + 1)
+            guard H5Lget_val(id, current, &value, value.count, chdf5_default()) >= 0 else { return current }
+            let target = String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if target.hasPrefix("/") {
+                current = target
+            } else {
+                let parent = current.split(separator: "/").dropLast().joined(separator: "/")
+                current = "/" + (parent.isEmpty ? target : parent + "/" + target)
+            }
+        }
+        return current
+    }
+
     /// What the object at `path` is (following soft links), or nil when there is none.
     /// The HDF5 call is `H5Oget_info_by_name`.
     public func kindOfObject(at path: String) -> ObjectEntry.Kind? {

@@ -43,6 +43,18 @@ import HDF5
         #expect(stats.stderr == "gnorm: warning: 1 group(s) of /special held NaN or Inf and came out NaN\n")
     }
 
+    @Test func aSoftLinkSelectsItsTargetAndStays() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let output = folder + "/l.h5"
+        let run = try Gnorm.run(["apply", "-q", "-g", "2", "-d", "/link_to_seed", cases, output])
+        #expect(run.status == 0, "\(run.stderr)")
+        let y = try Gnorm.read(output, "/link_to_seed")
+        #expect(y == (try Gnorm.read(output, "/seed")))
+        #expect(zip(y, try Gnorm.read(expected, "/seed/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(try File(openingForReading: output).kindOfObject(at: "/gnorm/seed/mean") == .dataset)
+    }
+
     @Test func threadCountsGiveBitwiseIdenticalFiles() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
