@@ -46,7 +46,8 @@ public enum ApplyRun {
     ) throws(PipelineError) -> [DatasetSummary] {
         var skipped = Set(jobs.map(\.path))
         skipped.formUnion(jobs.map { "/gnorm" + $0.path })
-        do { try target.copyTree(from: source, skipping: skipped) } catch {
+        let otherNames: [(link: String, target: String)]
+        do { otherNames = try target.copyTree(from: source, skipping: skipped) } catch {
             throw .io("cannot copy INPUT's objects: \(error.reason ?? error.description)",
                       file: destination.name, cause: error)
         }
@@ -55,6 +56,12 @@ public enum ApplyRun {
             summaries.append(try normalize(job, affine: affine, source: source, target: target,
                                            destination: destination, options: options, apply: apply,
                                            report: report, progress: progress))
+        }
+        // Hard links that named a normalized dataset name the new one.
+        for (link, path) in otherNames {
+            do { try target.createHardLink(link, to: path) } catch {
+                throw .io("cannot link \(link): \(error.reason ?? error.description)", file: destination.name, cause: error)
+            }
         }
         if apply.history {
             try writeHistory(apply.commandLine, in: target, name: destination.name)

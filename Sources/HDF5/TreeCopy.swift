@@ -5,15 +5,26 @@ extension File {
     /// except the datasets at `skipped` (absolute paths), which the caller writes.
     /// Groups are rebuilt so that skipped datasets are never copied; everything
     /// else is copied whole. Objects reached by several hard links stay one object.
+    /// Returns the other names of skipped objects, as (name, skipped path): hard
+    /// links for the caller to make once it has written those datasets.
     /// The HDF5 calls are `H5Literate`, `H5Ocopy`, `H5Lcreate_soft`, `H5Lcreate_external`, `H5Lcreate_hard`.
-    public func copyTree(from source: borrowing File, skipping skipped: Set<String>) throws(HDF5Error) {
+    public func copyTree(from source: borrowing File, skipping skipped: Set<String>) throws(HDF5Error) -> [(link: String, target: String)] {
         try Attributes.copyAll(from: source.id, to: id)
         var copiedAt: [haddr_t: String] = [:]
-        try copyMembers(of: "/", from: source.id, skipping: skipped, copiedAt: &copiedAt)
+        var pending: [(link: String, target: String)] = []
+        try copyMembers(of: "/", from: source.id, skipping: skipped, copiedAt: &copiedAt, pending: &pending)
+        return pending
+    }
+
+    /// Makes `link` another name of the object at `target`. The HDF5 call is `H5Lcreate_hard`.
+    public func createHardLink(_ link: String, to target: String) throws(HDF5Error) {
+        try checkedStatus(H5Lcreate_hard(id, target, id, link, chdf5_default(), chdf5_default()),
+                          "H5Lcreate_hard '\(link)'")
     }
 
     private func copyMembers(
-        of group: String, from source: hid_t, skipping skipped: Set<String>, copiedAt: inout [haddr_t: String]
+        of group: String, from source: hid_t, skipping skipped: Set<String>, copiedAt: inout [haddr_t: String],
+        pending: inout [(link: String, target: String)]
     ) throws(HDF5Error) {
         for link in try Self.links(in: group, of: source) {
             let path = group == "/" ? "/" + link.name : group + "/" + link.name
@@ -29,15 +40,19 @@ extension File {
                 try checkedStatus(H5Oget_info_by_name2(source, path, &info, chdf5_oinfo_basic(), chdf5_default()),
                                   "H5Oget_info_by_name '\(path)'")
                 if let first = copiedAt[info.addr] {
-                    try checkedStatus(H5Lcreate_hard(id, first, id, path, chdf5_default(), chdf5_default()),
-                                      "H5Lcreate_hard '\(path)'")
+                    if skipped.contains(first) {
+                        pending.append((link: path, target: first))
+                    } else {
+                        try checkedStatus(H5Lcreate_hard(id, first, id, path, chdf5_default(), chdf5_default()),
+                                          "H5Lcreate_hard '\(path)'")
+                    }
                     continue
                 }
-                if skipped.contains(path) { continue }
                 copiedAt[info.addr] = path
+                if skipped.contains(path) { continue }
                 if info.type == H5O_TYPE_GROUP {
                     try copyGroupShell(path, from: source)
-                    try copyMembers(of: path, from: source, skipping: skipped, copiedAt: &copiedAt)
+                    try copyMembers(of: path, from: source, skipping: skipped, copiedAt: &copiedAt, pending: &pending)
                 } else {
                     try checkedStatus(H5Ocopy(source, path, id, path, chdf5_default(), chdf5_default()),
                                       "H5Ocopy '\(path)'")

@@ -67,7 +67,7 @@ import Testing
         }
         let source = try File(openingForReading: folder + "/in.h5")
         let copy = try File(creating: folder + "/out.h5")
-        try copy.copyTree(from: source, skipping: ["/a/skipped"])
+        #expect(try copy.copyTree(from: source, skipping: ["/a/skipped"]).isEmpty)
         #expect(try copy.objects().map(\.path) == ["/", "/a", "/a/kept"])
         #expect(try copy.openDataset("/a/kept").readAll(as: Double.self) == [1.5, 2.5])
         #expect(try copy.openDataset("/a/kept").attribute("unit") == .string("m"))

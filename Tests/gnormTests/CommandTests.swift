@@ -55,6 +55,24 @@ import HDF5
         #expect(try File(openingForReading: output).kindOfObject(at: "/gnorm/seed/mean") == .dataset)
     }
 
+    @Test func aSecondHardLinkNamesTheNormalizedDataset() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = folder + "/in.h5"
+        do {
+            let file = try File(creating: input)
+            let dataset = try file.createDataset("/a", shape: [2, 4, 3, 3], elementType: .float32)
+            try dataset.writeAll((0..<72).map { Float($0 % 7) })
+            try file.createHardLink("/b", to: "/a")
+            try file.close()
+        }
+        let run = try Gnorm.run(["apply", "-q", "-g", "2", input, folder + "/out.h5"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let a = try Gnorm.read(folder + "/out.h5", "/a")
+        #expect(a == (try Gnorm.read(folder + "/out.h5", "/b")))
+        #expect(a != (try Gnorm.read(input, "/a")))
+    }
+
     @Test func threadCountsGiveBitwiseIdenticalFiles() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
