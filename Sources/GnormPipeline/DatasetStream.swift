@@ -59,8 +59,8 @@ struct DatasetStream {
         var given: [Moments]? = nil
         if plan.scope == .channels {
             if let mean = affine.mean, let variance = affine.variance {
-                let count = Double(geometry.sampleCount * geometry.spatialCount)
-                given = zip(mean, variance).map { Moments(count: count, mean: $0, m2: $1 * count) }
+                // Count 1 keeps `variance` (M2 / count) exactly the value given.
+                given = zip(mean, variance).map { Moments(count: 1, mean: $0, m2: $1) }
                 try report?.add(given!)
             } else {
                 given = try statistics(type, input: input)
