@@ -57,25 +57,33 @@ import HDF5
         #expect(try Gnorm.listing(folder).isEmpty)
     }
 
-    @Test func aFullDiskGivesStatus74AndNoPartialFile() throws {
+    /// Runs `body` with a fresh 1 MiB tmpfs mounted with `options`; skips (printing why)
+    /// where mounting is not allowed, e.g. without root.
+    private func withSmallTmpfs(_ options: String, _ test: String, _ body: (String) throws -> Void) throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let mountPoint = folder + "/small"
+        let mountPoint = folder + "/mount"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        // A 1 MiB tmpfs: demo.h5's output needs about 2 MiB. Needs root and a working mount.
-        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o size=1m tmpfs \"$0\"", mountPoint], shell: true)
+        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o \"$1\",size=1m tmpfs \"$0\"", mountPoint, options], shell: true)
         guard mount.status == 0 else {
-            print("skipped the disk-full test: cannot mount a tmpfs here (\(mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            print("skipped \(test): cannot mount a tmpfs here (\(mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
             return
         }
         defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
-        let input = Gnorm.fixture("demo.h5")
-        let before = try Data(contentsOf: URL(fileURLWithPath: input))
-        let run = try Gnorm.run(["apply", "-q", "--compression", "none", input, mountPoint + "/out.h5"])
-        #expect(run.status == 74, "\(run.stderr)")
-        #expect(run.stderr.contains("No space left on device"), "\(run.stderr)")
-        #expect(try Gnorm.listing(mountPoint).isEmpty)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+        try body(mountPoint)
+    }
+
+    @Test func aFullDiskGivesStatus74AndNoPartialFile() throws {
+        // demo.h5's output needs about 2 MiB.
+        try withSmallTmpfs("rw", "the disk-full test") { mountPoint in
+            let input = Gnorm.fixture("demo.h5")
+            let before = try Data(contentsOf: URL(fileURLWithPath: input))
+            let run = try Gnorm.run(["apply", "-q", "--compression", "none", input, mountPoint + "/out.h5"])
+            #expect(run.status == 74, "\(run.stderr)")
+            #expect(run.stderr.contains("No space left on device"), "\(run.stderr)")
+            #expect(try Gnorm.listing(mountPoint).isEmpty)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+        }
     }
 
     @Test func aFailedInPlaceRunLeavesInputByteForByte() throws {
@@ -92,20 +100,12 @@ import HDF5
     }
 
     @Test func aReadOnlyFolderIsRefusedWithStatus73() throws {
-        let folder = try Gnorm.scratchFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let mountPoint = folder + "/readonly"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         // Root may write to any folder whose mode says otherwise; a read-only mount binds it too.
-        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o ro,size=1m tmpfs \"$0\"", mountPoint], shell: true)
-        guard mount.status == 0 else {
-            print("skipped the read-only folder test: cannot mount a tmpfs here")
-            return
+        try withSmallTmpfs("ro", "the read-only folder test") { mountPoint in
+            let run = try Gnorm.run(["apply", "-q", Gnorm.fixture("demo.h5"), mountPoint + "/out.h5"])
+            #expect(run.status == 73, "\(run.stderr)")
+            #expect(run.stderr.contains("not writable"), "\(run.stderr)")
         }
-        defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
-        let run = try Gnorm.run(["apply", "-q", Gnorm.fixture("demo.h5"), mountPoint + "/out.h5"])
-        #expect(run.status == 73, "\(run.stderr)")
-        #expect(run.stderr.contains("not writable"), "\(run.stderr)")
     }
 
     /// A 25 MiB input whose gzip=9 output takes a second or more on one thread.
