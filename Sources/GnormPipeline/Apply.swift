@@ -120,10 +120,7 @@ public enum ApplyRun {
     ) throws(PipelineError) -> DatasetSummary {
         let path = job.path
         let outputName = destination.name
-        let input: Dataset
-        do { input = try source.openDataset(path) } catch {
-            throw .io("cannot open dataset: \(error.reason ?? error.description)", file: source.name, dataset: path, cause: error)
-        }
+        let input = try DatasetSelection.open(path, in: source)
         let storedType = OutputLayout.elementType(for: job.dataset.elementType, requested: apply.outputType)
         let inDouble = computesInDouble(job.dataset.elementType, output: apply.outputType)
         let bytesPerElement = inDouble ? 8 : 4

@@ -25,8 +25,9 @@ enum DatasetSelection {
         if requested.isEmpty {
             for path in datasetPaths {
                 let dataset = try open(path, in: file)
-                if isDefaultCandidate(path: path, shape: dataset.shape, type: dataset.elementType) {
-                    selected.append(SelectedDataset(path: path, shape: dataset.shape, elementType: dataset.elementType))
+                let shape = dataset.shape, type = dataset.elementType
+                if isDefaultCandidate(path: path, shape: shape, type: type) {
+                    selected.append(SelectedDataset(path: path, shape: shape, elementType: type))
                 }
             }
             guard !selected.isEmpty else {
@@ -54,7 +55,8 @@ enum DatasetSelection {
         return selected
     }
 
-    private static func open(_ path: String, in file: borrowing File) throws(PipelineError) -> Dataset {
+    /// Opens a dataset of INPUT; a failure is a read failure (74) naming it.
+    static func open(_ path: String, in file: borrowing File) throws(PipelineError) -> Dataset {
         do { return try file.openDataset(path) } catch {
             throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: path, cause: error)
         }

@@ -18,7 +18,6 @@ struct ParallelDeflate {
     let shuffled: Bool
     /// Deflate level of written chunks.
     let level: Int
-    let threadCount: Int
     let rank: Int
     /// One set of buffers per chunk in flight, reused for every chunk: fresh
     /// pages cost more than inflating them (first touch runs at ~1.5 GB/s).
@@ -47,7 +46,6 @@ struct ParallelDeflate {
         self.elementSize = elementSize
         self.shuffled = shuffled
         self.level = level
-        self.threadCount = max(1, threadCount)
         rank = shape.count
         slots = (0..<max(1, threadCount)).map { _ in ChunkScratch(chunkBytes: chunk[0] * rowBytes) }
     }
@@ -178,7 +176,7 @@ struct ParallelDeflate {
     }
 
     private func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        if threadCount <= 1 || count <= 1 {
+        if slots.count <= 1 || count <= 1 {
             for index in 0..<count { body(index) }
         } else {
             DispatchQueue.concurrentPerform(iterations: count, execute: body)

@@ -146,18 +146,16 @@ final class ReportWriter {
     private func table() -> String {
         var lines: [[String]] = []
         var omitted: [String] = []
-        let perChannelOnly = !finished.isEmpty && finished.allSatisfy { $0.0.perChannel }
-        lines.append(perChannelOnly ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"])
+        // The mode is one per run, so every dataset of a report has the same columns.
+        let perChannel = finished.first?.0.perChannel ?? false
+        lines.append(perChannel ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"])
         for (dataset, moments) in finished {
             let shown = rowLimit.map { min($0, moments.count) } ?? moments.count
             for index in 0..<shown {
                 let (first, second) = position(index, in: dataset)
                 let moment = moments[index]
-                var line = [dataset.path, String(first)]
-                if !perChannelOnly { line.append(dataset.perChannel ? "c\(first)" : String(second)) }
-                if dataset.perChannel && !perChannelOnly { line[1] = "-" }
-                line += [Self.number(moment.mean), Self.number(moment.variance)]
-                lines.append(line)
+                lines.append([dataset.path, String(first)] + (perChannel ? [] : [String(second)])
+                             + [Self.number(moment.mean), Self.number(moment.variance)])
             }
             if shown < moments.count {
                 omitted.append("\(dataset.path): \(moments.count - shown) more rows (use --limit 0 or --format csv)")

@@ -39,10 +39,7 @@ public enum StatisticsRun {
             let started = Date()
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                               bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
-            let dataset: Dataset
-            do { dataset = try file.openDataset(job.path) } catch {
-                throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: job.path, cause: error)
-            }
+            let dataset = try DatasetSelection.open(job.path, in: file)
             let moments = inDouble
                 ? try stream.statistics(Double.self, input: dataset)
                 : try stream.statistics(Float.self, input: dataset)

@@ -65,6 +65,14 @@ struct RunParameters<E: KernelElement> {
     var scale: E
     var shift: E
 
+    /// γ / sqrt(var + eps) and β for one channel under one statistic. The plain and
+    /// the fused paths both build their maps here, which keeps them bitwise equal.
+    @inline(__always)
+    init(mean: Double, variance: Double, epsilon: Double, channel: Int, scale: [Double]?, shift: [Double]?) {
+        let inverseDeviation = 1 / (variance + epsilon).squareRoot()
+        self.init(mean: mean, scale: (scale?[channel] ?? 1) * inverseDeviation, shift: shift?[channel] ?? 0)
+    }
+
     @inline(__always)
     init(mean: Double, scale: Double, shift: Double) {
         if mean.isFinite {

@@ -46,11 +46,11 @@ extension GroupNormPlan {
                     }
                     moments = moments.poisonedIfNotFinite
                     slots.base[group] = moments
-                    let inverseDeviation = 1 / (moments.variance + epsilon).squareRoot()
                     for member in 0..<channelsPerGroup {
                         let channel = (group % groups) * channelsPerGroup + member
                         let parameters = RunParameters<E>(
-                            mean: moments.mean, scale: (scale?[channel] ?? 1) * inverseDeviation, shift: shift?[channel] ?? 0)
+                            mean: moments.mean, variance: moments.variance, epsilon: epsilon,
+                            channel: channel, scale: scale, shift: shift)
                         let offset = group * groupLength + member * spatial
                         normalizeContiguous(input + offset, target.base + offset, count: spatial, parameters)
                     }

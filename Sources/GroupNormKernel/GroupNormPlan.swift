@@ -205,11 +205,9 @@ public struct GroupNormPlan: Sendable {
         for sample in 0..<N {
             for channel in 0..<C {
                 let statistic = scope == .channels ? channel : sample * groupCount + channel / channelsPerGroup
-                let inverseDeviation = 1 / (parameters.variance[statistic] + parameters.epsilon).squareRoot()
                 runParameters[sample * C + channel] = RunParameters(
-                    mean: parameters.mean[statistic],
-                    scale: (parameters.scale?[channel] ?? 1) * inverseDeviation,
-                    shift: parameters.shift?[channel] ?? 0)
+                    mean: parameters.mean[statistic], variance: parameters.variance[statistic],
+                    epsilon: parameters.epsilon, channel: channel, scale: parameters.scale, shift: parameters.shift)
             }
         }
         let target = SharedPointer(base: output)
