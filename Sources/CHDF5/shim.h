@@ -16,6 +16,10 @@ static inline hid_t chdf5_native_uint8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t chdf5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t chdf5_ieee_f64le(void) { return H5T_IEEE_F64LE; }
 static inline hid_t chdf5_std_i64le(void) { return H5T_STD_I64LE; }
+// Object and region references: the types gnorm rewrites when a dataset it
+// replaces was the target of a reference.
+static inline hid_t chdf5_std_ref_obj(void) { return H5T_STD_REF_OBJ; }
+static inline hid_t chdf5_std_ref_dsetreg(void) { return H5T_STD_REF_DSETREG; }
 // Strings are copies of this 1-byte C string type.
 static inline hid_t chdf5_c_s1(void) { return H5T_C_S1; }
 
@@ -29,6 +33,11 @@ static inline hid_t chdf5_file_access_class(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_dataset_create_class(void) { return H5P_DATASET_CREATE; }
 static inline hid_t chdf5_link_create_class(void) { return H5P_LINK_CREATE; }
 static inline hid_t chdf5_object_copy_class(void) { return H5P_OBJECT_COPY; }
+
+// `H5P_CRT_ORDER_TRACKED` is a flag macro; a replaced link keeps its place only in such groups.
+static inline unsigned chdf5_crt_order_tracked(void) { return H5P_CRT_ORDER_TRACKED; }
+// `HADDR_UNDEF` is `((haddr_t)(int64_t)(-1))`: storage never allocated.
+static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 
 // File access flags are unsigned-literal macros.
 static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }

@@ -11,13 +11,15 @@ public enum ApplyRun {
         progress: ProgressObserver? = nil
     ) throws(PipelineError) -> [DatasetSummary] {
         let outputArgument = try validate(input: input, output: output, options: options, apply: apply)
-        let source = try InputFile.open(input)
+        let image = input == "-" ? try InputFile.readStandardInput() : nil
+        let source = try InputFile.open(input, image: image)
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
         let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: source.name)
         }
         let affines = try jobs.map { (job) throws(PipelineError) in try affine(for: job, apply: apply, options: options, input: source) }
+        let layouts = try jobs.map { (job) throws(PipelineError) in try OutputLayout(job.dataset, in: source, apply: apply) }
         let report = try apply.report.map { (path) throws(PipelineError) -> ReportWriter in
             guard let format = ReportFormat(path: path) else {
                 throw .usage("--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
@@ -26,11 +28,13 @@ public enum ApplyRun {
                                 fileName: source.name)
         }
 
-        let target = try destination.create()
+        // Contiguous values that will be rewritten (or freed) need not be copied first.
+        let holes = layouts.compactMap(\.rewrittenBytes)
+        let target = try destination.create(copying: image.map { .image($0) } ?? .file(input), leavingHoles: holes)
         let summaries: [DatasetSummary]
         do {
-            summaries = try fill(target, from: source, jobs: jobs, affines: affines, destination: destination,
-                                 options: options, apply: apply, report: report, progress: progress)
+            summaries = try fill(target, from: source, jobs: jobs, affines: affines, layouts: layouts,
+                                 destination: destination, options: options, apply: apply, report: report, progress: progress)
         } catch {
             destination.abandon()
             throw error
@@ -41,27 +45,47 @@ public enum ApplyRun {
 
     private static func fill(
         _ target: borrowing File, from source: borrowing File, jobs: [DatasetJob], affines: [DatasetStream.Affine],
-        destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
+        layouts: [OutputLayout], destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
-        var skipped = Set(jobs.map(\.path))
-        skipped.formUnion(jobs.map { "/gnorm" + $0.path })
-        let otherNames: [(link: String, target: String)]
-        do { otherNames = try target.copyTree(from: source, skipping: skipped) } catch {
-            throw .io("cannot copy INPUT's objects: \(error.reason ?? error.description)",
-                      file: destination.name, cause: error)
-        }
         var summaries: [DatasetSummary] = []
-        for (job, affine) in zip(jobs, affines) {
-            summaries.append(try normalize(job, affine: affine, source: source, target: target,
-                                           destination: destination, options: options, apply: apply,
-                                           report: report, progress: progress))
-        }
-        // Hard links that named a normalized dataset name the new one.
-        for (link, path) in otherNames {
-            do { try target.createHardLink(link, to: path) } catch {
-                throw .io("cannot link \(link): \(error.reason ?? error.description)", file: destination.name, cause: error)
+        for ((job, affine), layout) in zip(zip(jobs, affines), layouts) {
+            let input = try DatasetSelection.open(job.path, in: source)
+            let name = destination.name
+            func failure(_ what: String, _ error: HDF5Error) -> PipelineError {
+                .io("\(what): \(error.reason ?? error.description)", file: name, dataset: job.path, cause: error)
             }
+            let summary: (summary: DatasetSummary, moments: [Moments])
+            switch layout.change {
+            case .none:
+                let output: Dataset
+                do { output = try target.openDataset(job.path) } catch { throw failure("cannot open for writing", error) }
+                summary = try normalize(job, affine: affine, input: input, output: output, outputType: layout.elementType,
+                                        destination: destination, options: options, report: report, progress: progress)
+                do { try CFAttributes.dropInvalidated(on: output) } catch { throw failure("cannot update attributes", error) }
+                try writeStatistics(summary, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                                    dataset: output, outputName: name)
+            case .replaced(let creation):
+                let replacement: DatasetReplacement
+                do {
+                    replacement = try target.beginReplacing(
+                        job.path, elementType: layout.elementType, creation: creation,
+                        attributes: CFAttributes.edits(retyping: layout.elementType != job.dataset.elementType))
+                } catch { throw failure("cannot create the replacement dataset", error) }
+                summary = try normalize(job, affine: affine, input: input, output: replacement.dataset,
+                                        outputType: layout.elementType, destination: destination, options: options,
+                                        report: report, progress: progress)
+                try writeStatistics(summary, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                                    dataset: replacement.dataset, outputName: name)
+                let unresolved: [String]
+                do {
+                    try replacement.finish(in: target)
+                    let moved = MovedObject(address: try replacement.dataset.address(), path: replacement.names.first ?? job.path)
+                    unresolved = try target.remapReferences([replacement.oldAddress: moved])
+                } catch { throw failure("cannot put the replacement in place", error) }
+                progress?.warned(unresolved.map { "\($0) (\(name):\(job.path))" })
+            }
+            summaries.append(summary.summary)
         }
         if apply.history {
             try writeHistory(apply.commandLine, in: target, name: destination.name)
@@ -114,56 +138,48 @@ public enum ApplyRun {
     }
 
     private static func normalize(
-        _ job: DatasetJob, affine: DatasetStream.Affine, source: borrowing File, target: borrowing File,
-        destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
+        _ job: DatasetJob, affine: DatasetStream.Affine, input: borrowing Dataset, output: borrowing Dataset,
+        outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
         report: ReportWriter?, progress: ProgressObserver?
-    ) throws(PipelineError) -> DatasetSummary {
-        let path = job.path
-        let outputName = destination.name
-        let input = try DatasetSelection.open(path, in: source)
-        let storedType = OutputLayout.elementType(for: job.dataset.elementType, requested: apply.outputType)
-        let inDouble = computesInDouble(job.dataset.elementType, output: apply.outputType)
+    ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
+        let inDouble = computesInDouble(job.dataset.elementType, output: outputType)
         let bytesPerElement = inDouble ? 8 : 4
-        guard case .float(let bits, _) = storedType else { preconditionFailure("outputs are floating point") }
-        let output: Dataset
-        do {
-            output = try target.createDataset(
-                path, shape: job.dataset.shape, maximumShape: input.maximumShape, elementType: storedType,
-                creation: OutputLayout.creation(for: input.creation, shape: job.dataset.shape, elementBytes: bits / 8,
-                                                compression: apply.compression))
-        } catch {
-            throw .io("cannot create dataset: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
-        }
-        do { try output.copyAttributes(from: input) } catch {
-            throw .io("cannot create dataset: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
-        }
         report?.begin(job.reported(epsilon: options.epsilon))
-        let stream = job.stream(fileName: source.name, outputName: outputName, computeBytes: bytesPerElement,
+        let stream = job.stream(fileName: job.fileName, outputName: destination.name, computeBytes: bytesPerElement,
                                 memoryLimit: options.memoryLimit, report: report, progress: progress)
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
-        progress?.started(dataset: path, samples: job.geometry.sampleCount,
+        progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                           bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
         let started = Date()
         let moments = inDouble
             ? try stream.normalize(Double.self, input: input, output: output, affine: affine)
             : try stream.normalize(Float.self, input: input, output: output, affine: affine)
         report?.end()
-        do {
-            try writeStatistics(moments, of: job, epsilon: options.epsilon, sourceName: source.name, in: target, dataset: output)
-        } catch {
-            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
-        }
         let summary = Summaries.make(job, moments: moments, since: started, passes: passes, bytesPerElement: bytesPerElement)
         progress?.finished(summary)
-        return summary
+        return (summary, moments)
     }
 
-    /// /gnorm/PATH/mean and /var with their attributes, and gnorm_* on the dataset.
+    private static func writeStatistics(
+        _ result: (summary: DatasetSummary, moments: [Moments]), of job: DatasetJob, epsilon: Double, sourceName: String,
+        in file: borrowing File, dataset: borrowing Dataset, outputName: String
+    ) throws(PipelineError) {
+        do {
+            try writeStatistics(result.moments, of: job, epsilon: epsilon, sourceName: sourceName, in: file, dataset: dataset)
+        } catch {
+            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: job.path,
+                      cause: error)
+        }
+    }
+
+    /// /gnorm/PATH/mean and /var with their attributes (replacing those of an earlier run), and gnorm_* on the dataset.
     private static func writeStatistics(
         _ moments: [Moments], of job: DatasetJob, epsilon: Double, sourceName: String,
         in file: borrowing File, dataset: borrowing Dataset
     ) throws(HDF5Error) {
         let group = "/gnorm" + job.path
+        try file.removeLink(group + "/mean")
+        try file.removeLink(group + "/var")
         let shape = job.mode == .batch ? [job.plan.channelCount] : [job.geometry.sampleCount, job.plan.groupCount]
         let mean = try file.createDataset(group + "/mean", shape: shape, elementType: .float64)
         try mean.writeAll(moments.map(\.mean))

@@ -7,9 +7,12 @@ struct DatasetJob {
     let geometry: TensorGeometry
     let plan: GroupNormPlan
     let mode: NormalizationMode
+    /// INPUT's name, for messages.
+    let fileName: String
 
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
+        fileName = file
         geometry = try TensorGeometry(shape: dataset.shape, layout: options.layout, file: file, dataset: dataset.path)
         let scope = try options.scope(channels: geometry.channelCount, file: file, dataset: dataset.path)
         do {

@@ -24,15 +24,16 @@ struct DatasetStream {
     }
 
     /// Statistics of every (sample, group), or of every channel in batch mode.
-    func statistics<E: KernelElement & NativeElement>(
+    func statistics<E: KernelElement & NativeElement & HalfConvertible>(
         _ type: E.Type, input: borrowing Dataset
     ) throws(PipelineError) -> [Moments] {
         let plan = self.plan
         let codec = inputCodec(E.self, for: input)
+        let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
         var collected: [Moments] = []
         var done = 0
         try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1).run(
-            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec) },
+            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec, stored: stored) },
             compute: { slab, values in plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count) },
             write: { _, _ in },
             consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
@@ -53,7 +54,7 @@ struct DatasetStream {
     }
 
     /// Normalizes every slab into `output`; returns the statistics used.
-    func normalize<E: KernelElement & NativeElement>(
+    func normalize<E: KernelElement & NativeElement & HalfConvertible>(
         _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine
     ) throws(PipelineError) -> [Moments] {
         var given: [Moments]? = nil
@@ -69,13 +70,17 @@ struct DatasetStream {
         let plan = self.plan
         let fixed = given
         let readCodec = inputCodec(E.self, for: input)
+        let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
+        let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: plan.threadCount)
         let writeCodec = ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
         var collected: [Moments] = given ?? []
         var done = 0
         let alignment = lcm(readCodec?.chunkRows ?? 1, writeCodec?.chunkRows ?? 1)
         try pipeline(E.self, alignedTo: alignment).run(
-            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: readCodec) },
+            read: { (slab, values) throws(PipelineError) in
+                try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
+            },
             compute: { slab, values in
                 // Lengths were checked when the parameters were loaded.
                 do {
@@ -97,7 +102,7 @@ struct DatasetStream {
                     if let writeCodec {
                         try writeCodec.write(rows: slab, of: output, from: UnsafeRawBufferPointer(values))
                     } else {
-                        try output.write(rows: slab, from: UnsafeBufferPointer(values))
+                        try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values))
                     }
                 } catch {
                     throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
@@ -134,14 +139,15 @@ struct DatasetStream {
         }
     }
 
-    private func read<E: NativeElement>(
-        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, codec: ParallelDeflate?
+    private func read<E>(
+        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, codec: ParallelDeflate?,
+        stored: StoredSlabs<E>
     ) throws(PipelineError) {
         do throws(HDF5Error) {
             if let codec {
                 try codec.read(rows: slab, of: input, into: UnsafeMutableRawBufferPointer(values))
             } else {
-                try input.read(rows: slab, into: values)
+                try stored.read(rows: slab, of: input, into: values)
             }
         } catch {
             throw .io("cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
@@ -159,8 +165,8 @@ func lcm(_ a: Int, _ b: Int) -> Int {
 /// The compute type for a stored type and the requested output type:
 /// Float for float16/float32 data written as float16/float32, Double otherwise
 /// (float64 data, integers, float64 output).
-func computesInDouble(_ input: ElementType, output: OutputType) -> Bool {
-    if output == .f64 { return true }
+func computesInDouble(_ input: ElementType, output: ElementType?) -> Bool {
+    if case .float(64, _)? = output { return true }
     switch input {
     case .float(let bits, _): return bits == 64
     default: return true

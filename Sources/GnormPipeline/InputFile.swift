@@ -7,15 +7,32 @@ enum InputFile {
     static let standardInputName = "<stdin>"
 
     static func open(_ argument: String) throws(PipelineError) -> File {
-        if argument == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            guard !data.isEmpty else {
-                throw .inputUnavailable("standard input is empty; expected an HDF5 file image", file: standardInputName)
-            }
-            do { return try File(image: [UInt8](data), name: standardInputName) } catch {
-                throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName)
-            }
+        if argument == "-" { return try open(image: readStandardInput()) }
+        return try open(path: argument)
+    }
+
+    /// INPUT from the image already read from standard input, or from its path.
+    static func open(_ argument: String, image: [UInt8]?) throws(PipelineError) -> File {
+        guard let image else { return try open(path: argument) }
+        return try open(image: image)
+    }
+
+    /// The whole of standard input: the image of an HDF5 file.
+    static func readStandardInput() throws(PipelineError) -> [UInt8] {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        guard !data.isEmpty else {
+            throw .inputUnavailable("standard input is empty; expected an HDF5 file image", file: standardInputName)
         }
+        return [UInt8](data)
+    }
+
+    static func open(image: [UInt8]) throws(PipelineError) -> File {
+        do { return try File(image: image, name: standardInputName) } catch {
+            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName)
+        }
+    }
+
+    static func open(path argument: String) throws(PipelineError) -> File {
         try checkReadable(argument)
         guard File.isHDF5(argument) else {
             throw .inputUnavailable("not an HDF5 file", file: argument)

@@ -13,11 +13,14 @@ final class OutputDestination {
     let target: Target
     /// The name used in messages.
     let name: String
+    /// OUTPUT replaces INPUT (`--in-place`): it keeps INPUT's permission bits.
+    let replacesInput: Bool
     private var registration: SignalCleanup.Registration?
 
-    private init(target: Target, name: String) {
+    private init(target: Target, name: String, replacesInput: Bool = false) {
         self.target = target
         self.name = name
+        self.replacesInput = replacesInput
     }
 
     /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
@@ -48,7 +51,7 @@ final class OutputDestination {
             throw .outputUnavailable("folder \(folder) is not writable", file: output)
         }
         let temporary = folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        return OutputDestination(target: .path(final: finalPath, temporary: temporary), name: output)
+        return OutputDestination(target: .path(final: finalPath, temporary: temporary), name: output, replacesInput: inPlace)
     }
 
     private static func resolvingSymlinks(_ path: String) -> String {
@@ -57,18 +60,50 @@ final class OutputDestination {
         return String(cString: resolved)
     }
 
-    /// Creates the (temporary or in-memory) HDF5 file to fill.
-    func create() throws(PipelineError) -> File {
+    /// Where INPUT's bytes are: a file, or the image read from standard input.
+    enum InputBytes {
+        case file(String)
+        case image([UInt8])
+    }
+
+    /// Makes OUTPUT a byte copy of INPUT, under its temporary name or in memory, and opens it
+    /// for writing. `holes` are byte ranges of INPUT that will be rewritten, not copied.
+    func create(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
         switch target {
         case .standardOutput:
-            do { return try File(creatingInMemory: "gnorm-stdout.h5") } catch {
-                throw .outputUnavailable("cannot create in-memory file: \(error.reason ?? error.description)", file: name)
+            let image: [UInt8]
+            switch input {
+            case .image(let bytes): image = bytes
+            case .file(let path):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw .inputUnavailable("cannot read", file: path)
+                }
+                image = [UInt8](data)
+            }
+            do { return try File(image: image, name: "<stdout>", writable: true) } catch {
+                throw .outputUnavailable("cannot open in-memory copy: \(error.reason ?? error.description)", file: name)
             }
         case .path(_, let temporary):
             registration = SignalCleanup.register(temporary)
-            do { return try File(creating: temporary) } catch {
+            let failure: Int32
+            switch input {
+            case .image(let bytes):
+                failure = ByteCopy.write(bytes, to: temporary, mode: 0o666)
+            case .file(let path):
+                // --in-place keeps INPUT's permissions; a new OUTPUT gets the umask's, as cp does.
+                var status = stat()
+                let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
+                failure = ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+            }
+            guard failure == 0 else {
                 abandon()
-                throw .outputUnavailable("cannot create: \(error.reason ?? error.description)", file: name)
+                let reason = String(cString: strerror(failure))
+                if failure == ENOSPC || failure == EFBIG || failure == EIO { throw .io("cannot write: \(reason)", file: name) }
+                throw .outputUnavailable("cannot create: \(reason)", file: name)
+            }
+            do { return try File(openingForWriting: temporary) } catch {
+                abandon()
+                throw .outputUnavailable("cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name)
             }
         }
     }

@@ -1,15 +1,56 @@
 import HDF5
 
-/// The stored type and on-disk layout of a normalized dataset in OUTPUT.
-enum OutputLayout {
-    /// `--dtype`: same float width for floats, float32 for integers.
+/// How a normalized dataset is stored in OUTPUT: its element type, and whether
+/// it is rewritten where it is (same type and filters: the common case) or
+/// replaced by a dataset of another type or layout under the same names.
+struct OutputLayout {
+    enum Change: Equatable {
+        /// Values overwritten in INPUT's own dataset object.
+        case none
+        /// A new dataset stored as given takes the place of the old one.
+        case replaced(DatasetCreation)
+    }
+
+    let elementType: ElementType
+    let change: Change
+    /// INPUT's bytes of a contiguous dataset that OUTPUT rewrites or frees: not worth copying.
+    let rewrittenBytes: Range<Int>?
+
+    init(_ selected: SelectedDataset, in file: borrowing File, apply: ApplyOptions) throws(PipelineError) {
+        let dataset = try DatasetSelection.open(selected.path, in: file)
+        let storage: DatasetStorage
+        do { storage = try dataset.storage() } catch {
+            throw .io("cannot read the storage layout: \(error.reason ?? error.description)", file: file.name,
+                      dataset: selected.path, cause: error)
+        }
+        let stored = dataset.creation
+        elementType = Self.elementType(for: selected.elementType, requested: apply.outputType)
+        let creation = Self.creation(for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
+                                     compression: apply.compression)
+        switch storage {
+        case .virtual, .external:
+            // gnorm never writes to a VDS source or an external raw file: they belong to INPUT, or to other files.
+            change = .replaced(creation)
+        case .contiguous, .chunked, .compact:
+            change = elementType == selected.elementType && creation == stored ? .none : .replaced(creation)
+        }
+        if case .contiguous(let range?) = storage { rewrittenBytes = range } else { rewrittenBytes = nil }
+    }
+
+    /// `--dtype`: the stored float type (byte order included) for `same`, or a float of the
+    /// requested width (in the stored byte order when only the width changes); float32 for integers.
     static func elementType(for input: ElementType, requested: OutputType) -> ElementType {
+        let inputOrder: Bool
+        switch input {
+        case .float(_, let bigEndian): inputOrder = bigEndian
+        default: inputOrder = false
+        }
         switch requested {
-        case .f16: return .float16
-        case .f32: return .float32
-        case .f64: return .float64
+        case .f16: return .float(bits: 16, bigEndian: inputOrder)
+        case .f32: return .float(bits: 32, bigEndian: inputOrder)
+        case .f64: return .float(bits: 64, bigEndian: inputOrder)
         case .same:
-            if case .float(let bits, _) = input { return .float(bits: bits) }
+            if case .float = input { return input }
             return .float32
         }
     }

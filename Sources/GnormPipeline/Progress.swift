@@ -3,6 +3,8 @@ public protocol ProgressObserver: AnyObject {
     func started(dataset: String, samples: Int, bytesPerSample: Int, passes: Int)
     func advanced(samplesDone: Int)
     func finished(_ summary: DatasetSummary)
+    /// Something the user should know that did not stop the run (a reference that could not be kept).
+    func warned(_ messages: [String])
 }
 
 /// What `apply` or `stats` did to one dataset, for the closing summary.

@@ -33,7 +33,7 @@ public enum StatisticsRun {
         var all: [[Moments]] = []
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
-            let inDouble = computesInDouble(job.dataset.elementType, output: .same)
+            let inDouble = computesInDouble(job.dataset.elementType, output: nil)
             let stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
                                     memoryLimit: options.memoryLimit, report: report, progress: progress)
             let started = Date()

@@ -98,36 +98,85 @@ enum Attributes {
         }
     }
 
-    /// Copies every attribute of `source` onto `destination`, whatever its type,
-    /// by reading it in its native memory form and writing it back.
-    /// The HDF5 calls are `H5Aiterate2`, `H5Aread`, `H5Awrite`, `H5Dvlen_reclaim`.
-    static func copyAll(from source: hid_t, to destination: hid_t) throws(HDF5Error) {
+    /// The names of an object's attributes in creation order where it tracks it, by name otherwise.
+    /// The HDF5 call is `H5Aiterate2`.
+    static func names(on object: hid_t) throws(HDF5Error) -> [String] {
         final class Names { var list: [String] = [] }
         let names = Names()
         var index: hsize_t = 0
         let status = withExtendedLifetime(names) {
-            H5Aiterate2(source, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
+            H5Aiterate2(object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
                 guard let name, let context else { return -1 }
                 Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
                 return 0
             }, Unmanaged.passUnretained(names).toOpaque())
         }
         if status < 0 {
-            // Files without creation-order tracking only have a name index.
+            // Objects without creation-order tracking only have a name index.
             names.list.removeAll()
             index = 0
             try checkedStatus(withExtendedLifetime(names) {
-                H5Aiterate2(source, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
+                H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
                     guard let name, let context else { return -1 }
                     Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
                     return 0
                 }, Unmanaged.passUnretained(names).toOpaque())
             }, "H5Aiterate2")
         }
-        for name in names.list {
+        return names.list
+    }
+
+    /// The largest attribute of an object, in stored bytes. The HDF5 call is `H5Aget_storage_size`.
+    static func largestStorageSize(on object: hid_t) throws(HDF5Error) -> Int {
+        var largest = 0
+        for name in try names(on: object) {
+            let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(name)'")
+            largest = max(largest, Int(H5Aget_storage_size(attribute)))
+            H5Aclose(attribute)
+        }
+        return largest
+    }
+
+    /// Copies every attribute of `source` onto `destination`, whatever its type,
+    /// in order, by reading it in its native memory form and writing it back;
+    /// `edits` drops some and stores others again as `retypedAs`.
+    /// The HDF5 calls are `H5Aiterate2`, `H5Aread`, `H5Awrite`, `H5Dvlen_reclaim`.
+    static func copyAll(
+        from source: hid_t, to destination: hid_t, edits: AttributeEdits = AttributeEdits(),
+        retypedAs newType: ElementType? = nil
+    ) throws(HDF5Error) {
+        for name in try names(on: source) where !edits.dropped.contains(name) {
+            if let newType, edits.retyped.contains(name), try retype(name, from: source, to: destination, as: newType) {
+                continue
+            }
             try copy(name, from: source, to: destination)
         }
     }
+
+    /// Stores a numeric attribute again in `type` (exactly, as gnorm converts);
+    /// false when it is not numeric, for the caller to copy it as it is.
+    private static func retype(_ name: String, from source: hid_t, to destination: hid_t, as type: ElementType) throws(HDF5Error) -> Bool {
+        let attribute = try checkedId(H5Aopen(source, name, chdf5_default()), "H5Aopen '\(name)'")
+        defer { H5Aclose(attribute) }
+        let fileType = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
+        defer { H5Tclose(fileType) }
+        let typeClass = H5Tget_class(fileType)
+        guard typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else { return false }
+        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
+        let count = max(1, Int(H5Sget_simple_extent_npoints(space.id)))
+        var values = [Double](repeating: 0, count: count)
+        try checkedStatus(H5Aread(attribute, chdf5_native_double(), &values), "H5Aread '\(name)'")
+        var bytes = values.flatMap { type.encoded($0) }
+        let storedType = try type.makeStorageTypeId()
+        defer { H5Tclose(storedType) }
+        if H5Aexists(destination, name) > 0 { H5Adelete(destination, name) }
+        let copied = try checkedId(
+            H5Acreate2(destination, name, storedType, space.id, chdf5_default(), chdf5_default()), "H5Acreate2 '\(name)'")
+        defer { H5Aclose(copied) }
+        try checkedStatus(H5Awrite(copied, storedType, &bytes), "H5Awrite '\(name)'")
+        return true
+    }
+
 
     private static func copy(_ name: String, from source: hid_t, to destination: hid_t) throws(HDF5Error) {
         let attribute = try checkedId(H5Aopen(source, name, chdf5_default()), "H5Aopen '\(name)'")

@@ -49,8 +49,30 @@ public struct Dataset: ~Copyable {
         return DatasetCreation(propertyList: plist)
     }
 
-    /// Bytes the dataset occupies in the file. The HDF5 call is `H5Dget_storage_size`.
-    public var storageSize: Int { Int(H5Dget_storage_size(id)) }
+    /// Where the values live. The HDF5 calls are `H5Pget_layout`, `H5Pget_external_count`,
+    /// `H5Dget_offset` and `H5Dget_storage_size`.
+    public func storage() throws(HDF5Error) -> DatasetStorage {
+        let plist = try checkedId(H5Dget_create_plist(id), "H5Dget_create_plist '\(path)'")
+        defer { H5Pclose(plist) }
+        switch H5Pget_layout(plist) {
+        case H5D_VIRTUAL: return .virtual
+        case H5D_CHUNKED: return .chunked
+        case H5D_COMPACT: return .compact
+        default:
+            if H5Pget_external_count(plist) > 0 { return .external }
+            let offset = H5Dget_offset(id)
+            guard offset != chdf5_haddr_undef() else { return .contiguous(byteRange: nil) }
+            let start = Int(offset)
+            return .contiguous(byteRange: start ..< start + Int(H5Dget_storage_size(id)))
+        }
+    }
+
+    /// The object's identity in its file. The HDF5 call is `H5Oget_info2`.
+    public func address() throws(HDF5Error) -> ObjectAddress {
+        var info = H5O_info_t()
+        try checkedStatus(H5Oget_info2(id, &info, chdf5_oinfo_basic()), "H5Oget_info '\(path)'")
+        return ObjectAddress(rawValue: info.addr)
+    }
 
     /// Reads `rows` along axis 0 (all of every other axis), converting to `T`.
     /// The HDF5 call is `H5Dread`.
@@ -64,9 +86,36 @@ public struct Dataset: ~Copyable {
         try transfer(rows: rows, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
     }
 
+    /// Reads `rows` as stored, without conversion, into `buffer`, which holds
+    /// `rows.count` samples of the file type (e.g. float16 bits as h5py stores them).
+    /// The HDF5 call is `H5Dread` with the dataset's own type in memory.
+    public func readStored(rows: Range<Int>, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
+        let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
+        defer { H5Tclose(type) }
+        try transfer(rows: rows, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
+    }
+
+    /// Writes `rows` already in the file type, so HDF5 converts nothing.
+    /// The HDF5 call is `H5Dwrite` with the dataset's own type in memory.
+    public func writeStored(rows: Range<Int>, from buffer: UnsafeRawBufferPointer) throws(HDF5Error) {
+        let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
+        defer { H5Tclose(type) }
+        try transfer(rows: rows, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
+                     UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+    }
+
     private func transfer(
         rows: Range<Int>, count: Int, _ memoryType: MemoryType, _ pointer: UnsafeMutableRawPointer?, writing: Bool
     ) throws(HDF5Error) {
+        try transfer(rows: rows, byteCount: count * memoryType.size, elementSize: memoryType.size, memoryType.typeId,
+                     pointer, writing: writing)
+    }
+
+    private func transfer(
+        rows: Range<Int>, byteCount: Int, elementSize: Int, _ memoryType: hid_t, _ pointer: UnsafeMutableRawPointer?,
+        writing: Bool
+    ) throws(HDF5Error) {
+        let count = byteCount / max(elementSize, 1)
         let fileSpace = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
         let shape = fileSpace.shape
         if shape.isEmpty || rows.isEmpty { return }
@@ -79,8 +128,8 @@ public struct Dataset: ~Copyable {
         let memorySpace = try Dataspace(shape: [rows.count] + shape.dropFirst())
         let verb = writing ? "H5Dwrite" : "H5Dread"
         let status = writing
-            ? H5Dwrite(id, memoryType.typeId, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
-            : H5Dread(id, memoryType.typeId, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
+            ? H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
+            : H5Dread(id, memoryType, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
         try checkedStatus(status, "\(verb) '\(path)' rows \(rows.lowerBound)..<\(rows.upperBound)")
     }
 
@@ -119,10 +168,34 @@ public struct Dataset: ~Copyable {
         try Attributes.get(name, on: id)
     }
 
+    /// Removes an attribute if it exists. The HDF5 call is `H5Adelete`.
+    public func deleteAttribute(_ name: String) throws(HDF5Error) {
+        guard H5Aexists(id, name) > 0 else { return }
+        try checkedStatus(H5Adelete(id, name), "H5Adelete '\(name)'")
+    }
+
     /// Copies every attribute of `source` onto this dataset.
     public func copyAttributes(from source: borrowing Dataset) throws(HDF5Error) {
         try Attributes.copyAll(from: source.id, to: id)
     }
+}
+
+/// Where a dataset's values are stored.
+public enum DatasetStorage: Equatable, Sendable {
+    /// In one block of the file; nil until it is first written.
+    case contiguous(byteRange: Range<Int>?)
+    case chunked
+    /// Inside the object header.
+    case compact
+    /// Mapped from other datasets (VDS).
+    case virtual
+    /// In raw files outside the HDF5 file.
+    case external
+}
+
+/// An object's address in its file: equal for every name of the same object.
+public struct ObjectAddress: Hashable, Sendable {
+    let rawValue: haddr_t
 }
 
 // MARK: Raw chunks

@@ -17,6 +17,14 @@ public enum ElementType: Equatable, Hashable, Sendable {
         return true
     }
 
+    /// Bytes of one element (0 for unsupported types).
+    public var byteCount: Int {
+        switch self {
+        case .float(let bits, _), .integer(let bits, _, _): bits / 8
+        case .unsupported: 0
+        }
+    }
+
     public var isFloatingPoint: Bool {
         if case .float = self { return true }
         return false
@@ -58,9 +66,40 @@ public enum ElementType: Equatable, Hashable, Sendable {
         }
     }
 
-    /// A new type id for storing this type (little-endian); the caller closes it.
+    /// `value` as stored in this type (rounded to nearest, ties to even, for floats),
+    /// in its byte order. Integers are not a storage type gnorm writes.
+    public func encoded(_ value: Double) -> [UInt8] {
+        var bytes: [UInt8]
+        let bigEndian: Bool
+        switch self {
+        case .float(16, let order):
+            bytes = withUnsafeBytes(of: Float16(value).bitPattern.littleEndian, Array.init)
+            bigEndian = order
+        case .float(32, let order):
+            bytes = withUnsafeBytes(of: Float(value).bitPattern.littleEndian, Array.init)
+            bigEndian = order
+        case .float(_, let order):
+            bytes = withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init)
+            bigEndian = order
+        case .integer, .unsupported:
+            preconditionFailure("gnorm stores floating point only")
+        }
+        if bigEndian { bytes.reverse() }
+        return bytes
+    }
+
+    /// A new type id for storing this type, in its byte order; the caller closes it.
     /// float16 is built as h5py builds it: IEEE half precision from a copy of f32.
     func makeStorageTypeId() throws(HDF5Error) -> hid_t {
+        let id = try makeLittleEndianTypeId()
+        if case .float(_, true) = self, H5Tset_order(id, H5T_ORDER_BE) < 0 {
+            H5Tclose(id)
+            throw HDF5Error.capture("H5Tset_order big-endian")
+        }
+        return id
+    }
+
+    private func makeLittleEndianTypeId() throws(HDF5Error) -> hid_t {
         switch self {
         case .float(16, _):
             let id = try checkedId(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy f16")
@@ -93,6 +132,14 @@ public protocol NativeElement: BitwiseCopyable {
 /// The in-memory element types gnorm reads and writes.
 public enum MemoryType: Sendable {
     case float32, float64, int64, uint8
+
+    var size: Int {
+        switch self {
+        case .float32: 4
+        case .float64, .int64: 8
+        case .uint8: 1
+        }
+    }
 
     var typeId: hid_t {
         switch self {

@@ -3,7 +3,8 @@ internal import CHDF5
 /// An open HDF5 file, owning its id. Closed in `deinit`; `close()` reports
 /// failures where they could lose data.
 public struct File: ~Copyable {
-    let id: hid_t
+    /// -1 once `close()` has closed it.
+    private(set) var id: hid_t
     /// The name it was opened under, for messages.
     public let name: String
 
@@ -11,6 +12,13 @@ public struct File: ~Copyable {
     public init(openingForReading path: String) throws(HDF5Error) {
         ensureLibrary()
         id = try checkedId(H5Fopen(path, chdf5_acc_rdonly(), chdf5_default()), "H5Fopen '\(path)'")
+        name = path
+    }
+
+    /// Opens an existing file for reading and writing. The HDF5 call is `H5Fopen`.
+    public init(openingForWriting path: String) throws(HDF5Error) {
+        ensureLibrary()
+        id = try checkedId(H5Fopen(path, chdf5_acc_rdwr(), chdf5_default()), "H5Fopen '\(path)' read-write")
         name = path
     }
 
@@ -22,9 +30,10 @@ public struct File: ~Copyable {
         name = path
     }
 
-    /// Opens a file image held in memory (e.g. read from standard input), read-only.
+    /// Opens a file image held in memory (e.g. read from standard input), read-only
+    /// or, with `writable`, for changes that only `image()` returns.
     /// The HDF5 calls are `H5Pset_fapl_core` and `H5Pset_file_image`.
-    public init(image: [UInt8], name: String) throws(HDF5Error) {
+    public init(image: [UInt8], name: String, writable: Bool = false) throws(HDF5Error) {
         ensureLibrary()
         let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
         defer { H5Pclose(fapl) }
@@ -33,7 +42,7 @@ public struct File: ~Copyable {
             H5Pset_file_image(fapl, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         }
         try checkedStatus(status, "H5Pset_file_image")
-        id = try checkedId(H5Fopen(name, chdf5_acc_rdonly(), fapl), "H5Fopen '\(name)'")
+        id = try checkedId(H5Fopen(name, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen '\(name)'")
         self.name = name
     }
 
@@ -47,7 +56,7 @@ public struct File: ~Copyable {
         self.name = name
     }
 
-    deinit { H5Fclose(id) }
+    deinit { if id >= 0 { H5Fclose(id) } }
 
     /// Whether `path` starts with an HDF5 signature. The HDF5 call is `H5Fis_hdf5`.
     public static func isHDF5(_ path: String) -> Bool {
@@ -59,6 +68,9 @@ public struct File: ~Copyable {
     /// (disk full, file-size limit). The HDF5 calls are `H5Fflush`, `H5Fclose`.
     public consuming func close() throws(HDF5Error) {
         try flush()
+        let status = H5Fclose(id)
+        id = -1
+        try checkedStatus(status, "H5Fclose '\(name)'")
     }
 
     /// Writes buffered data to the file. The HDF5 call is `H5Fflush`.
@@ -170,6 +182,12 @@ public struct File: ~Copyable {
         let dataset = try checkedId(
             H5Dcreate2(id, path, type, space.id, lcpl, dcpl, chdf5_default()), "H5Dcreate2 '\(path)'")
         return Dataset(adopting: dataset, path: path)
+    }
+
+    /// Removes the link at `path` if there is one. The HDF5 call is `H5Ldelete`.
+    public func removeLink(_ path: String) throws(HDF5Error) {
+        guard exists(path) || H5Lexists(id, path, chdf5_default()) > 0 else { return }
+        try checkedStatus(H5Ldelete(id, path, chdf5_default()), "H5Ldelete '\(path)'")
     }
 
     /// Creates a group and the groups above it, or does nothing if it exists.

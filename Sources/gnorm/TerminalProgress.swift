@@ -69,6 +69,11 @@ final class TerminalProgress: ProgressObserver {
         }
     }
 
+    func warned(_ messages: [String]) {
+        erase()
+        for message in messages { writeToStandardError("gnorm: warning: \(message)\n") }
+    }
+
     func erase() {
         if drawn { writeToStandardError("\r\u{1B}[2K") }
         drawn = false

@@ -53,25 +53,40 @@ import Testing
         #expect(File.isHDF5(#filePath) == false)
     }
 
-    @Test func treeCopyKeepsLinksAttributesAndSkipsDatasets() throws {
+    @Test func aReplacedDatasetKeepsItsNamesAndAttributesInOrder() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/in.h5"
         do {
-            let file = try File(creating: folder + "/in.h5")
-            let kept = try file.createDataset("/a/kept", shape: [2], elementType: .float64)
-            try kept.writeAll([1.5, 2.5])
-            try kept.setAttribute("unit", .string("m"))
-            _ = try file.createDataset("/a/skipped", shape: [2], elementType: .float32)
-            try file.setAttribute("note", .string("group attribute"), on: "/a")
+            let file = try File(creating: path)
+            let packed = try file.createDataset("/a/x", shape: [2, 2], elementType: .float32)
+            try packed.writeAll([Float](arrayLiteral: 1, 2, 3, 4))
+            try packed.setAttribute("units", .string("K"))
+            try packed.setAttribute("scale_factor", .double(0.5))
+            try packed.setAttribute("_FillValue", .integer(-9999))
+            try packed.setAttribute("long_name", .string("temperature"))
+            try file.createHardLink("/second", to: "/a/x")
             try file.close()
         }
-        let source = try File(openingForReading: folder + "/in.h5")
-        let copy = try File(creating: folder + "/out.h5")
-        #expect(try copy.copyTree(from: source, skipping: ["/a/skipped"]).isEmpty)
-        #expect(try copy.objects().map(\.path) == ["/", "/a", "/a/kept"])
-        #expect(try copy.openDataset("/a/kept").readAll(as: Double.self) == [1.5, 2.5])
-        #expect(try copy.openDataset("/a/kept").attribute("unit") == .string("m"))
-        #expect(try copy.attribute("note", on: "/a") == .string("group attribute"))
+        let file = try File(openingForWriting: path)
+        let replacement = try file.beginReplacing(
+            "/a/x", elementType: .float64, creation: DatasetCreation(chunkShape: [1, 2], filters: [.deflate(level: 1)]),
+            attributes: AttributeEdits(dropped: ["scale_factor"], retyped: ["_FillValue"]))
+        try replacement.dataset.writeAll([0.5, 1.5, 2.5, 3.5])
+        try replacement.finish(in: file)
+        #expect(try file.remapReferences([replacement.oldAddress: MovedObject(
+            address: try replacement.dataset.address(), path: "/a/x")]).isEmpty)
+        let byFirstName = try file.openDataset("/a/x")
+        let bySecondName = try file.openDataset("/second")
+        #expect(try byFirstName.address() == bySecondName.address())
+        #expect(try byFirstName.address() != replacement.oldAddress)
+        #expect(byFirstName.elementType == .float64)
+        #expect(byFirstName.creation == DatasetCreation(chunkShape: [1, 2], filters: [.deflate(level: 1)]))
+        #expect(try bySecondName.readAll(as: Double.self) == [0.5, 1.5, 2.5, 3.5])
+        #expect(try byFirstName.attribute("scale_factor") == nil)
+        #expect(try byFirstName.attribute("_FillValue") == .double(-9999))
+        #expect(try byFirstName.attribute("units") == .string("K"))
+        #expect(try byFirstName.attribute("long_name") == .string("temperature"))
     }
 
     @Test func memoryImagesRoundTrip() throws {

@@ -1,0 +1,86 @@
+internal import CHDF5
+
+/// Re-pointing the names of an object at another object, each name kept at its
+/// place in the iteration order of its group (netCDF-4 numbers variables by link
+/// creation order, so a name moved to the end would renumber them).
+extension File {
+    /// Every hard link that names the object at `address`, as absolute paths,
+    /// one per link (a group reachable by two names is visited once).
+    /// The HDF5 call is `H5Lvisit`.
+    func hardLinkNames(of address: ObjectAddress) throws(HDF5Error) -> [String] {
+        final class Found {
+            let target: haddr_t
+            var paths: [String] = []
+            init(_ target: haddr_t) { self.target = target }
+        }
+        let found = Found(address.rawValue)
+        let status = withExtendedLifetime(found) {
+            H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, { _, name, info, context in
+                guard let name, let info, let context else { return -1 }
+                let found = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
+                if info.pointee.type == H5L_TYPE_HARD, info.pointee.u.address == found.target {
+                    found.paths.append("/" + String(cString: name))
+                }
+                return 0
+            }, Unmanaged.passUnretained(found).toOpaque())
+        }
+        try checkedStatus(status, "H5Lvisit '\(name)'")
+        return found.paths
+    }
+
+    /// Makes `link` another name of the object at `target`. The HDF5 call is `H5Lcreate_hard`.
+    public func createHardLink(_ link: String, to target: String) throws(HDF5Error) {
+        try checkedStatus(H5Lcreate_hard(id, target, id, link, chdf5_default(), chdf5_default()),
+                          "H5Lcreate_hard '\(link)'")
+    }
+
+    /// Makes the link at `path` name `object` instead of what it named. In a group
+    /// that tracks creation order, the links created after it are re-created after
+    /// it, in their order, so that it keeps its place. The HDF5 calls are
+    /// `H5Ldelete`, `H5Olink`, `H5Lcopy` and `H5Lmove`.
+    func relink(_ path: String, to object: hid_t) throws(HDF5Error) {
+        let (parentPath, linkName) = Self.split(path)
+        let parent = try checkedId(H5Gopen2(id, parentPath, chdf5_default()), "H5Gopen2 '\(parentPath)'")
+        defer { H5Gclose(parent) }
+        let later = try linksCreated(after: linkName, in: parent, path: parentPath)
+        try checkedStatus(H5Ldelete(parent, linkName, chdf5_default()), "H5Ldelete '\(path)'")
+        try checkedStatus(H5Olink(object, parent, linkName, chdf5_default(), chdf5_default()), "H5Olink '\(path)'")
+        let temporary = ".gnorm-relink"
+        for name in later {
+            try checkedStatus(H5Lcopy(parent, name, parent, temporary, chdf5_default(), chdf5_default()),
+                              "H5Lcopy '\(parentPath)/\(name)'")
+            try checkedStatus(H5Ldelete(parent, name, chdf5_default()), "H5Ldelete '\(parentPath)/\(name)'")
+            try checkedStatus(H5Lmove(parent, temporary, parent, name, chdf5_default(), chdf5_default()),
+                              "H5Lmove '\(parentPath)/\(name)'")
+        }
+    }
+
+    /// The links of `group` created after `name`, in creation order; none when
+    /// the group does not track creation order (it iterates by name then).
+    private func linksCreated(after name: String, in group: hid_t, path: String) throws(HDF5Error) -> [String] {
+        let gcpl = try checkedId(H5Gget_create_plist(group), "H5Gget_create_plist '\(path)'")
+        defer { H5Pclose(gcpl) }
+        var flags: UInt32 = 0
+        try checkedStatus(H5Pget_link_creation_order(gcpl, &flags), "H5Pget_link_creation_order '\(path)'")
+        guard flags & chdf5_crt_order_tracked() != 0 else { return [] }
+        final class Names { var list: [String] = [] }
+        let names = Names()
+        var index: hsize_t = 0
+        let status = withExtendedLifetime(names) {
+            H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
+                guard let name, let context else { return -1 }
+                Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+                return 0
+            }, Unmanaged.passUnretained(names).toOpaque())
+        }
+        try checkedStatus(status, "H5Literate '\(path)' by creation order")
+        guard let position = names.list.firstIndex(of: name) else { return [] }
+        return Array(names.list[(position + 1)...])
+    }
+
+    static func split(_ path: String) -> (parent: String, name: String) {
+        let components = path.split(separator: "/")
+        let parent = "/" + components.dropLast().joined(separator: "/")
+        return (parent, String(components.last ?? ""))
+    }
+}
