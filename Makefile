@@ -6,15 +6,29 @@ RELEASE_BIN = .build/release/gnorm
 DEMO = Fixtures/demo.h5
 DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 
-.PHONY: deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean
+.PHONY: deps test-deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean
 FUZZ_SECONDS ?= 60
 FUZZ_TOOLSET = Fuzz/.build/toolset.json
 
-# System libraries: installed only when pkg-config cannot find them.
+# System libraries and HDF5's filter plugins (lzf, LZ4, BZip2, Blosc: what h5py and hdf5plugin
+# users write), installed only when missing.
+PLUGINS = /usr/lib/x86_64-linux-gnu/hdf5/serial/plugins
 deps:
-	@pkg-config --exists hdf5-serial libdeflate libisal || { \
-	  echo "installing libhdf5-dev libdeflate-dev libisal-dev"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev libisal-dev pkg-config >/dev/null; }
+	@pkg-config --exists hdf5-serial libdeflate libisal && [ -e $(PLUGINS)/liblzf_filter.so ] \
+	  && [ -e $(PLUGINS)/libh5lz4.so ] && [ -e $(PLUGINS)/libH5Zblosc.so ] && ldconfig -p | grep -q liblzf.so.1 || { \
+	  echo "installing libhdf5-dev libdeflate-dev libisal-dev and HDF5 filter plugins"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev \
+	    libisal-dev pkg-config hdf5-plugin-lzf liblzf1 hdf5-filter-plugin hdf5-filter-plugin-blosc-serial >/dev/null; }
+
+# What the tests check OUTPUT with: HDF5's and netCDF's tools, h5py, netCDF4, xarray (in .venv).
+TEST_PYTHON = $(CURDIR)/.venv/bin/python
+test-deps: deps
+	@command -v h5diff >/dev/null && command -v ncdump >/dev/null || { \
+	  echo "installing hdf5-tools netcdf-bin"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hdf5-tools netcdf-bin python3-venv >/dev/null; }
+	@[ -x $(TEST_PYTHON) ] || python3 -m venv --system-site-packages .venv
+	@$(TEST_PYTHON) -c "import h5py, numpy, netCDF4, h5netcdf, xarray, hdf5plugin" 2>/dev/null || \
+	  $(TEST_PYTHON) -m pip install -q h5py numpy netCDF4 h5netcdf xarray hdf5plugin
 
 build: deps
 	$(SWIFT) build
@@ -28,9 +42,9 @@ run: release
 	$(RELEASE_BIN) ls $(DEMO_OUT)
 	$(RELEASE_BIN) stats --format table --limit 8 $(DEMO)
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	GNORM_TEST_PYTHON=$(TEST_PYTHON) $(SWIFT) test --skip-build
 
 # Kernel and end-to-end benchmarks against PyTorch, NumPy, h5py, cp and h5repack.
 bench: release
@@ -46,13 +60,13 @@ bench: release
 fuzz: deps
 	@mkdir -p Fuzz/.build
 	@printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$$(dirname $$(readlink -f $$(command -v swift)))/ld.lld" > $(FUZZ_TOOLSET)
-	$(SWIFT) build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address --toolset $(PWD)/$(FUZZ_TOOLSET)
+	$(SWIFT) build --package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address --toolset $(CURDIR)/$(FUZZ_TOOLSET)
 	Fuzz/.build/release/FuzzNumpy -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -print_final_stats=1 Fixtures/fuzz/npy
 	Fuzz/.build/release/FuzzSpec -max_total_time=$(FUZZ_SECONDS) -max_len=256 -print_final_stats=1 Fixtures/fuzz/spec
 	@# libhdf5 keeps (and on some corrupt-file error paths loses) memory between inputs, which
 	@# makes libFuzzer leak-check after every input (10x slower) and LeakSanitizer report at exit;
 	@# both are about libhdf5's allocations (Fuzz/lsan.supp). AddressSanitizer still checks every access.
-	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp Fuzz/.build/release/FuzzStats -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp Fuzz/.build/release/FuzzStats -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 Fixtures/fuzz/stats
 
 # The test suite under AddressSanitizer and ThreadSanitizer (kernel threads, I/O thread).
@@ -60,7 +74,7 @@ sanitize: sanitize-address sanitize-thread
 
 sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(PWD)/Fuzz/lsan.supp $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 # CI runs this one too: the kernel's and the pipeline's threads.
 sanitize-thread: deps

@@ -209,7 +209,7 @@ public enum ApplyRun {
             if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
                 history = previous + "\n" + line
             }
-            try file.setAttribute("history", .string(history))
+            try file.replaceText(of: "history", with: history)
         } catch {
             throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
         }

@@ -27,6 +27,7 @@ enum DatasetSelection {
                 let dataset = try open(path, in: file)
                 let shape = dataset.shape, type = dataset.elementType
                 if isDefaultCandidate(path: path, shape: shape, type: type) {
+                    try checkFilters(of: dataset, in: file.name)
                     selected.append(SelectedDataset(path: path, shape: shape, elementType: type))
                 }
             }
@@ -36,23 +37,47 @@ enum DatasetSelection {
             }
             return selected
         }
+        var chosen: Set<ObjectAddress> = []
         for name in requested {
+            let absolute = name.hasPrefix("/") ? name : "/" + name
+            if let (link, target) = file.externalLink(on: absolute) {
+                throw .data("\(link) is an external link to \(target.file):\(target.object); gnorm writes OUTPUT only, "
+                            + "never another file: normalize \(target.file) itself", file: file.name, dataset: absolute)
+            }
             // A soft link names its target: that dataset is normalized and the link kept.
-            let path = file.resolvingSoftLinks(name.hasPrefix("/") ? name : "/" + name)
+            let path = file.resolvingSoftLinks(absolute)
             guard file.exists(path), file.kindOfObject(at: path) == .dataset else {
                 let known = datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
                 throw .data("dataset not found; \(known)", file: file.name, dataset: path)
             }
-            guard !selected.contains(where: { $0.path == path }) else { continue }
             let dataset = try open(path, in: file)
+            // Every name of one object (hard links, paths through a hard-linked group) normalizes it once.
+            let address: ObjectAddress
+            do { address = try dataset.address() } catch {
+                throw .io("cannot read object info: \(error.reason ?? error.description)", file: file.name, dataset: path,
+                          cause: error)
+            }
+            guard chosen.insert(address).inserted else { continue }
             let type = dataset.elementType
             guard type.isNumeric else {
                 throw .data("element type \(type.name) is not supported; expected float16/32/64 or integers",
                             file: file.name, dataset: path)
             }
+            try checkFilters(of: dataset, in: file.name)
             selected.append(SelectedDataset(path: path, shape: dataset.shape, elementType: type))
         }
         return selected
+    }
+
+    /// Fails with a read failure (74) naming the filter and what provides it when this
+    /// libhdf5 cannot decode (or encode) the dataset's filters.
+    static func checkFilters(of dataset: borrowing Dataset, in file: String) throws(PipelineError) {
+        for filter in dataset.creation.filters where !filter.isAvailable {
+            guard case .other(let id, let name, _, _) = filter else { continue }
+            let shortName = name.split(separator: ";").first.map(String.init) ?? name
+            throw .io("filter '\(shortName)' (id \(id)) is not available to gnorm's libhdf5: \(filter.provider)",
+                      file: file, dataset: dataset.path)
+        }
     }
 
     /// Opens a dataset of INPUT; a failure is a read failure (74) naming it.

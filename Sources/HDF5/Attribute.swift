@@ -98,6 +98,56 @@ enum Attributes {
         }
     }
 
+    /// Replaces the text of a string attribute without moving it: a variable-length one
+    /// is rewritten where it is; a fixed-length one (netCDF-C writes text so) is made again
+    /// with the new length, and the attributes created after it are made again after it,
+    /// so that tools listing attributes in creation order (ncdump) show the same order.
+    /// A missing attribute is created as `set` does.
+    static func replaceText(_ name: String, with text: String, on object: hid_t) throws(HDF5Error) {
+        guard H5Aexists(object, name) > 0 else { return try set(name, .string(text), on: object) }
+        let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(name)'")
+        var attributeOpen = true
+        defer { if attributeOpen { H5Aclose(attribute) } }
+        let type = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
+        defer { H5Tclose(type) }
+        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
+        guard H5Tget_class(type) == H5T_STRING, H5Sget_simple_extent_npoints(space.id) == 1 else {
+            return try set(name, .string(text), on: object)
+        }
+        if H5Tis_variable_str(type) > 0 {
+            let status = text.withCString { characters in
+                var pointer: UnsafePointer<CChar>? = characters
+                return H5Awrite(attribute, type, &pointer)
+            }
+            return try checkedStatus(status, "H5Awrite '\(name)'")
+        }
+        let later = try names(on: object, createdAfter: name)
+        H5Aclose(attribute)
+        attributeOpen = false
+        let fixed = try checkedId(H5Tcopy(type), "H5Tcopy '\(name)'")
+        defer { H5Tclose(fixed) }
+        var bytes = Array(text.utf8)
+        try checkedStatus(H5Tset_size(fixed, max(1, bytes.count)), "H5Tset_size '\(name)'")
+        if bytes.isEmpty { bytes = [0] }
+        try checkedStatus(H5Adelete(object, name), "H5Adelete '\(name)'")
+        let created = try checkedId(H5Acreate2(object, name, fixed, space.id, chdf5_default(), chdf5_default()),
+                                    "H5Acreate2 '\(name)'")
+        defer { H5Aclose(created) }
+        try checkedStatus(H5Awrite(created, fixed, &bytes), "H5Awrite '\(name)'")
+        for other in later { try copy(other, from: object, to: object) }
+    }
+
+    /// The attributes created after `name`, in creation order; none where the object
+    /// does not track creation order (its attributes are listed by name then).
+    private static func names(on object: hid_t, createdAfter name: String) throws(HDF5Error) -> [String] {
+        var index: hsize_t = 0
+        let tracked = H5Aiterate2(object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, _, _, _ in 1 }, nil) >= 0
+        guard tracked else { return [] }
+        let all = try names(on: object)
+        guard let position = all.firstIndex(of: name) else { return [] }
+        return Array(all[(position + 1)...])
+    }
+
     /// The names of an object's attributes in creation order where it tracks it, by name otherwise.
     /// The HDF5 call is `H5Aiterate2`.
     static func names(on object: hid_t) throws(HDF5Error) -> [String] {

@@ -16,6 +16,32 @@ public enum Filter: Equatable, Sendable {
     }
 }
 
+extension Filter {
+    /// Whether this libhdf5 can apply the filter, built in or from a plugin it finds
+    /// (it looks in `HDF5_PLUGIN_PATH`). The HDF5 call is `H5Zfilter_avail`.
+    public var isAvailable: Bool {
+        switch self {
+        case .deflate, .shuffle: return true
+        case .other(let id, _, _, _):
+            ensureLibrary()
+            return H5Zfilter_avail(H5Z_filter_t(id)) > 0
+        }
+    }
+
+    /// What provides the filter's plugin, for the message when it is missing.
+    public var provider: String {
+        let pipPlugins = "or pip install hdf5plugin and export HDF5_PLUGIN_PATH=\"$(python3 -c 'import hdf5plugin; "
+            + "print(hdf5plugin.PLUGIN_PATH)')\""
+        guard case .other(let id, _, _, _) = self else { return "" }
+        switch id {
+        case 32000: return "apt-get install hdf5-plugin-lzf liblzf1, " + pipPlugins
+        case 32001: return "apt-get install hdf5-filter-plugin-blosc-serial, " + pipPlugins
+        case 307, 32004: return "apt-get install hdf5-filter-plugin, " + pipPlugins
+        default: return "set HDF5_PLUGIN_PATH to a folder holding its plugin, e.g. " + pipPlugins.dropFirst(3)
+        }
+    }
+}
+
 /// How a dataset is laid out on disk: chunk shape and filter pipeline.
 public struct DatasetCreation: Equatable, Sendable {
     /// nil for contiguous (or compact) storage.

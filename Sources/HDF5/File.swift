@@ -106,6 +106,29 @@ public struct File: ~Copyable {
         return H5Oexists_by_name(id, path, chdf5_default()) > 0
     }
 
+    /// The first component of `path` that is an external link, with its target file and object.
+    /// The HDF5 calls are `H5Lget_info`, `H5Lget_val` and `H5Lunpack_elink_val`.
+    public func externalLink(on path: String) -> (link: String, target: (file: String, object: String))? {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var info = H5L_info_t()
+            guard H5Lexists(id, prefix, chdf5_default()) > 0, H5Lget_info(id, prefix, &info, chdf5_default()) >= 0 else {
+                return nil
+            }
+            guard info.type == H5L_TYPE_EXTERNAL else { continue }
+            var value = [UInt8](repeating: 0, count: Int(info.u.val_size) + 1)
+            guard H5Lget_val(id, prefix, &value, value.count, chdf5_default()) >= 0 else { return nil }
+            var flags: UInt32 = 0
+            var file: UnsafePointer<CChar>? = nil
+            var object: UnsafePointer<CChar>? = nil
+            let unpacked = value.withUnsafeBytes { H5Lunpack_elink_val($0.baseAddress, $0.count, &flags, &file, &object) }
+            guard unpacked >= 0 else { return nil }
+            return (prefix, (file.map { String(cString: $0) } ?? "?", object.map { String(cString: $0) } ?? "?"))
+        }
+        return nil
+    }
+
     /// `path` with soft links in its last component followed to their targets
     /// (relative targets resolved against the link's group). The HDF5 calls are `H5Lget_info` and `H5Lget_val`.
     public func resolvingSoftLinks(_ path: String) -> String {
@@ -214,6 +237,13 @@ public struct File: ~Copyable {
         let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
         defer { H5Oclose(object) }
         try Attributes.set(name, value, on: object)
+    }
+
+    /// Replaces a string attribute's text, keeping its place and its kind of string.
+    public func replaceText(of name: String, with text: String, on path: String = "/") throws(HDF5Error) {
+        let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
+        defer { H5Oclose(object) }
+        try Attributes.replaceText(name, with: text, on: object)
     }
 
     public func attribute(_ name: String, on path: String = "/") throws(HDF5Error) -> AttributeValue? {

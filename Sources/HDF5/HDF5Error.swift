@@ -21,6 +21,11 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         if let filter = stack.first(where: { $0.contains("is not registered") }) {
             return filter.split(separator: ":", maxSplits: 1).last.map { String($0.split(separator: "—")[0]).trimmingCharacters() }
         }
+        // A file written with a newer format than this libhdf5 knows (HDF5 2.0, libver='latest').
+        if stack.contains(where: { $0.contains("bad version number") || $0.contains("wrong version number") }) {
+            return "the file uses a newer HDF5 format than gnorm's libhdf5 \(libraryVersion) reads "
+                + "(rewrite it with libver='v110' in h5py, or h5repack from the HDF5 that wrote it)"
+        }
         guard let line = stack.last else { return nil }
         if let quoted = line.firstRange(of: "error message = '") {
             let rest = line[quoted.upperBound...]

@@ -1,4 +1,7 @@
 internal import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// HDF5's one-time setup: open the library and stop it printing its error
 /// stack to stderr, since every failure is reported as an `HDF5Error` instead.
@@ -6,7 +9,18 @@ internal import CHDF5
 let libraryReady: Bool = {
     _ = H5open()
     _ = H5Eset_auto2(chdf5_error_default(), nil, nil)
+    // Debian's hdf5-plugin-lzf is linked without liblzf, whose symbols it then
+    // cannot resolve when HDF5 loads it (undefined symbol: lzf_decompress);
+    // with liblzf already loaded globally, it works.
+    _ = dlopen("liblzf.so.1", RTLD_NOW | RTLD_GLOBAL)
     return true
+}()
+
+/// The libhdf5 gnorm runs with, e.g. "1.10.8". The HDF5 call is `H5get_libversion`.
+public let libraryVersion: String = {
+    var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+    _ = H5get_libversion(&major, &minor, &release)
+    return "\(major).\(minor).\(release)"
 }()
 
 @inline(__always)

@@ -39,10 +39,16 @@ enum Gnorm {
 
     /// Runs gnorm (or, with `shell`, `/bin/sh` with these arguments) and waits.
     @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, in folder: String? = nil, shell: Bool = false) throws -> Run {
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, in folder: String? = nil, shell: Bool = false,
+        environment: [String: String] = [:]
+    ) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shell ? "/bin/sh" : binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
