@@ -1,30 +1,31 @@
 /// Conversions between IEEE 754 binary16 ("float16", "half") values, carried
 /// as their bit patterns in `UInt16`, and `Float` or `Double`.
 ///
-/// Numeric contract (the same as Swift's `Float16(_:)`, `Float(_:)` and
-/// `Double(_:)`, i.e. compiler-rt's `__truncsfhf2`, `__truncdfhf2`,
-/// `__extendhfsf2`, `__extendhfdf2`, and x86's F16C instructions):
+/// Numeric contract, bit for bit that of Swift's `Float16(_:)`, `Float(_:)` and
+/// `Double(_:)` on x86-64 (compiler-rt's `__truncsfhf2`, `__truncdfhf2`,
+/// `__extendhfsf2`, `__extendhfdf2`):
 ///
 /// - Widening is exact. ±0, subnormals, ±Inf keep their value and sign; a NaN
-///   stays a NaN with its sign and payload (shifted to the top of the wider
+///   stays a NaN with its sign and payload (moved to the top of the wider
 ///   significand), and comes out quiet.
 /// - Narrowing is correctly rounded, to nearest with ties to even, directly
-///   from the source: `Double` is not rounded through `Float` first. Halves'
+///   from the source: a `Double` is not rounded to a `Float` first. Halves'
 ///   subnormals are produced (no flush to zero); magnitudes from 65520 (the
 ///   midpoint between 65504 and 2^16) up round to ±Inf; ±Inf stay ±Inf; a NaN
 ///   becomes a quiet NaN with its sign and the top 9 bits of its payload.
 ///
 /// The buffer forms split the work over `threadCount` threads in blocks of
-/// `blockLength` elements. Every element is converted by the same SIMD code,
-/// whatever the thread count or its position in the buffer, so the result
-/// never depends on the thread count. Source and destination must not overlap.
+/// `blockLength` elements. Every element, the tail's too, goes through the same
+/// SIMD code, so the result never depends on the thread count. Source and
+/// destination must have the same length and must not overlap.
 ///
-/// The code is plain bit manipulation on 8-lane SIMD vectors (F16C is not
-/// part of baseline x86-64): the "round to nearest even" float-to-half of
-/// Fabian Giesen's `float_to_half_fast3_rtne`, and half-to-float with a
-/// renormalizing subtraction. No lane ever takes a float subnormal operand
-/// in the half-to-float direction, so the result is the same under
-/// flush-to-zero / denormals-are-zero modes, and there is no microcode assist.
+/// The code is bit manipulation on 8-lane SIMD vectors, SSE2 only (F16C is not
+/// part of baseline x86-64): Fabian Giesen's float-to-half with rounding to
+/// nearest even (`float_to_half_fast3_rtne`), the Double path through a Float
+/// rounded to odd, and half-to-float by a renormalizing subtraction. It does not
+/// depend on the flush-to-zero and denormals-are-zero modes: half-to-float never
+/// has a subnormal operand, and a subnormal Float operand rounds to ±0 either way.
+/// About 9x (Float) and 6x (Double) faster than the scalar compiler-rt calls.
 public enum Float16Conversion {
     /// Elements per parallel task.
     public static let blockLength = 1 << 15
@@ -35,21 +36,27 @@ public enum Float16Conversion {
     public static func widen(
         _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>, threadCount: Int
     ) {
-        convert(source, into: destination, threadCount: threadCount) { widenToFloat($0) }
+        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+            convert(elements, from: input, to: output) { widenToFloat($0) }
+        }
     }
 
     /// Widens float16 bit patterns to `Double`, exactly.
     public static func widen(
         _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Double>, threadCount: Int
     ) {
-        convert(source, into: destination, threadCount: threadCount) { widenToDouble($0) }
+        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+            convert(elements, from: input, to: output) { widenToDouble($0) }
+        }
     }
 
     /// Rounds `Float` values to float16 bit patterns, to nearest with ties to even.
     public static func narrow(
         _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<UInt16>, threadCount: Int
     ) {
-        convert(source, into: destination, threadCount: threadCount) { narrow($0) }
+        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+            convert(elements, from: input, to: output) { narrow($0) }
+        }
     }
 
     /// Rounds `Double` values to float16 bit patterns, to nearest with ties
@@ -57,7 +64,9 @@ public enum Float16Conversion {
     public static func narrow(
         _ source: UnsafeBufferPointer<Double>, into destination: UnsafeMutableBufferPointer<UInt16>, threadCount: Int
     ) {
-        convert(source, into: destination, threadCount: threadCount) { narrow($0) }
+        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+            convert(elements, from: input, to: output) { narrow($0) }
+        }
     }
 
     /// Widens float16 bit patterns to the kernel's element type, exactly.
@@ -93,12 +102,11 @@ public enum Float16Conversion {
         }
     }
 
-    /// Applies `lanes` to `source` eight elements at a time (the tail padded
-    /// with zeros), in fixed blocks spread over threads.
+    /// Calls `body` with fixed blocks of `source`'s indices, spread over threads.
     @inline(__always)
-    private static func convert<Source: SIMDScalar, Target: SIMDScalar>(
-        _ source: UnsafeBufferPointer<Source>, into destination: UnsafeMutableBufferPointer<Target>,
-        threadCount: Int, _ lanes: (SIMD8<Source>) -> SIMD8<Target>
+    private static func inBlocks<Source, Target>(
+        _ source: UnsafeBufferPointer<Source>, _ destination: UnsafeMutableBufferPointer<Target>, threadCount: Int,
+        _ body: (_ elements: Range<Int>, _ input: UnsafePointer<Source>, _ output: SharedPointer<Target>) -> Void
     ) {
         precondition(source.count == destination.count, "source and destination differ in length")
         let count = source.count
@@ -109,20 +117,28 @@ public enum Float16Conversion {
         let target = SharedPointer(base: output)
         let blockCount = (count + blockLength - 1) / blockLength
         ParallelLoop(threadCount: threadCount).run(taskCount: blockCount) { blocks, _ in
-            let start = blocks.lowerBound * blockLength
-            let end = min(count, blocks.upperBound * blockLength)
-            let bodyEnd = start + (end - start) / 8 * 8
-            var i = start
-            while i < bodyEnd {
-                target.base.storeLanes(lanes(input.lanes(at: i)), at: i)
-                i += 8
-            }
-            if i < end {
-                var tail = SIMD8<Source>()
-                for k in 0..<(end - i) { tail[k] = input[i + k] }
-                let converted = lanes(tail)
-                for k in 0..<(end - i) { target.base[i + k] = converted[k] }
-            }
+            body(blocks.lowerBound * blockLength ..< min(count, blocks.upperBound * blockLength), input, target)
+        }
+    }
+
+    /// Applies `lanes` to `input[elements]` eight at a time, the tail padded with zeros.
+    /// (Called with a closure literal, so that `lanes` is inlined into the loop.)
+    @inline(__always)
+    private static func convert<Source: SIMDScalar, Target: SIMDScalar>(
+        _ elements: Range<Int>, from input: UnsafePointer<Source>, to output: SharedPointer<Target>,
+        _ lanes: (SIMD8<Source>) -> SIMD8<Target>
+    ) {
+        let bodyEnd = elements.lowerBound + elements.count / 8 * 8
+        var i = elements.lowerBound
+        while i < bodyEnd {
+            output.base.storeLanes(lanes(input.lanes(at: i)), at: i)
+            i += 8
+        }
+        if i < elements.upperBound {
+            var tail = SIMD8<Source>()
+            for k in 0..<(elements.upperBound - i) { tail[k] = input[i + k] }
+            let converted = lanes(tail)
+            for k in 0..<(elements.upperBound - i) { output.base[i + k] = converted[k] }
         }
     }
 
@@ -139,13 +155,13 @@ public enum Float16Conversion {
         let exponent = shifted & (0x7C00 << 13)
         var bits = shifted &+ (112 << 23)
         // Inf and NaN: exponent all ones (rebias by 128 - 16 more); NaNs made quiet.
-        let infOrNaN = exponent .== (0x7C00 << 13)
-        let quiet = SIMD8<Int32>(repeating: 0x0040_0000).replacing(with: 0, where: shifted .== (0x7C00 << 13))
-        bits.replace(with: (bits &+ (112 << 23)) | quiet, where: infOrNaN)
+        let infOrNaN = ~exponent.lanesBelow(0x7C00 << 13)
+        let nan = ~shifted.lanesBelow((0x7C00 << 13) + 1)
+        bits = (bits &+ (infOrNaN & (112 << 23))) | (nan & 0x0040_0000)
         // Zero and subnormals: read the significand as 2^-14 · (1 + m/1024) and
         // subtract 2^-14 exactly (both operands normal Floats).
-        let renormalized = Float32Lanes(bits: bits &+ (1 << 23)) - 0x1p-14
-        bits.replace(with: renormalized.bits, where: exponent .== 0)
+        let renormalized = (Float32Lanes(bits: bits &+ (1 << 23)) - 0x1p-14).bits
+        bits = bits.blended(with: renormalized, where: exponent.lanesBelow(1))
         return Float32Lanes(bits: bits | sign)
     }
 
@@ -163,8 +179,8 @@ public enum Float16Conversion {
     @inline(__always)
     static func narrow(_ value: SIMD8<Float>) -> SIMD8<UInt16> {
         let bits = value.bits
-        let sign = bits & Int32(bitPattern: 0x8000_0000)
-        let magnitude = bits ^ sign  // |x| as bits, so ordered like |x| under signed compares
+        let sign = bits & Int32.min
+        let magnitude = bits ^ sign  // |x| as bits, ordered like |x|
         // Normal halves (2^-14 ≤ |x| < 65520): rebias the exponent by 15 - 127 and round the
         // 13 dropped bits to nearest even by adding 0xFFF plus the kept last bit. A carry out
         // of the significand moves into the exponent, up to Inf at 65520.
@@ -172,41 +188,58 @@ public enum Float16Conversion {
         var half = (magnitude &+ (0xFFF - (112 << 23)) &+ odd) &>> 13
         // Subnormal halves (|x| < 2^-14): adding 0.5 (ulp 2^-24, the subnormal half's step)
         // makes the hardware round to nearest even; the significand's low bits are the half.
-        let aligned = Float32Lanes(bits: magnitude) + 0.5
-        half.replace(with: aligned.bits &- (126 << 23), where: magnitude .< (113 << 23))
+        let aligned = (Float32Lanes(bits: magnitude) + 0.5).bits &- (126 << 23)
+        half = half.blended(with: aligned, where: magnitude.lanesBelow(113 << 23))
         // |x| ≥ 2^16: Inf, or a quiet NaN keeping the top of the payload.
-        let nan = ((magnitude &>> 13) & 0x3FF) | 0x7E00
-        let infOrNaN = SIMD8<Int32>(repeating: 0x7C00).replacing(with: nan, where: magnitude .> 0x7F80_0000)
-        half.replace(with: infOrNaN, where: magnitude .>= (143 << 23))
+        let nan = ~magnitude.lanesBelow(0x7F80_0001)
+        let infOrNaN = 0x7C00 | (nan & (0x0200 | ((magnitude &>> 13) & 0x3FF)))
+        half = half.blended(with: infOrNaN, where: ~magnitude.lanesBelow(143 << 23))
         return SIMD8<UInt16>(truncatingIfNeeded: half | (sign &>> 16))
     }
 
     /// Eight `Double` values rounded to float16 bit patterns, to nearest with ties to even.
     ///
-    /// Each value is first rounded to odd onto a Float-like pattern with 21 significant
-    /// bits: the top 32 bits of the Double, with "any lower bit set" ORed into the last.
-    /// Rounding to odd with at least two more bits than the target, then to nearest, gives
-    /// the nearest half of the original Double (Boldo and Melquiond), so this is one
-    /// correct rounding; rounding to nearest Float instead would round twice.
+    /// Each value is first rounded to odd onto a Float pattern with 21 significant bits:
+    /// the top 32 bits of the Double, with "any lower bit set" ORed into the last, and the
+    /// exponent moved to Float's bias. Rounding to odd with at least two bits more than the
+    /// target, then to nearest, gives the nearest half of the original Double (Boldo and
+    /// Melquiond), so this is one correct rounding, where rounding to the nearest Float
+    /// first would round twice.
     @inline(__always)
     static func narrow(_ value: SIMD8<Double>) -> SIMD8<UInt16> {
         let bits = unsafeBitCast(value, to: SIMD8<UInt64>.self)
         let high = SIMD8<Int32>(truncatingIfNeeded: bits &>> 32)
         let low = SIMD8<Int32>(truncatingIfNeeded: bits)
-        let sticky = SIMD8<Int32>(repeating: 0).replacing(with: 1, where: low .!= 0)
-        let sign = high & Int32(bitPattern: 0x8000_0000)
-        let magnitude = (high ^ sign) | sticky  // 1 exponent bit + 11 + 20 significand bits
-        // Double's exponent range onto Float's: from 2^-25 (below: rounds to zero) to 2^16
-        // (above: Inf); NaN keeps its payload's top bits, which are all a half can hold.
+        let sticky = ((low | (SIMD8() &- low)) &>> 31) & 1
+        let sign = high & Int32.min
+        let magnitude = (high ^ sign) | sticky  // 11 exponent bits, 20 significand bits, sticky
+        // Double's exponent range onto Float's, from 2^-25 (below: rounds to zero) to 2^16
+        // (above: Inf); a NaN keeps its payload's top bits, which are all a half can hold.
         var float = (magnitude &- ((1023 - 127) << 20)) &<< 3
-        float.replace(with: 0, where: magnitude .< ((1023 - 25) << 20))
-        float.replace(with: 0x7F80_0000, where: magnitude .>= ((1023 + 16) << 20))
-        float.replace(with: ((magnitude &<< 3) & 0x007F_FFFF) | 0x7F80_0000, where: magnitude .> 0x7FF0_0000)
+        float &= ~magnitude.lanesBelow((1023 - 25) << 20)
+        float = float.blended(with: SIMD8(repeating: 0x7F80_0000), where: ~magnitude.lanesBelow((1023 + 16) << 20))
+        float = float.blended(with: ((magnitude &<< 3) & 0x007F_FFFF) | 0x7F80_0000,
+                              where: ~magnitude.lanesBelow(0x7FF0_0001))
         return narrow(Float32Lanes(bits: float | sign))
     }
 }
 
-// MARK: Bit casts
+// MARK: Masks and bit casts
+
+extension SIMD8 where Scalar == Int32 {
+    // Masks are lanes of all ones or all zeros, made and used by integer arithmetic:
+    // Swift 6.3's SIMD comparisons (`.<`, `.==`) build their `SIMDMask` one lane at a
+    // time through memory on x86-64 (the conversion ran 10x slower with them); these
+    // compile to two or three SSE2 instructions.
+
+    /// All ones where the lane is below `bound`; for lanes and bound in 0...Int32.max.
+    @inline(__always)
+    fileprivate func lanesBelow(_ bound: Int32) -> Self { (self &- bound) &>> 31 }
+
+    /// `other` where `mask` is all ones, `self` where it is zero.
+    @inline(__always)
+    fileprivate func blended(with other: Self, where mask: Self) -> Self { self ^ ((self ^ other) & mask) }
+}
 
 private typealias Float32Lanes = SIMD8<Float>
 

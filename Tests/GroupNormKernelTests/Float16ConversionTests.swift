@@ -47,8 +47,7 @@ import Testing
         var expected: [UInt16] = []
         for (midpoint, below, above) in Self.midpoints() {
             // The midpoint itself goes to the even neighbour; one Float ulp either side decides.
-            let m = Float(midpoint)
-            #expect(Double(m) == midpoint)
+            let m = Float(midpoint)  // exact: a midpoint has 12 significant bits
             values += [m, m.nextDown, m.nextUp, -m, -m.nextDown, -m.nextUp]
             let even = below & 1 == 0 ? below : above
             expected += [even, below, above, even | 0x8000, below | 0x8000, above | 0x8000]
@@ -130,14 +129,16 @@ import Testing
         // rounding through Float would then tie to even, towards the wrong neighbour.
         var values: [Double] = []
         var expected: [UInt16] = []
+        var traps = 0
         for (m, below, above) in Self.midpoints() where m < 65520 {
             for offset in [0x1p-30, 0x1p-40, 0x1p-52] {
                 let up = m + m * offset, down = m - m * offset
-                #expect(Double(Float(up)) == m && Double(Float(down)) == m)
+                if Double(Float(up)) == m && Double(Float(down)) == m { traps += 1 }
                 values += [up, down, -up, -down]
                 expected += [above, below, above | 0x8000, below | 0x8000]
             }
         }
+        #expect(traps == values.count / 4)
         // 65520 - 2^-20 rounds to 65504, not (through Float's 65520) to Inf.
         values += [65520 - 0x1p-20, 65520 + 0x1p-20]
         expected += [0x7BFF, 0x7C00]
@@ -183,7 +184,7 @@ import Testing
         // Three and a bit blocks, with a tail shorter than the 8 SIMD lanes.
         let count = 3 * Float16Conversion.blockLength + 5
         var random = SplitMix(state: 9)
-        let doubles = (0..<count).map { _ in 300 * random.normal() }
+        let doubles = (0..<count).map { _ in Double(Int32(truncatingIfNeeded: random.next())) * 0x1p-20 }
         let floats = doubles.map { Float($0) }
         let halves = (0..<count).map { _ in UInt16(truncatingIfNeeded: random.next()) }
         #expect(Self.narrow(floats, threadCount: threads) == Self.narrow(floats, threadCount: 1))
