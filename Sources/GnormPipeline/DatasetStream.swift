@@ -24,7 +24,7 @@ struct DatasetStream {
     }
 
     /// Statistics of every (sample, group), or of every channel in batch mode.
-    func statistics<E: KernelElement & NativeElement & HalfConvertible>(
+    func statistics<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset
     ) throws(PipelineError) -> [Moments] {
         let plan = self.plan
@@ -54,7 +54,7 @@ struct DatasetStream {
     }
 
     /// Normalizes every slab into `output`; returns the statistics used.
-    func normalize<E: KernelElement & NativeElement & HalfConvertible>(
+    func normalize<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine
     ) throws(PipelineError) -> [Moments] {
         var given: [Moments]? = nil
@@ -162,11 +162,15 @@ func lcm(_ a: Int, _ b: Int) -> Int {
     return a / x * b
 }
 
-/// The compute type for a stored type and the requested output type:
-/// Float for float16/float32 data written as float16/float32, Double otherwise
-/// (float64 data, integers, float64 output).
+/// The compute type for a stored type and the stored output type: Float for
+/// float32 (and float16 read for statistics), Double otherwise (float64, integers,
+/// and float16 output, which is then the float64 result correctly rounded once:
+/// through Float it would be rounded twice).
 func computesInDouble(_ input: ElementType, output: ElementType?) -> Bool {
-    if case .float(64, _)? = output { return true }
+    switch output {
+    case .float(64, _)?, .float(16, _)?: return true
+    default: break
+    }
     switch input {
     case .float(let bits, _): return bits == 64
     default: return true

@@ -8,7 +8,7 @@ import HDF5
 /// float32 → float16 conversion rounds wrongly and runs bit by bit. Every
 /// other stored type goes through HDF5's hardware conversions (integers and
 /// floats to float/double, byte swapping), which are exact.
-final class StoredSlabs<E: KernelElement & NativeElement & HalfConvertible> {
+final class StoredSlabs<E: KernelElement & NativeElement> {
     private let halfStored: Bool
     private let bigEndian: Bool
     private let threadCount: Int
@@ -34,13 +34,13 @@ final class StoredSlabs<E: KernelElement & NativeElement & HalfConvertible> {
         let bits = stagingBuffer(count: values.count)
         try dataset.readStored(rows: rows, into: UnsafeMutableRawBufferPointer(bits))
         if bigEndian { swapBytes(bits) }
-        E.widen(halves: UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
+        Float16Conversion.widen(UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
     }
 
     func write(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error) {
         guard halfStored else { return try dataset.write(rows: rows, from: values) }
         let bits = stagingBuffer(count: values.count)
-        E.narrow(values, toHalves: bits, threadCount: threadCount)
+        Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
         if bigEndian { swapBytes(bits) }
         try dataset.writeStored(rows: rows, from: UnsafeRawBufferPointer(bits))
     }
