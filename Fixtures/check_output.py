@@ -28,7 +28,9 @@ What is compared (INPUT vs OUTPUT):
   * every dataset that is not normalized: type, shape, maxshape, layout (contiguous/compact/
     chunked/virtual), chunks, filter pipeline (ids, flags, client data), fill value (defined or
     not, bitwise), fill/alloc time, external storage, VDS mappings, values bitwise (NaN-aware
-    because bitwise), and `h5diff INPUT OUTPUT PATH PATH` exits 0;
+    because bitwise), and `h5diff INPUT OUTPUT PATH PATH` exits 0 (not run where the dataset or
+    its attributes hold references: h5diff follows them and compares the targets' data, which
+    differ legitimately when a target is normalized, e.g. the REFERENCE_LIST of a scale);
   * every normalized dataset: same shape/maxshape; dtype as expected (--dtype same: the input
     type for floats with its byte order; float32 for integers); same layout, chunks and filter
     ids (client data too when the type is unchanged) - except that a virtual dataset must have
@@ -59,7 +61,8 @@ Decisions (document here, since SPEC leaves them open):
     --no-mask: they are data. A group with only fill cells has NaN statistics.
   * Tolerances: float32 output |y - ref| <= 1e-5 + 1e-5 |ref|; float16 within 1 ulp of
     ref.astype(float16); float64 1e-12 + 1e-12 |ref|. Statistics rtol 1e-9 (atol 1e-12).
-  * Weight/bias (--weight/--bias) are not modelled: weight 1, bias 0.
+  * Weight/bias (--weight/--bias), --mean/--var and --compression are not modelled: weight 1,
+    bias 0, computed statistics, filters as in INPUT.
 """
 import argparse
 import json

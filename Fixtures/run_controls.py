@@ -36,10 +36,11 @@ def same_type_datasets(e):
                 and np.dtype(d["expected_dtype"]) == f[d["path"]].dtype]
 
 
-def run_check(inp, out, entry, datasets=None):
+def run_check(inp, out, entry, datasets=None, extra=()):
     args = [sys.executable, os.path.join(HERE, "check_output.py"), inp, out, "--manifest-entry", entry]
     for d in datasets or []:
         args += ["-d", d]
+    args += list(extra)
     r = subprocess.run(args, capture_output=True, text=True)
     lines = (r.stdout + r.stderr).strip().splitlines()
     return r.returncode, lines
@@ -203,23 +204,41 @@ def negative(tmp):
     return ok
 
 
+# beyond the manifest's settings: type changes (datasets replaced) and the other modes
+EXTRA_GNORM = [
+    ("h5py_structure.h5", ["--dtype", "f64"]),
+    ("h5py_structure.h5", ["--dtype", "f16"]),
+    ("h5py_vds.h5", ["--dtype", "f64"]),
+    ("h5py_filters.h5", ["--dtype", "f16"]),
+    ("nc4_python.nc", ["--mode", "batch"]),
+    ("h5py_bigendian.h5", ["--mode", "instance"]),
+    ("xr_netcdf4.nc", ["--no-mask"]),
+]
+
+
 def gnorm_runs(tmp, gnorm):
     print("== gnorm %s on the corpus (manifest settings) -> check_output.py" % gnorm)
-    for e in manifest():
+    runs = [(e, []) for e in manifest()]
+    entries = {e["name"]: e for e in manifest()}
+    runs += [(entries[n], extra) for n, extra in EXTRA_GNORM]
+    for k, (e, extra) in enumerate(runs):
         inp = os.path.join(CORPUS, e["name"])
-        out = os.path.join(tmp, "gnorm-" + e["name"])
+        out = os.path.join(tmp, "gnorm-%d-%s" % (k, e["name"]))
         if os.path.exists(out):
             os.remove(out)
-        args = [gnorm, "apply", "-q", "-g", str(e["groups"]), "--layout", e["layout"], "--mode", e["mode"],
-                "--eps", repr(e["eps"])]
+        mode = extra[extra.index("--mode") + 1] if "--mode" in extra else e["mode"]
+        args = [gnorm, "apply", "-q", "--layout", e["layout"], "--eps", repr(e["eps"])]
+        args += ["-g", str(e["groups"])] if mode == "group" else []
+        args += extra if "--mode" in extra else extra + ["--mode", mode]
         for d in e["datasets"]:
             args += ["-d", d["path"]]
         r = subprocess.run(args + [inp, out], capture_output=True, text=True)
+        label = "%s %s" % (e["name"], " ".join(extra))
         if r.returncode != 0:
-            print("%-26s gnorm exit %d: %s" % (e["name"], r.returncode, r.stderr.strip()[:300]))
+            print("%-40s gnorm exit %d: %s" % (label, r.returncode, r.stderr.strip()[:300]))
             continue
-        rc, lines = run_check(inp, out, e["name"])
-        print("%-26s gnorm exit 0, checker rc=%d, %d problems" % (e["name"], rc, len(lines)))
+        rc, lines = run_check(inp, out, e["name"], extra=extra)
+        print("%-40s gnorm exit 0, checker rc=%d, %d problems" % (label, rc, len(lines)))
         for ln in lines[:12]:
             print("    " + ln[:240])
         if len(lines) > 12:
