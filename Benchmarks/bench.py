@@ -379,8 +379,9 @@ def main():
             f"Python {m['python']}. Load average {' '.join(m['load_average'])} at start, "
             f"{' '.join(m['load_average_end'])} at end. Warm page cache (inputs written and synced before timing)."]
     if "kernel" in report:
-        text += ["", f"| kernel, {args.threads} threads, GB/s of input, median of {repeats} "
-                 f"(torch after {warmup} warm-up calls; NumPy one thread, median of {max(1, repeats // 3)}) |",
+        text += ["", f"Kernel, {args.threads} threads, GB/s of input, median of {repeats} "
+                 f"(torch in its own process after {warmup} warm-up calls; NumPy f64 one thread, median of "
+                 f"{max(1, repeats // 3)}); gnorm ÷ torch above 1: gnorm faster, below 1: slower.",
                  "", kernel_table(report["kernel"])]
     if "end_to_end" in report:
         startup = ", ".join(f"{k} {v:.2f} s" for k, v in report["startup_seconds"].items())
