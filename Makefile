@@ -46,10 +46,10 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	GNORM_TEST_PYTHON=$(TEST_PYTHON) $(SWIFT) test --skip-build
 
-# Kernel and end-to-end benchmarks against PyTorch, NumPy, h5py, cp and h5repack.
+# Kernel and end-to-end benchmarks against PyTorch, NumPy, h5py, cp and dd (Benchmarks/bench.py;
+# BENCH_ARGS=--quick for a smoke test). Results land in .bench/.
 bench: release
 	$(SWIFT) build -c release --package-path Benchmarks
-	@command -v h5repack >/dev/null || $(SUDO) apt-get install -y -qq hdf5-tools >/dev/null
 	@[ -x .venv/bin/python ] || python3 -m venv --system-site-packages .venv
 	@.venv/bin/python -c "import torch, h5py, numpy" 2>/dev/null || .venv/bin/pip install -q torch h5py numpy
 	.venv/bin/python Benchmarks/bench.py $(BENCH_ARGS)

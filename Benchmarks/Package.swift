@@ -4,11 +4,12 @@ import PackageDescription
 
 let package = Package(
     name: "gnorm-benchmarks",
-    dependencies: [.package(path: "..")],
+    // Named explicitly: a path dependency is otherwise named after its folder (the checkout's name).
+    dependencies: [.package(name: "gnorm", path: "..")],
     targets: [
         .executableTarget(
             name: "gnorm-bench",
-            dependencies: [.product(name: "GroupNormKernel", package: "main")]
+            dependencies: [.product(name: "GroupNormKernel", package: "gnorm")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,18 +1,37 @@
 #!/usr/bin/env python3
-"""`make bench`: gnorm against the reference implementations, side by side in one run.
+"""`make bench`: gnorm beside the references a skeptic would write, in one run.
 
-1. Kernel throughput (GB/s of input normalized, reused buffers) of gnorm's kernel
-   (Benchmarks/.build/release/gnorm-bench) beside torch.nn.functional.group_norm with
-   the same thread count, a NumPy float64 implementation, and memcpy bandwidth.
-2. `gnorm apply` end to end beside a per-sample h5py+NumPy script, `cp` (+ fsync, as
-   gnorm fsyncs OUTPUT) and `h5repack`, on float32 files: contiguous 256 MiB and
-   1 GiB, and 512 MiB gzip-1+shuffle chunked one sample per chunk.
-3. Peak RSS of each, from /usr/bin/time -v.
+1. Kernel: gnorm's kernel on reused buffers (Benchmarks/.build/release/gnorm-bench)
+   beside torch.nn.functional.group_norm (its own process, after warm-up, same thread
+   count), a float64 NumPy implementation (its own process, in-place, one thread) and
+   memcpy (gnorm-bench, same threads). GB/s of input; ratios printed as they come out.
+2. End to end: `gnorm apply` (and `gnorm stats`) beside Benchmarks/references/
+   h5py_numpy.py with and without fsync, torch_group_norm.py (fsync), `cp` + `sync FILE`
+   and `dd bs=4M conv=fsync` (the I/O floor with durability); `gnorm stats` beside the
+   h5py+NumPy statistics pass and `dd of=/dev/null`.
 
-Medians of --repeats runs; the machine is shared and noisy, so read the ratios.
+Method, so that the figures measure the programs and not the machine's state:
+- every input is written, then `sync`ed, before the first timing; each case reads its
+  input through once before its runs (warm page cache: dropping caches needs root, so
+  every program reads from memory and writes through the page cache to disk);
+- `sync` runs before every timed run (the previous run's dirty pages are flushed
+  outside the timing); each program writes its own OUTPUT, removed before its run;
+- runs alternate: each round runs gnorm and every reference once, the order rotated
+  per round; the table gives medians and the median (and range) of the per-round
+  ratios time ÷ gnorm's time (> 1: gnorm took less time; < 1: gnorm took more);
+- peak RSS of each process (the largest of it and its children) from `/usr/bin/time -f %M`;
+- the first round compares each reference's first output sample with gnorm's.
+
+Writes the Markdown to stdout and .bench/<date>.md, every timing to .bench/<date>.json.
+--quick: tiny sizes, one round (a smoke test, not figures).
 """
 import argparse
+import dataclasses
+import datetime
+import json
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,138 +40,364 @@ import time
 
 import h5py
 import numpy as np
-import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GNORM = os.path.join(ROOT, ".build/release/gnorm")
 KERNEL_BENCH = os.path.join(ROOT, "Benchmarks/.build/release/gnorm-bench")
-SHAPES = [(8, 256, 64, 64, 32), (2, 512, 128, 128, 32), (1, 32, 512, 512, 1), (32, 64, 56, 56, 32), (64, 256, 8, 8, 32)]
-
-PER_SAMPLE_SCRIPT = r'''
-import sys, h5py, numpy as np
-src, dst, groups = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with h5py.File(src, "r") as fin, h5py.File(dst, "w") as fout:
-    x = fin["x"]
-    y = fout.create_dataset("x", shape=x.shape, dtype=x.dtype, chunks=x.chunks,
-                            compression=x.compression, compression_opts=x.compression_opts, shuffle=x.shuffle)
-    n, c = x.shape[:2]
-    means = np.empty((n, groups)); variances = np.empty((n, groups))
-    for i in range(n):
-        s = x[i].astype(np.float64).reshape(groups, -1)
-        m = s.mean(axis=1); v = s.var(axis=1)
-        y[i] = ((s - m[:, None]) / np.sqrt(v[:, None] + 1e-5)).reshape(x.shape[1:]).astype(x.dtype)
-        means[i], variances[i] = m, v
-    fout["gnorm/x/mean"] = means; fout["gnorm/x/var"] = variances
-'''
+REFERENCES = os.path.join(ROOT, "Benchmarks/references")
+PYTHON = sys.executable
+MiB = 2**20
 
 
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
+@dataclasses.dataclass
+class Case:
+    key: str
+    label: str
+    dtype: str = "float32"
+    samples: int = 0               # N; each sample is `sample` (C, H, W)
+    sample: tuple = (256, 64, 64)
+    chunked: bool = False          # gzip-1 + shuffle, one sample per chunk
+    source: str = ""               # another case's input file
+    gnorm: tuple = ()              # extra `gnorm apply` options
+    reference: tuple = ()          # the same for the Python references
+    stats: bool = False            # `gnorm stats` instead of `apply`
+    note: str = ""
+
+    @property
+    def shape(self):
+        return (self.samples,) + self.sample
+
+    @property
+    def nbytes(self):
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+
+def cases(quick):
+    """The end-to-end rows. Full sizes in MiB of input; --quick divides sample counts by 32."""
+    s = (lambda n: max(2, n // 32)) if quick else (lambda n: n)
+    big = (256, 128, 128) if quick else (256, 512, 512)       # 16 MiB or 256 MiB of float32 per sample
+    limit = "2" if quick else "32"                            # --memory-limit 8× smaller than a sample
+    return [
+        Case("f32-1g", "float32 {size} contiguous", samples=s(256)),
+        Case("f32-gzip", "float32 {size} gzip-1+shuffle, 1 sample/chunk", samples=s(128), chunked=True),
+        Case("f32-512", "float32 {size} contiguous", samples=s(128)),
+        Case("f16-512", "float16 {size} contiguous", dtype="float16", samples=s(256)),
+        Case("f64-512", "float64 {size} contiguous", dtype="float64", samples=s(64)),
+        Case("i16-512", "int16 {size} → float32", dtype="int16", samples=s(256)),
+        Case("u8-256", "uint8 {size} → float32", dtype="uint8", samples=s(256)),
+        Case("f32-batch", "float32 {size} `--mode batch`", samples=s(128), source="f32-512",
+             gnorm=("--mode", "batch"), reference=("--mode", "batch")),
+        Case("f32-big", f"float32 {{size}}, sample 8× `--memory-limit {limit}`", samples=2, sample=big,
+             gnorm=("--memory-limit", limit), note="references use one sample per slab"),
+        Case("stats-1g", "`gnorm stats` float32 {size}", samples=s(256), source="f32-1g", stats=True),
+    ]
+
+
+def tools(case, src, folder, threads):
+    """(name, command, output or None) for gnorm first, then the references."""
+    def out(name):
+        return os.path.join(folder, f"out-{case.key}-{name}.h5")
+    h5py_numpy = os.path.join(REFERENCES, "h5py_numpy.py")
+    if case.stats:
+        return [("gnorm stats", [GNORM, "stats", "--format", "csv", "--threads", str(threads), src], None),
+                ("h5py+NumPy stats", [PYTHON, h5py_numpy, src, *case.reference], None),
+                ("dd of=/dev/null", ["dd", f"if={src}", "of=/dev/null", "bs=4M", "status=none"], None)]
+    torch_script = os.path.join(REFERENCES, "torch_group_norm.py")
+    return [
+        ("gnorm", [GNORM, "apply", "-q", "-f", "--threads", str(threads), *case.gnorm, src, out("gnorm")], out("gnorm")),
+        ("h5py+NumPy, fsync", [PYTHON, h5py_numpy, "--fsync", *case.reference, src, out("np")], out("np")),
+        ("h5py+NumPy, no fsync", [PYTHON, h5py_numpy, *case.reference, src, out("np-nofsync")], out("np-nofsync")),
+        ("torch, fsync", [PYTHON, torch_script, "--fsync", "--threads", str(threads), *case.reference, src,
+                          out("torch")], out("torch")),
+        ("cp + sync", ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", src, out("cp")], out("cp")),
+        ("dd conv=fsync", ["dd", f"if={src}", f"of={out('dd')}", "bs=4M", "conv=fsync", "status=none"], out("dd")),
+    ]
+
+
+def run(command, stdout=subprocess.DEVNULL):
+    """Wall seconds, peak RSS (MiB, the process and its children), exit status, stderr's tail."""
+    # /usr/bin/time rather than wait4 here: a child's peak RSS starts at this (large) process's, forked.
+    with tempfile.TemporaryFile() as stderr, tempfile.NamedTemporaryFile("r") as peak:
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        rc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak.name, *command], stdout=stdout, stderr=stderr).returncode
+        seconds = time.perf_counter() - start
+        stderr.seek(0)
+        tail = stderr.read()[-2000:].decode(errors="replace")
+        lines = peak.read().strip().splitlines()
+    rss = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
+    return {"seconds": seconds, "rss_mib": rss, "rc": rc, "stderr": tail}
 
 
-def numpy_group_norm(x, groups):
-    n = x.shape[0]
-    s = x.reshape(n, groups, -1).astype(np.float64)
-    m = s.mean(axis=2, keepdims=True)
-    v = s.var(axis=2, keepdims=True)
-    return ((s - m) / np.sqrt(v + 1e-5)).astype(x.dtype).reshape(x.shape)
+def sync():
+    subprocess.run(["sync"], check=True)
 
 
-def kernel_table(threads, repeats):
+def read_through(path):
+    with open(path, "rb", buffering=0) as f:
+        while f.read(4 * MiB):
+            pass
+
+
+def make_input(path, case):
+    rng = np.random.default_rng(0)
+    kwargs = dict(chunks=(1,) + case.sample, compression="gzip", compression_opts=1, shuffle=True) if case.chunked else {}
+    dtype = np.dtype(case.dtype)
+    per_slab = max(1, 64 * MiB // (int(np.prod(case.sample)) * dtype.itemsize))
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("x", shape=case.shape, dtype=dtype, **kwargs)
+        for start in range(0, case.samples, per_slab):
+            shape = (min(per_slab, case.samples - start),) + case.sample
+            if dtype.kind == "f":
+                block = rng.standard_normal(shape, dtype=np.float32) * 2 + 1
+            elif dtype == np.uint8:
+                block = rng.integers(0, 256, shape, dtype=np.uint8)
+            else:
+                block = rng.integers(-3000, 3000, shape, dtype=dtype)
+            d[start:start + shape[0]] = block.astype(dtype)
+
+
+def first_sample_difference(reference, gnorm):
+    """max |reference − gnorm| over the first sample of /x (float64), or None."""
+    try:
+        with h5py.File(reference, "r") as a, h5py.File(gnorm, "r") as b:
+            return float(np.max(np.abs(a["x"][0].astype(np.float64) - b["x"][0].astype(np.float64))))
+    except (OSError, KeyError):
+        return None
+
+
+def end_to_end(folder, rounds, threads, quick, only, log):
+    all_cases = [c for c in cases(quick) if not only or c.key in only]
+    inputs = {}
+    started = time.perf_counter()
+    for case in all_cases:
+        key = case.source if case.source and any(c.key == case.source for c in all_cases) else case.key
+        if key not in inputs:
+            inputs[key] = os.path.join(folder, f"in-{key}.h5")
+            make_input(inputs[key], next(c for c in all_cases if c.key == key) if key != case.key else case)
+    sync()
+    log(f"inputs: {sum(os.path.getsize(p) for p in inputs.values()) / MiB:.0f} MiB written and synced "
+        f"in {time.perf_counter() - started:.0f} s")
+    results = []
+    for case in all_cases:
+        src = inputs[case.source if case.source in inputs else case.key]
+        read_through(src)
+        programs = tools(case, src, folder, threads)
+        record = {"case": dataclasses.asdict(case), "data_bytes": case.nbytes,
+                  "input_bytes": os.path.getsize(src), "runs": []}
+        failed = set()
+        for r in range(rounds):
+            order = programs[r % len(programs):] + programs[:r % len(programs)]
+            for name, command, output in order:
+                if name in failed:
+                    continue
+                if output and os.path.exists(output):
+                    os.remove(output)
+                sync()
+                result = run(command)
+                result.update(tool=name, round=r, command=command)
+                if result["rc"] != 0:
+                    failed.add(name)
+                    log(f"{case.key}: {name} exited {result['rc']}: {result['stderr'].strip()[-300:]}")
+                gnorm_output = programs[0][2]
+                if r == 0 and output and output != gnorm_output and result["rc"] == 0 and not name.startswith(("cp", "dd")):
+                    if os.path.exists(gnorm_output):
+                        result["max_abs_difference_first_sample"] = first_sample_difference(output, gnorm_output)
+                if output and output != gnorm_output and os.path.exists(output):
+                    os.remove(output)
+                record["runs"].append(result)
+        for _, _, output in programs:
+            if output and os.path.exists(output):
+                os.remove(output)
+        sync()
+        results.append(record)
+        log(f"{case.key}: done ({time.perf_counter() - started:.0f} s so far)")
+    for path in inputs.values():
+        os.remove(path)
+    return results
+
+
+def size_label(nbytes):
+    """Data size (uncompressed) as the table says it: MiB, or GiB from 1 GiB up."""
+    return f"{nbytes / 2**30:.3g} GiB" if nbytes >= 2**30 else f"{nbytes / MiB:.3g} MiB"
+
+
+def summarize(record):
+    """Per program: median seconds, range, median and range of per-round time ÷ gnorm's, peak RSS."""
+    runs = record["runs"]
+    names = list(dict.fromkeys(r["tool"] for r in runs))
+    gnorm = {r["round"]: r for r in runs if r["tool"] == names[0]}
+    rows = []
+    for name in names:
+        mine = [r for r in runs if r["tool"] == name]
+        ok = [r for r in mine if r["rc"] == 0]
+        row = {"tool": name, "runs": len(mine), "failed": len(mine) - len(ok)}
+        if ok:
+            times = [r["seconds"] for r in ok]
+            row.update(median=statistics.median(times), low=min(times), high=max(times),
+                       rss=max(r["rss_mib"] for r in ok),
+                       rate=record["data_bytes"] / statistics.median(times) / 1e9)
+            ratios = [r["seconds"] / gnorm[r["round"]]["seconds"] for r in ok
+                      if r["round"] in gnorm and gnorm[r["round"]]["rc"] == 0]
+            if ratios:
+                row.update(ratio=statistics.median(ratios), ratio_low=min(ratios), ratio_high=max(ratios))
+            diffs = [r["max_abs_difference_first_sample"] for r in ok if r.get("max_abs_difference_first_sample") is not None]
+            if diffs:
+                row["difference"] = diffs[0]
+        else:
+            row["error"] = mine[0]["stderr"].strip().splitlines()[-1] if mine and mine[0]["stderr"].strip() else "failed"
+        rows.append(row)
+    return rows
+
+
+def end_to_end_table(results, rounds):
+    lines = [f"| input | program | median s | range s | GB/s of data | time ÷ gnorm's (range) | peak RSS MiB | max abs diff vs gnorm |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for record in results:
+        case = record["case"]
+        label = case["label"].format(size=size_label(record["data_bytes"])) + (f" ({case['note']})" if case["note"] else "")
+        for i, row in enumerate(summarize(record)):
+            first = label if i == 0 else ""
+            if "median" not in row:
+                lines.append(f"| {first} | {row['tool']} | fails: {row['error'][:120]} | | | | | |")
+                continue
+            ratio = "1" if i == 0 else (f"{row['ratio']:.2f} ({row['ratio_low']:.2f}–{row['ratio_high']:.2f})"
+                                        if "ratio" in row else "—")
+            diff = f"{row['difference']:.1e}" if "difference" in row else ""
+            lines.append(f"| {first} | {row['tool']} | {row['median']:.2f} | {row['low']:.2f}–{row['high']:.2f} | "
+                         f"{row['rate']:.2f} | {ratio} | {row['rss']:.0f} | {diff} |")
+    return "\n".join(lines)
+
+
+def kernel(threads, repeats, warmup, log):
     out = subprocess.run([KERNEL_BENCH, "--threads", str(threads), "--repeats", str(repeats), "--layout", "nchw"],
                          check=True, capture_output=True, text=True).stdout.strip().splitlines()
-    gnorm = {}
-    for line in out[1:]:
-        shape, dtype, layout, _, rate, copy, _ = line.split(",")
-        gnorm[(shape, dtype)] = (float(rate), float(copy))
-    torch.set_num_threads(threads)
     rows = []
-    for (n, c, h, w, g) in SHAPES:
-        key = f"{n}x{c}x{h}x{w} G{g}"
-        for dtype, np_type, torch_type in [("f32", np.float32, torch.float32), ("f64", np.float64, torch.float64)]:
-            x = torch.randn(n, c, h, w, dtype=torch_type)
-            nbytes = x.numel() * x.element_size()
-            t_torch = median_time(lambda: torch.nn.functional.group_norm(x, g), repeats)
-            a = x.numpy()
-            t_numpy = median_time(lambda: numpy_group_norm(a, g), max(3, repeats // 3))
-            rate, copy = gnorm[(key, dtype)]
-            rows.append((key, dtype, rate, nbytes / t_torch / 1e9, nbytes / t_numpy / 1e9, copy))
-    print(f"\n## Kernel, {threads} threads (GB/s of input, median of {repeats})\n")
-    print("| shape | dtype | gnorm | torch | numpy f64 | memcpy | gnorm/torch | gnorm/memcpy |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for key, dtype, rate, t, npy, copy in rows:
-        print(f"| {key} | {dtype} | {rate:.2f} | {t:.2f} | {npy:.2f} | {copy:.2f} | {rate / t:.1f}x | {rate / copy:.0%} |")
+    for line in out[1:]:
+        shape, dtype, _, _, rate, copy, _ = line.split(",")
+        rows.append({"shape": shape, "dtype": dtype, "gnorm": float(rate), "memcpy": float(copy)})
+    specs = [f"{r['shape'].split()[0]}:{r['shape'].split()[1][1:]}:{r['dtype']}" for r in rows]
+    reference = os.path.join(REFERENCES, "kernel.py")
+    for impl, impl_repeats in [("torch", repeats), ("numpy", max(1, repeats // 3))]:
+        lines = subprocess.run([PYTHON, reference, impl, "--threads", str(threads), "--repeats", str(impl_repeats),
+                                "--warmup", str(warmup if impl == "torch" else 1), *specs],
+                               check=True, capture_output=True, text=True).stdout.strip().splitlines()
+        for row, line in zip(rows, lines):
+            measured = json.loads(line)
+            row[impl] = measured["GBps"]
+            row[f"{impl}_seconds"] = measured["seconds"]
+        log(f"kernel: {impl} done")
+    return rows
 
 
-def timed(command, repeats):
-    """Median wall time and peak RSS (MiB) of a command."""
-    times, peaks = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if result.returncode != 0:
-            raise SystemExit(f"{command} failed: {result.stderr}")
-        peaks.append(int(result.stderr.strip().splitlines()[-1]) / 1024)
-    return statistics.median(times), max(peaks)
+def kernel_table(rows):
+    lines = ["| shape | dtype | gnorm | torch | NumPy f64 | memcpy | gnorm ÷ torch | gnorm ÷ memcpy |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {r['dtype']} | {r['gnorm']:.2f} | {r['torch']:.2f} | {r['numpy']:.2f} | "
+                     f"{r['memcpy']:.2f} | {r['gnorm'] / r['torch']:.2f} | {r['gnorm'] / r['memcpy']:.0%} |")
+    return "\n".join(lines)
 
 
-def make_file(path, samples, chunked):
-    rng = np.random.default_rng(0)
-    with h5py.File(path, "w") as f:
-        kwargs = dict(chunks=(1, 256, 64, 64), compression="gzip", compression_opts=1, shuffle=True) if chunked else {}
-        d = f.create_dataset("x", shape=(samples, 256, 64, 64), dtype=np.float32, **kwargs)
-        for i in range(samples):
-            d[i] = (rng.standard_normal((256, 64, 64)) * 2 + 1).astype(np.float32)
+def command_output(command):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
-def end_to_end(folder, repeats):
-    print(f"\n## `gnorm apply` end to end (seconds, median of {repeats}; peak RSS)\n")
-    print("| input | gnorm | h5py+NumPy | cp+fsync | h5repack | gnorm vs cp | gnorm vs h5py | RSS gnorm | RSS h5py |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    script = os.path.join(folder, "per_sample.py")
-    with open(script, "w") as f:
-        f.write(PER_SAMPLE_SCRIPT)
-    for label, samples, chunked in [("256 MiB contiguous", 64, False), ("1 GiB contiguous", 256, False),
-                                    ("512 MiB gzip-1+shuffle", 128, True)]:
-        source = os.path.join(folder, "in.h5")
-        target = os.path.join(folder, "out.h5")
-        make_file(source, samples, chunked)
-        subprocess.run(["cat", source], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-        g, g_rss = timed([GNORM, "apply", "-q", "-f", source, target], repeats)
-        p, p_rss = timed([sys.executable, script, source, target, "32"], repeats)
-        c, _ = timed(["sh", "-c", f"cp {source} {target} && sync {target}"], repeats)
-        r, _ = timed(["h5repack", source, target], repeats) if not chunked else (float("nan"), 0)
-        print(f"| {label} | {g:.2f} | {p:.2f} | {c:.2f} | {r:.2f} | {g / c:.2f}x | {p / g:.1f}x faster | {g_rss:.0f} MiB | {p_rss:.0f} MiB |")
-        os.remove(source)
-        os.remove(target)
+def machine(folder, threads):
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown")
+    memory = next((int(line.split()[1]) // 1024**2 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    dirty = command_output(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "threads": threads,
+        "memory_gib": memory, "kernel": platform.release(),
+        "filesystem": command_output(["df", "--output=fstype", folder]).splitlines()[-1].strip(),
+        "device": command_output(["df", "--output=source", folder]).splitlines()[-1].strip(),
+        "bench_folder": folder,
+        "load_average": open("/proc/loadavg").read().split()[:3],
+        "gnorm_commit": command_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + ("+dirty" if dirty else ""),
+        "python": platform.python_version(), "torch": command_output([PYTHON, "-c", "import torch; print(torch.__version__)"]), "numpy": np.__version__,
+        "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
+    }
 
 
-def large_rss(folder):
-    """Peak RSS of gnorm on a 2 GiB dataset: it must not grow with the dataset."""
-    source = os.path.join(folder, "in.h5")
-    make_file(source, 512, False)
-    _, rss = timed([GNORM, "apply", "-q", "-f", source, os.path.join(folder, "out.h5")], 1)
-    print(f"\nPeak RSS of `gnorm apply` on a 2 GiB float32 dataset: {rss:.0f} MiB (default --memory-limit 256)")
+def startup_seconds():
+    """What importing the references' modules costs (included in their end-to-end times)."""
+    times = {}
+    for name, code in [("python + h5py + numpy", "import h5py, numpy"), ("python + torch + h5py", "import torch, h5py")]:
+        times[name] = statistics.median(run([PYTHON, "-c", code])["seconds"] for _ in range(3))
+    return times
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke test")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--rounds", type=int, help="end-to-end rounds (default 3; --quick 1)")
+    parser.add_argument("--kernel-repeats", type=int, help="timed kernel runs (default 9; --quick 1)")
+    parser.add_argument("--only", help="comma-separated end-to-end case keys (see cases())")
+    parser.add_argument("--skip-kernel", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--folder", default=os.environ.get("BENCH_DIR", os.path.join(ROOT, ".bench")),
+                        help="where inputs and outputs are written (BENCH_DIR; default .bench/)")
     args = parser.parse_args()
-    print(f"Machine: {os.cpu_count()} cores; torch {torch.__version__}, numpy {np.__version__}")
-    kernel_table(args.threads, args.repeats)
-    if not args.skip_end_to_end:
-        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR", "/tmp")) as folder:
-            end_to_end(folder, max(1, args.repeats // 2))
-            large_rss(folder)
+    rounds = args.rounds or (1 if args.quick else 3)
+    repeats = args.kernel_repeats or (1 if args.quick else 9)
+    warmup = 1 if args.quick else 3
+    results_folder = os.path.join(ROOT, ".bench")
+    os.makedirs(results_folder, exist_ok=True)
+    os.makedirs(args.folder, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="work-", dir=args.folder)
+    began = time.perf_counter()
+
+    def log(message):
+        print(f"[{time.perf_counter() - began:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+    info = machine(work, args.threads)
+    mode = "quick (tiny sizes: a smoke test, not figures)" if args.quick else "full"
+    log(f"{mode}: kernel {repeats} timed runs (torch after {warmup} warm-up), end to end {rounds} rounds")
+    report = {"machine": info, "mode": mode, "rounds": rounds, "kernel_repeats": repeats, "torch_warmup": warmup}
+    try:
+        if not args.skip_kernel:
+            report["kernel"] = kernel(args.threads, repeats, warmup, log)
+        if not args.skip_end_to_end:
+            report["startup_seconds"] = startup_seconds()
+            only = set(args.only.split(",")) if args.only else None
+            report["end_to_end"] = end_to_end(work, rounds, args.threads, args.quick, only, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    info["load_average_end"] = open("/proc/loadavg").read().split()[:3]
+    report["seconds"] = time.perf_counter() - began
+
+    m = info
+    text = [f"Measured {m['date'][:10]} ({mode}): {m['cpu']}, {m['usable_cores']} of {m['cores']} cores, "
+            f"{m['memory_gib']} GiB, Linux {m['kernel']}, bench folder on {m['filesystem']} ({m['device']}); "
+            f"gnorm {m['gnorm_commit']}, torch {m['torch']}, NumPy {m['numpy']}, h5py {m['h5py']} (HDF5 {m['hdf5']}), "
+            f"Python {m['python']}. Load average {' '.join(m['load_average'])} at start, "
+            f"{' '.join(m['load_average_end'])} at end. Warm page cache (inputs written and synced before timing)."]
+    if "kernel" in report:
+        text += ["", f"Kernel, {args.threads} threads, GB/s of input, median of {repeats} "
+                 f"(torch in its own process after {warmup} warm-up calls; NumPy f64 one thread, median of "
+                 f"{max(1, repeats // 3)}); gnorm ÷ torch above 1: gnorm faster, below 1: slower.",
+                 "", kernel_table(report["kernel"])]
+    if "end_to_end" in report:
+        startup = ", ".join(f"{k} {v:.2f} s" for k, v in report["startup_seconds"].items())
+        text += ["", f"End to end, {rounds} round(s), programs alternating (order rotated per round), `sync` before "
+                 f"every run; gnorm and torch on {args.threads} threads. time ÷ gnorm's: per-round ratio, median "
+                 f"(range); above 1 gnorm took less time, below 1 more. Reference start-up included ({startup}).",
+                 "", end_to_end_table(report["end_to_end"], rounds)]
+    text += ["", f"Total {report['seconds'] / 60:.1f} min."]
+    markdown = "\n".join(text)
+    print(markdown)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")
+    with open(os.path.join(results_folder, f"{stamp}.md"), "w") as f:
+        f.write(markdown + "\n")
+    with open(os.path.join(results_folder, f"{stamp}.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    log(f"wrote .bench/{stamp}.md and .bench/{stamp}.json")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,12 @@
 import PackageDescription
 
 let fuzzer: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
-let pipeline = Target.Dependency.product(name: "GnormPipeline", package: "main")
+let pipeline = Target.Dependency.product(name: "GnormPipeline", package: "gnorm")
 
 let package = Package(
     name: "gnorm-fuzz",
-    dependencies: [.package(path: "..")],
+    // Named explicitly: a path dependency is otherwise named after its folder (the checkout's name).
+    dependencies: [.package(name: "gnorm", path: "..")],
     targets: [
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzNumpy", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Kernel throughput of a reference, in its own process: GB/s of input normalized.
+
+    kernel.py torch|numpy --threads T --repeats R --warmup W SHAPE... (SHAPE: NxCxHxW:G:f32|f64)
+
+torch: `torch.nn.functional.group_norm` after W untimed calls, with T threads.
+numpy: float64 group norm with preallocated buffers and in-place operations (NumPy
+runs these on one thread). Prints one JSON object per shape: the median and all times.
+"""
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+
+def numpy_kernel(x, groups):
+    work = np.empty(x.shape, np.float64)
+    out = np.empty_like(x)
+
+    def run():
+        np.copyto(work, x)
+        g = work.reshape(x.shape[0], groups, -1)
+        mean = g.mean(axis=2)
+        g -= mean[:, :, None]
+        var = np.einsum("ngm,ngm->ng", g, g) / g.shape[2]
+        g *= (1.0 / np.sqrt(var + 1e-5))[:, :, None]
+        np.copyto(out, work, casting="unsafe")
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("impl", choices=["torch", "numpy"])
+    parser.add_argument("shapes", nargs="+")
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    if args.impl == "torch":
+        import torch
+        torch.set_num_threads(args.threads)
+    for spec in args.shapes:
+        dims, groups, dtype = spec.split(":")
+        shape = tuple(int(d) for d in dims.split("x"))
+        groups = int(groups)
+        np_type = np.float32 if dtype == "f32" else np.float64
+        x = (np.random.default_rng(42).random(shape) * 4 - 2).astype(np_type)
+        if args.impl == "torch":
+            t = torch.from_numpy(x)
+            run = lambda: torch.nn.functional.group_norm(t, groups, eps=1e-5)
+        else:
+            run = numpy_kernel(x, groups)
+        for _ in range(args.warmup):
+            run()
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        print(json.dumps({"shape": spec, "GBps": x.nbytes / statistics.median(times) / 1e9, "seconds": times}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
