@@ -567,7 +567,12 @@ def h5diff_applies(d):
 
 
 def check_h5diff(inp, out, path, problems):
-    r = subprocess.run(["h5diff", inp, out, path, path], capture_output=True, text=True)
+    # netCDF4-python points HDF5_PLUGIN_PATH at its own plugins when imported; the C tools
+    # need Debian's (lzf, lz4, blosc) too.
+    env = dict(os.environ)
+    debian = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
+    env["HDF5_PLUGIN_PATH"] = ":".join(p for p in (debian, env.get("HDF5_PLUGIN_PATH")) if p)
+    r = subprocess.run(["h5diff", inp, out, path, path], capture_output=True, text=True, env=env)
     if r.returncode == 1:
         msg = r.stdout.strip().splitlines() or ["?"]
         problems.add("%s: h5diff finds differences: %s" % (path, short(" | ".join(msg[:3]), 160)))

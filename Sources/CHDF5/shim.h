@@ -11,11 +11,14 @@
 static inline hid_t chdf5_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t chdf5_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t chdf5_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t chdf5_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t chdf5_native_uint8(void) { return H5T_NATIVE_UINT8; }
 // Little-endian IEEE types are the base of h5py's float16 and of our f32/f64 outputs.
 static inline hid_t chdf5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t chdf5_ieee_f64le(void) { return H5T_IEEE_F64LE; }
 static inline hid_t chdf5_std_i64le(void) { return H5T_STD_I64LE; }
+// netCDF-4 classic-model files allow 32-bit integer attributes only.
+static inline hid_t chdf5_std_i32le(void) { return H5T_STD_I32LE; }
 // Object and region references: the types gnorm rewrites when a dataset it
 // replaces was the target of a reference.
 static inline hid_t chdf5_std_ref_obj(void) { return H5T_STD_REF_OBJ; }

@@ -79,9 +79,7 @@ public enum ApplyRun {
                                     dataset: replacement.dataset, outputName: name)
                 let unresolved: [String]
                 do {
-                    try replacement.finish(in: target)
-                    let moved = MovedObject(address: try replacement.dataset.address(), path: replacement.names.first ?? job.path)
-                    unresolved = try target.remapReferences([replacement.oldAddress: moved])
+                    unresolved = try replacement.finish(in: target)
                 } catch { throw failure("cannot put the replacement in place", error) }
                 progress?.warned(unresolved.map { "\($0) (\(name):\(job.path))" })
             }
@@ -151,11 +149,13 @@ public enum ApplyRun {
         progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                           bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
         let started = Date()
+        let fill = DatasetStream.FillCount()
         let moments = inDouble
-            ? try stream.normalize(Double.self, input: input, output: output, affine: affine)
-            : try stream.normalize(Float.self, input: input, output: output, affine: affine)
+            ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
+            : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
         report?.end()
-        let summary = Summaries.make(job, moments: moments, since: started, passes: passes, bytesPerElement: bytesPerElement)
+        let summary = Summaries.make(job, moments: moments, since: started, passes: passes,
+                                     bytesPerElement: bytesPerElement, maskedValues: fill.values)
         progress?.finished(summary)
         return (summary, moments)
     }
@@ -177,6 +177,11 @@ public enum ApplyRun {
         _ moments: [Moments], of job: DatasetJob, epsilon: Double, sourceName: String,
         in file: borrowing File, dataset: borrowing Dataset
     ) throws(HDF5Error) {
+        // A netCDF-4 classic-model file (netCDF-C marks it with `_nc3_strict`) allows only
+        // NC_CHAR text and 32-bit integers: ncdump rejects anything else.
+        let classic = try file.attribute("_nc3_strict") != nil
+        func text(_ value: String) -> AttributeValue { classic ? .fixedString(value) : .string(value) }
+        func integer(_ value: Int) -> AttributeValue { classic ? .integer32(Int32(clamping: value)) : .integer(value) }
         let group = "/gnorm" + job.path
         try file.removeLink(group + "/mean")
         try file.removeLink(group + "/var")
@@ -186,16 +191,16 @@ public enum ApplyRun {
         let variance = try file.createDataset(group + "/var", shape: shape, elementType: .float64)
         try variance.writeAll(moments.map(\.variance))
         let attributes: [(String, AttributeValue)] = [
-            ("mode", .string(job.mode.rawValue)),
-            ("groups", .integer(job.plan.groupCount)),
+            ("mode", text(job.mode.rawValue)),
+            ("groups", integer(job.plan.groupCount)),
             ("eps", .double(epsilon)),
-            ("layout", .string(job.plan.layout.rawValue)),
-            ("source", .string(sourceName)),
-            ("version", .string(GnormVersion.current)),
+            ("layout", text(job.plan.layout.rawValue)),
+            ("source", text(sourceName)),
+            ("version", text(GnormVersion.current)),
         ]
         for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
-        try dataset.setAttribute("gnorm_mode", .string(job.mode.rawValue))
-        try dataset.setAttribute("gnorm_groups", .integer(job.plan.groupCount))
+        try dataset.setAttribute("gnorm_mode", text(job.mode.rawValue))
+        try dataset.setAttribute("gnorm_groups", integer(job.plan.groupCount))
         try dataset.setAttribute("gnorm_eps", .double(epsilon))
     }
 
@@ -209,7 +214,7 @@ public enum ApplyRun {
             if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
                 history = previous + "\n" + line
             }
-            try file.replaceText(of: "history", with: history)
+            try file.replaceText(of: "history", with: history, fixedIfNew: try file.attribute("_nc3_strict") != nil)
         } catch {
             throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
         }

@@ -9,6 +9,8 @@ struct DatasetJob {
     let mode: NormalizationMode
     /// INPUT's name, for messages.
     let fileName: String
+    /// The values that mark fill (CF `_FillValue`, `missing_value`); empty when not masking.
+    let fillMarkers: [Double]
 
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
@@ -23,6 +25,7 @@ struct DatasetJob {
             throw error.inFile(file, dataset: dataset.path)
         }
         mode = options.mode
+        fillMarkers = options.masksFill ? dataset.fillMarkers : []
     }
 
     var path: String { dataset.path }
@@ -43,6 +46,6 @@ struct DatasetJob {
             // Two slab buffers take half of the limit; HDF5's caches and chunk buffers the rest.
             slabs: SlabPlan(sampleCount: geometry.sampleCount, bytesPerSample: geometry.sampleElements * computeBytes,
                             memoryLimit: memoryLimit / 4),
-            report: report, progress: progress)
+            fillMarkers: fillMarkers, report: report, progress: progress)
     }
 }

@@ -11,6 +11,8 @@ struct DatasetStream {
     let geometry: TensorGeometry
     let plan: GroupNormPlan
     let slabs: SlabPlan
+    /// CF fill values to leave out of the statistics and keep in OUTPUT; empty: none.
+    let fillMarkers: [Double]
     let report: ReportWriter?
     let progress: ProgressObserver?
 
@@ -23,20 +25,38 @@ struct DatasetStream {
         var epsilon: Double
     }
 
+    /// How many values were fill and left out (counted by `statistics` and `normalize`).
+    final class FillCount: @unchecked Sendable {
+        // Only the calling thread adds to it, in `consume`.
+        var values = 0
+    }
+
+    private func fillMask<E: KernelElement>(_ type: E.Type) -> FillMask<E>? {
+        fillMarkers.isEmpty ? nil : FillMask<E>(markers: fillMarkers, outputFill: fillMarkers[0])
+    }
+
     /// Statistics of every (sample, group), or of every channel in batch mode.
     func statistics<E: KernelElement & NativeElement>(
-        _ type: E.Type, input: borrowing Dataset
+        _ type: E.Type, input: borrowing Dataset, fillCount: FillCount = FillCount()
     ) throws(PipelineError) -> [Moments] {
         let plan = self.plan
+        let mask = fillMask(E.self)
         let codec = inputCodec(E.self, for: input)
         let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
         var collected: [Moments] = []
         var done = 0
         try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1).run(
             read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec, stored: stored) },
-            compute: { slab, values in plan.moments(of: UnsafeBufferPointer(values), sampleCount: slab.count) },
+            compute: { slab, values -> ([Moments], Int) in
+                let source = UnsafeBufferPointer(values)
+                guard let mask else { return (plan.moments(of: source, sampleCount: slab.count), 0) }
+                let fill = mask.positions(in: source)
+                return (plan.moments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
+            },
             write: { _, _ in },
-            consume: { (slab: Range<Int>, moments: [Moments]) throws(PipelineError) in
+            consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+                let moments = result.0
+                fillCount.values += result.1
                 if plan.scope == .channels {
                     collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
                 } else {
@@ -55,7 +75,8 @@ struct DatasetStream {
 
     /// Normalizes every slab into `output`; returns the statistics used.
     func normalize<E: KernelElement & NativeElement>(
-        _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine
+        _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine,
+        fillCount: FillCount = FillCount()
     ) throws(PipelineError) -> [Moments] {
         var given: [Moments]? = nil
         if plan.scope == .channels {
@@ -69,6 +90,7 @@ struct DatasetStream {
         }
         let plan = self.plan
         let fixed = given
+        let mask = fillMask(E.self)
         let readCodec = inputCodec(E.self, for: input)
         let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
         let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: plan.threadCount)
@@ -81,18 +103,25 @@ struct DatasetStream {
             read: { (slab, values) throws(PipelineError) in
                 try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
             },
-            compute: { slab, values in
+            compute: { slab, values -> ([Moments], Int) in
+                let source = UnsafeBufferPointer(values)
+                // Fill positions are found before the values are overwritten, and get the fill value back after.
+                let fill = mask?.positions(in: source)
                 // Lengths were checked when the parameters were loaded.
                 do {
-                    guard let fixed else {
-                        return try plan.normalizeWithOwnStatistics(
-                            UnsafeBufferPointer(values), into: values, sampleCount: slab.count,
+                    let moments: [Moments]
+                    if let given = fixed ?? fill.map({ plan.moments(of: source, sampleCount: slab.count, excluding: $0) }) {
+                        moments = given
+                        try plan.normalize(source, into: values, sampleCount: slab.count, parameters: NormalizationParameters(
+                            mean: moments.map(\.mean), variance: moments.map(\.variance),
+                            scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
+                    } else {
+                        moments = try plan.normalizeWithOwnStatistics(
+                            source, into: values, sampleCount: slab.count,
                             scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
                     }
-                    try plan.normalize(UnsafeBufferPointer(values), into: values, sampleCount: slab.count, parameters: NormalizationParameters(
-                        mean: fixed.map(\.mean), variance: fixed.map(\.variance),
-                        scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
-                    return fixed
+                    if let fill, let mask { plan.restore(fill, in: values, fill: mask) }
+                    return (moments, fill?.count ?? 0)
                 } catch {
                     preconditionFailure("\(error)")
                 }
@@ -111,7 +140,9 @@ struct DatasetStream {
                 done += slab.count
                 progress?.advanced(samplesDone: done)
             },
-            consume: { (_: Range<Int>, moments: [Moments]) throws(PipelineError) in
+            consume: { (_: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+                let moments = result.0
+                fillCount.values += result.1
                 if fixed == nil {
                     collected += moments
                     try report?.add(moments)

@@ -21,6 +21,9 @@ public struct NormalizationOptions: Sendable {
     public var threadCount: Int = defaultThreadCount
     /// Bytes of slab buffers to keep in memory at once.
     public var memoryLimit: Int = 256 << 20
+    /// Leave values equal to a dataset's `_FillValue` / `missing_value` out of the statistics
+    /// and keep them as fill (`--no-mask` turns it off).
+    public var masksFill = true
 
     public init() {}
 

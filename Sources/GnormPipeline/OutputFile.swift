@@ -7,7 +7,8 @@ import HDF5
 final class OutputDestination {
     enum Target {
         case path(final: String, temporary: String)
-        case standardOutput
+        /// The file is made under `temporary` in $TMPDIR, then copied to standard output.
+        case standardOutput(temporary: String)
     }
 
     let target: Target
@@ -25,7 +26,11 @@ final class OutputDestination {
 
     /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
     static func prepare(output: String, input: String, force: Bool, inPlace: Bool) throws(PipelineError) -> OutputDestination {
-        if output == "-" { return OutputDestination(target: .standardOutput, name: "<stdout>") }
+        if output == "-" {
+            let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            let temporary = folder + "/.gnorm-stdout-\(getpid())-\(UInt32.random(in: 0 ... .max)).h5"
+            return OutputDestination(target: .standardOutput(temporary: temporary), name: "<stdout>")
+        }
         var outputStatus = stat()
         let exists = stat(output, &outputStatus) == 0
         if exists && !inPlace {
@@ -66,24 +71,11 @@ final class OutputDestination {
         case image([UInt8])
     }
 
-    /// Makes OUTPUT a byte copy of INPUT, under its temporary name or in memory, and opens it
-    /// for writing. `holes` are byte ranges of INPUT that will be rewritten, not copied.
+    /// Makes OUTPUT a byte copy of INPUT under its temporary name and opens it for writing.
+    /// `holes` are byte ranges of INPUT that will be rewritten, not copied.
     func create(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
         switch target {
-        case .standardOutput:
-            let image: [UInt8]
-            switch input {
-            case .image(let bytes): image = bytes
-            case .file(let path):
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw .inputUnavailable("cannot read", file: path)
-                }
-                image = [UInt8](data)
-            }
-            do { return try File(image: image, name: "<stdout>", writable: true) } catch {
-                throw .outputUnavailable("cannot open in-memory copy: \(error.reason ?? error.description)", file: name)
-            }
-        case .path(_, let temporary):
+        case .path(_, let temporary), .standardOutput(let temporary):
             registration = SignalCleanup.register(temporary)
             let failure: Int32
             switch input {
@@ -111,12 +103,15 @@ final class OutputDestination {
     /// Closes the file, makes it durable and puts it in place (or on standard output).
     func commit(_ file: consuming File) throws(PipelineError) {
         switch target {
-        case .standardOutput:
-            let image: [UInt8]
-            do { image = try file.image() } catch {
-                throw .io("cannot finish file image: \(error.reason ?? error.description)", file: name, cause: error)
+        case .standardOutput(let temporary):
+            defer { abandon() }
+            do { try file.close() } catch {
+                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
             }
-            try writeAll(image, to: 1)
+            guard let image = FileManager.default.contents(atPath: temporary) else {
+                throw .io("cannot read back \(temporary)", file: name)
+            }
+            try writeAll([UInt8](image), to: 1)
         case .path(let finalPath, let temporary):
             do { try file.close() } catch {
                 abandon()
@@ -146,7 +141,8 @@ final class OutputDestination {
 
     /// Removes the temporary file after a failure.
     func abandon() {
-        if case .path(_, let temporary) = target {
+        switch target {
+        case .path(_, let temporary), .standardOutput(let temporary):
             unlink(temporary)
             release()
         }

@@ -25,8 +25,10 @@ struct OutputLayout {
         }
         let stored = dataset.creation
         elementType = Self.elementType(for: selected.elementType, requested: apply.outputType)
-        let creation = Self.creation(for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
+        var creation = Self.creation(for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
                                      compression: apply.compression)
+        // Compact storage holds under 64 KiB: a wider type may no longer fit.
+        if creation.isCompact && selected.shape.reduce(elementType.byteCount, *) > 60_000 { creation.isCompact = false }
         switch storage {
         case .virtual, .external:
             // gnorm never writes to a VDS source or an external raw file: they belong to INPUT, or to other files.
@@ -37,18 +39,15 @@ struct OutputLayout {
         if case .contiguous(let range?) = storage { rewrittenBytes = range } else { rewrittenBytes = nil }
     }
 
-    /// `--dtype`: the stored float type (byte order included) for `same`, or a float of the
-    /// requested width (in the stored byte order when only the width changes); float32 for integers.
+    /// `--dtype`: the stored float type (byte order included) for `same`, or a little-endian
+    /// float of the requested width (NumPy's `f2`/`f4`/`f8`), unless that is the stored type; float32 for integers.
     static func elementType(for input: ElementType, requested: OutputType) -> ElementType {
-        let inputOrder: Bool
-        switch input {
-        case .float(_, let bigEndian): inputOrder = bigEndian
-        default: inputOrder = false
-        }
+        let width = ["f16": 16, "f32": 32, "f64": 64][requested.rawValue]
+        if let width, case .float(width, _) = input { return input }
         switch requested {
-        case .f16: return .float(bits: 16, bigEndian: inputOrder)
-        case .f32: return .float(bits: 32, bigEndian: inputOrder)
-        case .f64: return .float(bits: 64, bigEndian: inputOrder)
+        case .f16: return .float16
+        case .f32: return .float32
+        case .f64: return .float64
         case .same:
             if case .float = input { return input }
             return .float32
@@ -65,7 +64,7 @@ struct OutputLayout {
         case .same:
             return input
         case .none:
-            return DatasetCreation(chunkShape: input.chunkShape, filters: [])
+            return DatasetCreation(chunkShape: input.chunkShape, filters: [], isCompact: input.isCompact)
         case .gzip(let level):
             let others = input.filters.filter {
                 if case .other = $0 { return true }

@@ -19,4 +19,6 @@ public struct DatasetSummary: Sendable {
     public let bytesPerSecond: Double
     /// Statistics that came out NaN because their inputs held NaN or ±Inf.
     public let nonFiniteGroups: Int
+    /// Values equal to the dataset's `_FillValue`/`missing_value`: left out and kept as fill.
+    public let maskedValues: Int
 }

@@ -40,11 +40,13 @@ public enum StatisticsRun {
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                               bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
+            let fill = DatasetStream.FillCount()
             let moments = inDouble
-                ? try stream.statistics(Double.self, input: dataset)
-                : try stream.statistics(Float.self, input: dataset)
+                ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
+                : try stream.statistics(Float.self, input: dataset, fillCount: fill)
             report?.end()
-            progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1, bytesPerElement: inDouble ? 8 : 4))
+            progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1,
+                                              bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
             all.append(moments)
         }
         return all
@@ -52,13 +54,15 @@ public enum StatisticsRun {
 }
 
 enum Summaries {
-    static func make(_ job: DatasetJob, moments: [Moments], since start: Date, passes: Int, bytesPerElement: Int) -> DatasetSummary {
+    static func make(
+        _ job: DatasetJob, moments: [Moments], since start: Date, passes: Int, bytesPerElement: Int, maskedValues: Int
+    ) -> DatasetSummary {
         let seconds = Date().timeIntervalSince(start)
         let elements = job.geometry.sampleCount * job.geometry.sampleElements
         return DatasetSummary(
             path: job.path, shape: job.dataset.shape, groups: job.plan.groupCount, mode: job.mode.rawValue,
             elements: elements, seconds: seconds,
             bytesPerSecond: seconds > 0 ? Double(elements * bytesPerElement * passes) / seconds : 0,
-            nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count)
+            nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count, maskedValues: maskedValues)
     }
 }

@@ -1,6 +1,6 @@
 /// The storage types the kernel computes in: Float and Double.
 /// Statistics are always accumulated in Double.
-public protocol KernelElement: BinaryFloatingPoint, SIMDScalar, Codable, SendableMetatype {
+public protocol KernelElement: BinaryFloatingPoint, SIMDScalar, Codable, Sendable, SendableMetatype {
     /// The unsigned integer of the same width, for exact equality tests by bits.
     associatedtype BitPattern: FixedWidthInteger & UnsignedInteger & SIMDScalar
 

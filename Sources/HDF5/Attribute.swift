@@ -3,7 +3,11 @@ internal import CHDF5
 /// The value of an attribute that gnorm writes or reads back.
 public enum AttributeValue: Equatable, Sendable {
     case string(String)
+    /// A fixed-length string: netCDF's NC_CHAR, the only text the netCDF-4 classic model allows.
+    case fixedString(String)
     case integer(Int)
+    /// A 32-bit integer: netCDF's NC_INT (the classic model has no 64-bit integers).
+    case integer32(Int32)
     case double(Double)
     case doubles([Double])
 }
@@ -35,6 +39,16 @@ enum Attributes {
                 return H5Awrite(attribute, type, &pointer)
             }
             try checkedStatus(status, "H5Awrite '\(name)'")
+        case .fixedString(let text):
+            let type = try checkedId(H5Tcopy(chdf5_c_s1()), "H5Tcopy string")
+            defer { H5Tclose(type) }
+            var bytes = Array(text.utf8)
+            try checkedStatus(H5Tset_size(type, max(1, bytes.count)), "H5Tset_size \(bytes.count)")
+            if bytes.isEmpty { bytes = [0] }
+            try write(name, type: type, memoryType: type, count: nil, &bytes, on: object)
+        case .integer32(let number):
+            var stored = number
+            try write(name, type: chdf5_std_i32le(), memoryType: chdf5_native_int32(), count: nil, &stored, on: object)
         case .integer(let number):
             var stored = Int64(number)
             try write(name, type: chdf5_std_i64le(), memoryType: chdf5_native_int64(), count: nil, &stored, on: object)
@@ -102,9 +116,11 @@ enum Attributes {
     /// is rewritten where it is; a fixed-length one (netCDF-C writes text so) is made again
     /// with the new length, and the attributes created after it are made again after it,
     /// so that tools listing attributes in creation order (ncdump) show the same order.
-    /// A missing attribute is created as `set` does.
-    static func replaceText(_ name: String, with text: String, on object: hid_t) throws(HDF5Error) {
-        guard H5Aexists(object, name) > 0 else { return try set(name, .string(text), on: object) }
+    /// A missing attribute is created as `set` does, fixed-length when `fixedIfNew`.
+    static func replaceText(_ name: String, with text: String, on object: hid_t, fixedIfNew: Bool = false) throws(HDF5Error) {
+        guard H5Aexists(object, name) > 0 else {
+            return try set(name, fixedIfNew ? .fixedString(text) : .string(text), on: object)
+        }
         let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(name)'")
         var attributeOpen = true
         defer { if attributeOpen { H5Aclose(attribute) } }

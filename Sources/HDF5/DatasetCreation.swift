@@ -44,18 +44,22 @@ extension Filter {
 
 /// How a dataset is laid out on disk: chunk shape and filter pipeline.
 public struct DatasetCreation: Equatable, Sendable {
-    /// nil for contiguous (or compact) storage.
+    /// nil for contiguous or compact storage.
     public var chunkShape: [Int]?
     public var filters: [Filter]
+    /// Values kept inside the object header (small datasets, under 64 KiB).
+    public var isCompact: Bool
 
-    public init(chunkShape: [Int]? = nil, filters: [Filter] = []) {
+    public init(chunkShape: [Int]? = nil, filters: [Filter] = [], isCompact: Bool = false) {
         self.chunkShape = chunkShape
         self.filters = filters
+        self.isCompact = isCompact
     }
 
     /// Reads a dataset creation property list. The HDF5 calls are
     /// `H5Pget_layout`, `H5Pget_chunk` and `H5Pget_filter2`.
     init(propertyList plist: hid_t) {
+        isCompact = H5Pget_layout(plist) == H5D_COMPACT
         if H5Pget_layout(plist) == H5D_CHUNKED {
             let rank = Int(H5Pget_chunk(plist, 0, nil))
             var dims = [hsize_t](repeating: 0, count: max(rank, 1))
@@ -90,6 +94,9 @@ public struct DatasetCreation: Equatable, Sendable {
     func makePropertyList() throws(HDF5Error) -> hid_t {
         let plist = try checkedId(H5Pcreate(chdf5_dataset_create_class()), "H5Pcreate dcpl")
         do {
+            if isCompact {
+                try checkedStatus(H5Pset_layout(plist, H5D_COMPACT), "H5Pset_layout compact")
+            }
             if let chunkShape {
                 let dims = chunkShape.map { hsize_t($0) }
                 try checkedStatus(H5Pset_chunk(plist, Int32(dims.count), dims), "H5Pset_chunk \(chunkShape)")

@@ -5,9 +5,8 @@ internal import CHDF5
 /// shape, attributes in their order, fill value (converted) and creation flags.
 ///
 /// The new dataset is created unnamed (`dataset`); the caller fills it, then
-/// `finish()` moves every name of the old one onto it. References to the old
-/// dataset elsewhere in the file are the caller's to remap (`File.remapReferences`)
-/// while the old one is still open, i.e. before this value is dropped.
+/// `finish()` rewrites the references to the old one and moves every name of
+/// the old one onto it.
 public struct DatasetReplacement: ~Copyable {
     /// The new dataset, not yet linked into the file.
     public let dataset: Dataset
@@ -90,10 +89,20 @@ extension File {
 }
 
 extension DatasetReplacement {
-    /// Moves every name of the old dataset onto the new one, each at its place.
-    public func finish(in file: borrowing File) throws(HDF5Error) {
+    /// Rewrites every reference to the old dataset to name the new one, then moves every
+    /// name of the old dataset onto the new one, each at its place. Returns a line for each
+    /// reference that could not be kept. The references are rewritten while both datasets
+    /// have a name (region references are resolved and made again by name), under a
+    /// temporary name for the new one.
+    public func finish(in file: borrowing File) throws(HDF5Error) -> [String] {
+        let temporary = "/.gnorm-replacing"
+        try checkedStatus(H5Olink(dataset.id, file.id, temporary, chdf5_default(), chdf5_default()),
+                          "H5Olink '\(temporary)'")
+        let unresolved = try file.remapReferences([oldAddress: MovedObject(address: try dataset.address(), path: temporary)])
         for name in names {
             try file.relink(name, to: dataset.id)
         }
+        try checkedStatus(H5Ldelete(file.id, temporary, chdf5_default()), "H5Ldelete '\(temporary)'")
+        return unresolved
     }
 }

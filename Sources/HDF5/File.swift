@@ -240,10 +240,11 @@ public struct File: ~Copyable {
     }
 
     /// Replaces a string attribute's text, keeping its place and its kind of string.
-    public func replaceText(of name: String, with text: String, on path: String = "/") throws(HDF5Error) {
+    /// A new one is fixed-length with `fixedIfNew` (netCDF's NC_CHAR), variable-length otherwise.
+    public func replaceText(of name: String, with text: String, on path: String = "/", fixedIfNew: Bool = false) throws(HDF5Error) {
         let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
         defer { H5Oclose(object) }
-        try Attributes.replaceText(name, with: text, on: object)
+        try Attributes.replaceText(name, with: text, on: object, fixedIfNew: fixedIfNew)
     }
 
     public func attribute(_ name: String, on path: String = "/") throws(HDF5Error) -> AttributeValue? {

@@ -35,6 +35,9 @@ struct NormalizationArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Memory for slab buffers, in MiB.", valueName: "MiB"))
     var memoryLimit: Int = 256
 
+    @Flag(name: .customLong("no-mask"), help: "Treat values equal to _FillValue or missing_value as data.")
+    var noMask = false
+
     @Flag(name: .long, help: "On errors, also print HDF5's error stack.")
     var verbose = false
 
@@ -62,6 +65,7 @@ struct NormalizationArguments: ParsableArguments {
         options.layout = layout
         options.threadCount = threads ?? NormalizationOptions.defaultThreadCount
         options.memoryLimit = memoryLimit << 20
+        options.masksFill = !noMask
         return options
     }
 }

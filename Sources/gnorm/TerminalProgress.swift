@@ -61,6 +61,9 @@ final class TerminalProgress: ProgressObserver {
                           summary.path, shape, summary.mode, summary.groups, summary.elements,
                           summary.seconds, summary.bytesPerSecond / 1e9)
         let warning = "warning: \(summary.nonFiniteGroups) group(s) of \(summary.path) held NaN or Inf and came out NaN"
+        if summary.maskedValues > 0 {
+            line += "; \(summary.maskedValues) fill values masked"
+        }
         if printsSummary {
             if summary.nonFiniteGroups > 0 { line += "; " + warning }
             writeToStandardError(line + "\n")

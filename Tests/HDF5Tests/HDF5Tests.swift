@@ -73,9 +73,7 @@ import Testing
             "/a/x", elementType: .float64, creation: DatasetCreation(chunkShape: [1, 2], filters: [.deflate(level: 1)]),
             attributes: AttributeEdits(dropped: ["scale_factor"], retyped: ["_FillValue"]))
         try replacement.dataset.writeAll([0.5, 1.5, 2.5, 3.5])
-        try replacement.finish(in: file)
-        #expect(try file.remapReferences([replacement.oldAddress: MovedObject(
-            address: try replacement.dataset.address(), path: "/a/x")]).isEmpty)
+        #expect(try replacement.finish(in: file).isEmpty)
         let byFirstName = try file.openDataset("/a/x")
         let bySecondName = try file.openDataset("/second")
         #expect(try byFirstName.address() == bySecondName.address())

@@ -8,8 +8,13 @@ enum Python {
             ? Gnorm.root + "/.venv/bin/python" : "/usr/bin/env")
 
     /// Runs `Fixtures/SCRIPT` with `arguments`; returns its status and what it printed.
-    static func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(
+        _ script: String, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         let prefix = executable == "/usr/bin/env" ? ["python3"] : []
         process.arguments = prefix + [Gnorm.fixture(script)] + arguments
