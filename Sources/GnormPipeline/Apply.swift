@@ -49,7 +49,12 @@ public enum ApplyRun {
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
         var summaries: [DatasetSummary] = []
+        let netCDF = source.hasAttribute("_NCProperties")
         for ((job, affine), layout) in zip(zip(jobs, affines), layouts) {
+            if netCDF, case .float(16, _) = layout.elementType, layout.elementType != job.dataset.elementType {
+                progress?.warned(["float16 is not a netCDF type: ncdump, netCDF4-python and xarray's netcdf4 engine "
+                                  + "cannot read \(job.path) in OUTPUT (h5py and the h5netcdf engine can)"])
+            }
             let input = try DatasetSelection.open(job.path, in: source)
             let name = destination.name
             func failure(_ what: String, _ error: HDF5Error) -> PipelineError {
@@ -179,7 +184,7 @@ public enum ApplyRun {
     ) throws(HDF5Error) {
         // A netCDF-4 classic-model file (netCDF-C marks it with `_nc3_strict`) allows only
         // NC_CHAR text and 32-bit integers: ncdump rejects anything else.
-        let classic = try file.attribute("_nc3_strict") != nil
+        let classic = file.hasAttribute("_nc3_strict")
         func text(_ value: String) -> AttributeValue { classic ? .fixedString(value) : .string(value) }
         func integer(_ value: Int) -> AttributeValue { classic ? .integer32(Int32(clamping: value)) : .integer(value) }
         let group = "/gnorm" + job.path
@@ -214,7 +219,7 @@ public enum ApplyRun {
             if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
                 history = previous + "\n" + line
             }
-            try file.replaceText(of: "history", with: history, fixedIfNew: try file.attribute("_nc3_strict") != nil)
+            try file.replaceText(of: "history", with: history, fixedIfNew: file.hasAttribute("_nc3_strict"))
         } catch {
             throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
         }

@@ -30,10 +30,9 @@ public struct File: ~Copyable {
         name = path
     }
 
-    /// Opens a file image held in memory (e.g. read from standard input), read-only
-    /// or, with `writable`, for changes that only `image()` returns.
+    /// Opens a file image held in memory (e.g. read from standard input), read-only.
     /// The HDF5 calls are `H5Pset_fapl_core` and `H5Pset_file_image`.
-    public init(image: [UInt8], name: String, writable: Bool = false) throws(HDF5Error) {
+    public init(image: [UInt8], name: String) throws(HDF5Error) {
         ensureLibrary()
         let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
         defer { H5Pclose(fapl) }
@@ -42,17 +41,7 @@ public struct File: ~Copyable {
             H5Pset_file_image(fapl, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         }
         try checkedStatus(status, "H5Pset_file_image")
-        id = try checkedId(H5Fopen(name, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen '\(name)'")
-        self.name = name
-    }
-
-    /// Creates a file that lives in memory only; `image()` returns its bytes.
-    public init(creatingInMemory name: String) throws(HDF5Error) {
-        ensureLibrary()
-        let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
-        defer { H5Pclose(fapl) }
-        try checkedStatus(H5Pset_fapl_core(fapl, 1 << 20, false), "H5Pset_fapl_core")
-        id = try checkedId(H5Fcreate(name, chdf5_acc_trunc(), chdf5_default(), fapl), "H5Fcreate '\(name)' in memory")
+        id = try checkedId(H5Fopen(name, chdf5_acc_rdonly(), fapl), "H5Fopen '\(name)'")
         self.name = name
     }
 
@@ -76,17 +65,6 @@ public struct File: ~Copyable {
     /// Writes buffered data to the file. The HDF5 call is `H5Fflush`.
     public func flush() throws(HDF5Error) {
         try checkedStatus(H5Fflush(id, H5F_SCOPE_LOCAL), "H5Fflush '\(name)'")
-    }
-
-    /// The bytes of the whole file. The HDF5 call is `H5Fget_file_image`.
-    public func image() throws(HDF5Error) -> [UInt8] {
-        try flush()
-        let size = H5Fget_file_image(id, nil, 0)
-        guard size >= 0 else { throw HDF5Error.capture("H5Fget_file_image '\(name)'") }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let copied = bytes.withUnsafeMutableBytes { H5Fget_file_image(id, $0.baseAddress, size) }
-        guard copied >= 0 else { throw HDF5Error.capture("H5Fget_file_image '\(name)'") }
-        return bytes
     }
 
     // MARK: Objects
@@ -245,6 +223,11 @@ public struct File: ~Copyable {
         let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
         defer { H5Oclose(object) }
         try Attributes.replaceText(name, with: text, on: object, fixedIfNew: fixedIfNew)
+    }
+
+    /// Whether the object at `path` has an attribute `name`. The HDF5 call is `H5Aexists_by_name`.
+    public func hasAttribute(_ name: String, on path: String = "/") -> Bool {
+        H5Aexists_by_name(id, path, name, chdf5_default()) > 0
     }
 
     public func attribute(_ name: String, on path: String = "/") throws(HDF5Error) -> AttributeValue? {

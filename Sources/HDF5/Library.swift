@@ -23,9 +23,13 @@ public let libraryVersion: String = {
     return "\(major).\(minor).\(release)"
 }()
 
+/// Opens the library once, and silences HDF5's error printing on the calling thread:
+/// the thread-safe libhdf5 keeps that setting per thread, so a thread that only ever
+/// inherited the default would print HDF5-DIAG stacks on stderr.
 @inline(__always)
 func ensureLibrary() {
     precondition(libraryReady)
+    _ = H5Eset_auto2(chdf5_error_default(), nil, nil)
 }
 
 /// Returns a valid id, or throws an `HDF5Error` naming `operation` with HDF5's error stack.

@@ -87,14 +87,16 @@ import Testing
         #expect(try byFirstName.attribute("long_name") == .string("temperature"))
     }
 
-    @Test func memoryImagesRoundTrip() throws {
-        let image: [UInt8]
+    @Test func fileImagesOpenFromMemory() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
-            let file = try File(creatingInMemory: "mem.h5")
+            let file = try File(creating: folder + "/image.h5")
             let dataset = try file.createDataset("/x", shape: [2, 3], elementType: .float32)
             try dataset.writeAll([Float](arrayLiteral: 1, 2, 3, 4, 5, 6))
-            image = try file.image()
+            try file.close()
         }
+        let image = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/image.h5")))
         let reopened = try File(image: image, name: "<image>")
         #expect(try reopened.openDataset("/x").readAll(as: Float.self) == [1, 2, 3, 4, 5, 6])
     }
