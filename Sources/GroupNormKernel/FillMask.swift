@@ -90,9 +90,9 @@ extension GroupNormPlan {
             for sample in 0..<N {
                 for channel in 0..<C { merged[channel] = merged[channel].merging(perSample[sample * C + channel]) }
             }
-            return merged.map { $0.poisonedIfNotFinite }
+            return merged.map(\.maskedResult)
         }
-        return perSample.map { $0.poisonedIfNotFinite }
+        return perSample.map(\.maskedResult)
     }
 
     /// Writes `fill`'s output value at every fill position of `values` (after normalizing them).
@@ -106,6 +106,14 @@ extension GroupNormPlan {
                 bits &= bits - 1
             }
         }
+    }
+}
+
+extension Moments {
+    /// NaN statistics for non-finite data, as unmasked, and for a statistic whose
+    /// values are all fill: it has none (its outputs are all fill anyway).
+    fileprivate var maskedResult: Moments {
+        count == 0 ? Moments(count: 0, mean: .nan, m2: .nan) : poisonedIfNotFinite
     }
 }
 

@@ -8,10 +8,15 @@ enum Reference {
     }
 
     /// Group statistics (groups > 0) or per-channel batch statistics (groups == nil).
+    /// Values equal to `fill` (any NaN when it is NaN) are left out and stay `fill`.
     static func normalize(
         _ x: [Double], n: Int, c: Int, s: Int, groups: Int?, channelsLast: Bool,
-        scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double = 1e-5
+        scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double = 1e-5, fill: Double? = nil
     ) -> Result {
+        func isFill(_ value: Double) -> Bool {
+            guard let fill else { return false }
+            return fill.isNaN ? value.isNaN : value == fill
+        }
         func index(_ sample: Int, _ channel: Int, _ position: Int) -> Int {
             channelsLast ? (sample * s + position) * c + channel : (sample * c + channel) * s + position
         }
@@ -31,7 +36,9 @@ enum Reference {
         for statistic in members {
             var values: [Double] = []
             for (sample, channel) in statistic {
-                for position in 0..<s { values.append(x[index(sample, channel, position)]) }
+                for position in 0..<s where !isFill(x[index(sample, channel, position)]) {
+                    values.append(x[index(sample, channel, position)])
+                }
             }
             let count = Double(values.count)
             let mean = values.reduce(0, +) / count
@@ -41,6 +48,10 @@ enum Reference {
             for (sample, channel) in statistic {
                 for position in 0..<s {
                     let i = index(sample, channel, position)
+                    if isFill(x[i]) {
+                        y[i] = fill!
+                        continue
+                    }
                     y[i] = (x[i] - mean) / (variance + epsilon).squareRoot() * (scale?[channel] ?? 1) + (shift?[channel] ?? 0)
                 }
             }

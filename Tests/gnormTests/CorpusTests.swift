@@ -71,3 +71,27 @@ import Testing
         #expect(checked.output.contains("\(runs.count) outputs checked, 0 with problems"), "\(checked.output)")
     }
 }
+
+extension CorpusTests {
+    /// `stats` leaves fill values out as `apply` does (and counts them with `--no-mask`).
+    @Test func statsAgreesWithApplyOnMaskedData() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = Gnorm.fixture("corpus/nc4_python.nc")
+        let arguments = ["-d", "/precip", "-g", "4"]
+        let applied = try Gnorm.run(["apply"] + arguments + [input, folder + "/out.nc"])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stderr.contains("6 fill values masked"), "\(applied.stderr)")
+        let means = try Gnorm.read(folder + "/out.nc", "/gnorm/precip/mean")
+        let variances = try Gnorm.read(folder + "/out.nc", "/gnorm/precip/var")
+        for (flag, shouldAgree) in [([String](), true), (["--no-mask"], false)] {
+            let stats = try Gnorm.run(["stats", "--format", "csv"] + flag + arguments + [input])
+            #expect(stats.status == 0, "\(stats.stderr)")
+            let rows = stats.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+            let printedMeans = rows.compactMap { Double($0[3]) }
+            let printedVariances = rows.compactMap { Double($0[4]) }
+            #expect(printedMeans.count == means.count)
+            #expect((printedMeans == means && printedVariances == variances) == shouldAgree, "\(flag)")
+        }
+    }
+}
