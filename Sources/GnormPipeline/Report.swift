@@ -32,24 +32,52 @@ struct ReportedDataset {
     var perChannel: Bool { mode == .batch }
 }
 
+/// Which input files a report's rows come from.
+enum ReportedFiles {
+    /// One file: the rows carry no file (SPEC §4).
+    case one(String)
+    /// Several files, each with its own rows: a `file` column (key) first.
+    case each([String])
+    /// Several files whose statistics were merged (batch mode): rows carry no file.
+    case merged([String])
+}
+
 /// Writes statistics rows as they are computed: csv and ndjson stream,
 /// json and table are written whole at the end.
 final class ReportWriter {
     let format: ReportFormat
     private let output: TextOutput
-    private let fileName: String
+    private let files: ReportedFiles
+    /// The file whose rows are being added.
+    private var fileName: String
     private var wroteHeader = false
     private var current: ReportedDataset?
-    private var finished: [(ReportedDataset, [Moments])] = []
+    private var finished: [(file: String, dataset: ReportedDataset, rows: [Moments])] = []
     private var rows: [Moments] = []
     /// The table shows at most this many rows per dataset (nil: all).
     let rowLimit: Int?
 
-    init(format: ReportFormat, output: TextOutput, fileName: String, rowLimit: Int? = nil) {
+    convenience init(format: ReportFormat, output: TextOutput, fileName: String, rowLimit: Int? = nil) {
+        self.init(format: format, output: output, files: .one(fileName), rowLimit: rowLimit)
+    }
+
+    init(format: ReportFormat, output: TextOutput, files: ReportedFiles, rowLimit: Int? = nil) {
         self.format = format
         self.output = output
-        self.fileName = fileName
+        self.files = files
+        switch files {
+        case .one(let name): fileName = name
+        case .each(let names), .merged(let names): fileName = names.first ?? ""
+        }
         self.rowLimit = rowLimit
+    }
+
+    /// The rows added from now on come from `name`.
+    func beginFile(_ name: String) { fileName = name }
+
+    private var labelsRows: Bool {
+        if case .each = files { return true }
+        return false
     }
 
     func begin(_ dataset: ReportedDataset) {
@@ -64,12 +92,14 @@ final class ReportWriter {
         case .csv:
             var text = ""
             if !wroteHeader {
-                text += dataset.perChannel ? "dataset,channel,mean,var\n" : "dataset,sample,group,mean,var\n"
+                text += (labelsRows ? "file," : "")
+                    + (dataset.perChannel ? "dataset,channel,mean,var\n" : "dataset,sample,group,mean,var\n")
                 wroteHeader = true
             }
+            let file = labelsRows ? csvField(fileName) + "," : ""
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
-                let key = csvField(dataset.path)
+                let key = file + csvField(dataset.path)
                 let mean = Self.number(moment.mean), variance = Self.number(moment.variance)
                 text += dataset.perChannel ? "\(key),\(first),\(mean),\(variance)\n"
                     : "\(key),\(first),\(second),\(mean),\(variance)\n"
@@ -77,13 +107,14 @@ final class ReportWriter {
             try output.write(text)
         case .ndjson:
             var text = ""
+            let file = labelsRows ? "\"file\":\(jsonString(fileName))," : ""
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
                 let key = jsonString(dataset.path)
                 let mean = Self.json(moment.mean), variance = Self.json(moment.variance)
                 text += dataset.perChannel
-                    ? "{\"dataset\":\(key),\"channel\":\(first),\"mean\":\(mean),\"var\":\(variance)}\n"
-                    : "{\"dataset\":\(key),\"sample\":\(first),\"group\":\(second),\"mean\":\(mean),\"var\":\(variance)}\n"
+                    ? "{\(file)\"dataset\":\(key),\"channel\":\(first),\"mean\":\(mean),\"var\":\(variance)}\n"
+                    : "{\(file)\"dataset\":\(key),\"sample\":\(first),\"group\":\(second),\"mean\":\(mean),\"var\":\(variance)}\n"
             }
             try output.write(text)
         case .json, .table:
@@ -93,7 +124,7 @@ final class ReportWriter {
     }
 
     func end() {
-        if let current { finished.append((current, rows)) }
+        if let current { finished.append((fileName, current, rows)) }
         current = nil
         rows = []
     }
@@ -101,7 +132,7 @@ final class ReportWriter {
     func finish() throws(PipelineError) {
         switch format {
         case .csv:
-            if !wroteHeader { try output.write("dataset,sample,group,mean,var\n") }
+            if !wroteHeader { try output.write((labelsRows ? "file," : "") + "dataset,sample,group,mean,var\n") }
         case .ndjson:
             break
         case .json:
@@ -118,8 +149,24 @@ final class ReportWriter {
     }
 
     private func jsonDocument() -> String {
+        switch files {
+        case .one(let name):
+            return "{\"file\":\(jsonString(name)),\"datasets\":[" + jsonDatasets(finished).joined(separator: ",") + "]}\n"
+        case .merged(let names):
+            return "{\"files\":[" + names.map(jsonString).joined(separator: ",") + "],\"datasets\":["
+                + jsonDatasets(finished).joined(separator: ",") + "]}\n"
+        case .each(let names):
+            let perFile = names.map { name in
+                "{\"file\":\(jsonString(name)),\"datasets\":["
+                    + jsonDatasets(finished.filter { $0.file == name }).joined(separator: ",") + "]}"
+            }
+            return "{\"files\":[" + perFile.joined(separator: ",") + "]}\n"
+        }
+    }
+
+    private func jsonDatasets(_ entries: [(file: String, dataset: ReportedDataset, rows: [Moments])]) -> [String] {
         var parts: [String] = []
-        for (dataset, moments) in finished {
+        for (_, dataset, moments) in entries {
             let means: String, variances: String
             if dataset.perChannel {
                 means = "[" + moments.map { Self.json($0.mean) }.joined(separator: ",") + "]"
@@ -140,21 +187,22 @@ final class ReportWriter {
                 "mean":\(means),"var":\(variances)}
                 """)
         }
-        return "{\"file\":\(jsonString(fileName)),\"datasets\":[" + parts.joined(separator: ",") + "]}\n"
+        return parts
     }
 
     private func table() -> String {
         var lines: [[String]] = []
         var omitted: [String] = []
         // The mode is one per run, so every dataset of a report has the same columns.
-        let perChannel = finished.first?.0.perChannel ?? false
-        lines.append(perChannel ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"])
-        for (dataset, moments) in finished {
+        let perChannel = finished.first?.dataset.perChannel ?? false
+        let fileColumn = labelsRows ? ["file"] : []
+        lines.append(fileColumn + (perChannel ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"]))
+        for (file, dataset, moments) in finished {
             let shown = rowLimit.map { min($0, moments.count) } ?? moments.count
             for index in 0..<shown {
                 let (first, second) = position(index, in: dataset)
                 let moment = moments[index]
-                lines.append([dataset.path, String(first)] + (perChannel ? [] : [String(second)])
+                lines.append((labelsRows ? [file] : []) + [dataset.path, String(first)] + (perChannel ? [] : [String(second)])
                              + [Self.number(moment.mean), Self.number(moment.variance)])
             }
             if shown < moments.count {

@@ -4,14 +4,78 @@ import HDF5
 
 /// `gnorm stats`: statistics of each selected dataset, as a report.
 public enum StatisticsRun {
+    /// The report of one or several INPUTs: each file's rows in order, or in batch mode
+    /// one set of per-channel statistics merged over every sample of every file. `save`
+    /// also stores batch statistics as HDF5, in the layout of `apply`'s `/gnorm/PATH/mean|var`.
     public static func run(
-        input: String, options: NormalizationOptions, format: ReportFormat, rowLimit: Int? = nil,
-        progress: ProgressObserver? = nil
+        inputs: [String], options: NormalizationOptions, format: ReportFormat, rowLimit: Int? = nil,
+        save: String? = nil, progress: ProgressObserver? = nil
     ) throws(PipelineError) {
-        let file = try InputFile.open(input)
-        let report = ReportWriter(format: format, output: .standardOutput(), fileName: file.name, rowLimit: rowLimit)
-        _ = try collect(file, options: options, report: report, progress: progress)
+        if inputs.filter({ $0 == "-" }).count > 1 { throw .usage("standard input (-) can be read once") }
+        if save != nil && options.mode != .batch {
+            throw .usage("--save stores batch statistics (per channel); use it with --mode batch")
+        }
+        if options.mode == .batch && (inputs.count > 1 || save != nil) {
+            return try runMerged(inputs: inputs, options: options, format: format, rowLimit: rowLimit, save: save,
+                                 progress: progress)
+        }
+        let names = inputs.map { $0 == "-" ? InputFile.standardInputName : $0 }
+        let report = ReportWriter(format: format, output: .standardOutput(),
+                                  files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
+        for input in inputs {
+            let file = try InputFile.open(input)
+            report.beginFile(file.name)
+            _ = try collect(file, options: options, report: report, progress: progress)
+        }
         try report.finish()
+    }
+
+    /// Batch statistics merged per dataset over the files, in file order (Chan's formula):
+    /// the statistics of the files' samples concatenated.
+    private static func runMerged(
+        inputs: [String], options: NormalizationOptions, format: ReportFormat, rowLimit: Int?, save: String?,
+        progress: ProgressObserver?
+    ) throws(PipelineError) {
+        var merged: [(job: DatasetJob, samples: Int, moments: [Moments])] = []
+        var names: [String] = []
+        for input in inputs {
+            let file = try InputFile.open(input)
+            names.append(file.name)
+            let results = try collect(file, options: options, report: nil, progress: progress)
+            if merged.isEmpty && names.count == 1 {
+                merged = results.map { ($0.job, $0.job.geometry.sampleCount, $0.moments) }
+                continue
+            }
+            let expected = merged.map(\.job.path), found = results.map(\.job.path)
+            guard expected == found else {
+                throw .data("its datasets \(found) differ from \(expected) in \(names[0]); batch statistics over "
+                            + "several files need the same datasets in each (name them with -d)", file: file.name)
+            }
+            for (index, result) in results.enumerated() {
+                let channels = merged[index].job.geometry.channelCount
+                guard result.job.geometry.channelCount == channels else {
+                    throw .data("\(result.job.geometry.channelCount) channels, but \(channels) in \(names[0])",
+                                file: file.name, dataset: result.job.path)
+                }
+                merged[index].samples += result.job.geometry.sampleCount
+                merged[index].moments = zip(merged[index].moments, result.moments).map { $0.merging($1) }
+            }
+        }
+        let report = ReportWriter(format: format, output: .standardOutput(), files: .merged(names), rowLimit: rowLimit)
+        for entry in merged {
+            let first = entry.job.reported(epsilon: options.epsilon)
+            report.begin(ReportedDataset(
+                path: first.path, shape: [entry.samples] + first.shape.dropFirst(), elementType: first.elementType,
+                mode: first.mode, groups: first.groups, epsilon: first.epsilon, layout: first.layout,
+                count: entry.moments.first.map { Int($0.count) } ?? 0, sampleCount: entry.samples))
+            try report.add(entry.moments)
+            report.end()
+        }
+        try report.finish()
+        if let save {
+            try StatisticsFile.write(merged.map { ($0.job, $0.moments) }, to: save, epsilon: options.epsilon,
+                                     sources: names)
+        }
     }
 
     /// The statistics of every selected dataset of an in-memory file image, without a report:
@@ -21,16 +85,16 @@ public enum StatisticsRun {
         do { file = try File(image: bytes, name: "<image>") } catch {
             throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: "<image>")
         }
-        return try collect(file, options: options, report: nil, progress: nil)
+        return try collect(file, options: options, report: nil, progress: nil).map(\.moments)
     }
 
     private static func collect(
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?
-    ) throws(PipelineError) -> [[Moments]] {
+    ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
-        var all: [[Moments]] = []
+        var all: [(job: DatasetJob, moments: [Moments])] = []
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = computesInDouble(job.dataset.elementType, output: nil)
@@ -47,7 +111,7 @@ public enum StatisticsRun {
             report?.end()
             progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1,
                                               bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
-            all.append(moments)
+            all.append((job, moments))
         }
         return all
     }

@@ -9,11 +9,14 @@ struct StatsCommand: ParsableCommand {
         discussion: """
             One row per (dataset, sample, group); in batch mode one per (dataset, channel).
             Numbers are printed in their shortest form that reads back as the same float64.
+            Several INPUTs: each file's rows in order, after a file column; in batch mode one
+            set of per-channel statistics merged over every sample of every file.
 
             Examples:
               gnorm stats in.h5
               gnorm stats -d /x --groups 8 --format csv in.h5 | head
               gnorm stats --format ndjson in.h5 | jq -c 'select(.var < 1e-3)'
+              gnorm stats --mode batch --save train-stats.h5 train-*.h5
             """
     )
 
@@ -25,18 +28,27 @@ struct StatsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Table format: at most this many rows per dataset; 0 for all.", valueName: "rows"))
     var limit: Int = 50
 
+    @Option(help: ArgumentHelp(
+        "Batch mode: also store the statistics as HDF5 (/gnorm/PATH/mean and var, for apply --mean/--var).",
+        valueName: "file.h5"))
+    var save: String?
+
     @OptionGroup var messages: MessageArguments
 
-    @Argument(help: ArgumentHelp("HDF5 file to read, or - for standard input.", valueName: "input"))
-    var input: String
+    @Argument(help: ArgumentHelp("HDF5 files to read, or - for standard input.", valueName: "input"))
+    var inputs: [String] = []
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("missing INPUT: give one or more HDF5 files, or - for standard input") }
+    }
 
     func run() throws {
         let chosen = format ?? (isatty(1) != 0 ? .table : .csv)
         let progress = messages.observer()
         progress?.printsSummary = false
         reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
-            try StatisticsRun.run(input: input, options: normalization.options, format: chosen,
-                                  rowLimit: limit > 0 ? limit : nil, progress: progress)
+            try StatisticsRun.run(inputs: inputs, options: normalization.options, format: chosen,
+                                  rowLimit: limit > 0 ? limit : nil, save: save, progress: progress)
         }
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import GroupNormKernel
+import HDF5
+
+/// `stats --save`: batch statistics as an HDF5 file laid out as `apply`'s `/gnorm`
+/// (`/gnorm/PATH/mean`, `/gnorm/PATH/var`, float64 of shape (C,)), so that
+/// `apply --mode batch --mean FILE.h5:/gnorm/PATH/mean --var FILE.h5:/gnorm/PATH/var`
+/// normalizes train, validation and test shards with them.
+enum StatisticsFile {
+    static func write(
+        _ datasets: [(job: DatasetJob, moments: [Moments])], to path: String, epsilon: Double, sources: [String]
+    ) throws(PipelineError) {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let temporary = folder + "/." + URL(fileURLWithPath: path).lastPathComponent
+            + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let registration = SignalCleanup.register(temporary)
+        defer { SignalCleanup.unregister(registration) }
+        do {
+            let file = try File(creating: temporary)
+            for (job, moments) in datasets {
+                let group = "/gnorm" + job.path
+                let mean = try file.createDataset(group + "/mean", shape: [moments.count], elementType: .float64)
+                try mean.writeAll(moments.map(\.mean))
+                let variance = try file.createDataset(group + "/var", shape: [moments.count], elementType: .float64)
+                try variance.writeAll(moments.map(\.variance))
+                let attributes: [(String, AttributeValue)] = [
+                    ("mode", .string(job.mode.rawValue)), ("groups", .integer(job.plan.groupCount)),
+                    ("eps", .double(epsilon)), ("layout", .string(job.plan.layout.rawValue)),
+                    ("source", .string(sources.joined(separator: "\n"))), ("version", .string(GnormVersion.current)),
+                    ("count", .double(moments.first?.count ?? 0)),
+                ]
+                for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
+            }
+            try file.close()
+        } catch {
+            unlink(temporary)
+            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
+        }
+        let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+        let synced = descriptor >= 0 && fsync(descriptor) == 0
+        if descriptor >= 0 { close(descriptor) }
+        guard synced, rename(temporary, path) == 0 else {
+            let failure = errno
+            unlink(temporary)
+            throw .outputUnavailable("cannot write statistics: \(String(cString: strerror(failure)))", file: path)
+        }
+    }
+}
