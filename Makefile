@@ -1,5 +1,7 @@
 # gnorm — see README.md. `make run` and `make test` work on a fresh Debian machine.
 PREFIX ?= /usr/local
+# bash for process substitution in the manual check.
+SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN = .build/release/gnorm
@@ -45,6 +47,10 @@ run: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	GNORM_TEST_PYTHON=$(TEST_PYTHON) $(SWIFT) test --skip-build
+	@# The committed manual page must be what the help text generates (its date line aside).
+	@$(SWIFT) package --allow-writing-to-package-directory generate-manual >/dev/null
+	@diff <(grep -v '^\.Dd' Documentation/gnorm.1) <(grep -v '^\.Dd' .build/plugins/GenerateManual/outputs/gnorm/gnorm.1) \
+	  || { echo "Documentation/gnorm.1 is stale: run make manual"; exit 1; }
 
 # Kernel and end-to-end benchmarks against PyTorch, NumPy, h5py, cp and dd (Benchmarks/bench.py;
 # BENCH_ARGS=--quick for a smoke test). Results land in .bench/.

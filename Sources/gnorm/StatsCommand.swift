@@ -9,8 +9,8 @@ struct StatsCommand: ParsableCommand {
         discussion: """
             One row per (dataset, sample, group); in batch mode one per (dataset, channel).
             Numbers are printed in their shortest form that reads back as the same float64.
-            Several INPUTs: each file's rows in order, after a file column; in batch mode one
-            set of per-channel statistics merged over every sample of every file.
+            Several INPUTs: each file's rows in order, after a file column; in batch
+            mode one set of per-channel statistics over every sample of every file.
 
             Examples:
               gnorm stats in.h5

@@ -230,3 +230,16 @@ import HDF5
         #expect(try Gnorm.run(["--version"]).stdout == "0.1.0\n")
     }
 }
+
+extension CommandTests {
+    /// Help is part of the interface: each command's help, verbatim (Tests/gnormTests/Help/*.txt;
+    /// after an intended change, regenerate them with `gnorm [COMMAND] --help > …`).
+    @Test(arguments: ["", "apply", "stats", "ls"])
+    func helpTextIsExactlyTheDocumentedOne(_ command: String) throws {
+        let run = try Gnorm.run(command.isEmpty ? ["--help"] : [command, "--help"])
+        #expect(run.status == 0)
+        let expected = try String(contentsOfFile: Gnorm.root + "/Tests/gnormTests/Help/\(command.isEmpty ? "gnorm" : command).txt",
+                                  encoding: .utf8)
+        #expect(run.stdout == expected)
+    }
+}
