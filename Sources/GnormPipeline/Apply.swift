@@ -60,15 +60,15 @@ public enum ApplyRun {
             func failure(_ what: String, _ error: HDF5Error) -> PipelineError {
                 .io("\(what): \(error.reason ?? error.description)", file: name, dataset: job.path, cause: error)
             }
-            let summary: (summary: DatasetSummary, moments: [Moments])
+            let result: (summary: DatasetSummary, moments: [Moments])
             switch layout.change {
             case .none:
                 let output: Dataset
                 do { output = try target.openDataset(job.path) } catch { throw failure("cannot open for writing", error) }
-                summary = try normalize(job, affine: affine, input: input, output: output, outputType: layout.elementType,
+                result = try normalize(job, affine: affine, input: input, output: output, outputType: layout.elementType,
                                         destination: destination, options: options, report: report, progress: progress)
                 do { try CFAttributes.dropInvalidated(on: output) } catch { throw failure("cannot update attributes", error) }
-                try writeStatistics(summary, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                try writeStatistics(result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
                                     dataset: output, outputName: name)
             case .replaced(let creation):
                 let replacement: DatasetReplacement
@@ -77,10 +77,10 @@ public enum ApplyRun {
                         job.path, elementType: layout.elementType, creation: creation,
                         attributes: CFAttributes.edits(retyping: layout.elementType != job.dataset.elementType))
                 } catch { throw failure("cannot create the replacement dataset", error) }
-                summary = try normalize(job, affine: affine, input: input, output: replacement.dataset,
+                result = try normalize(job, affine: affine, input: input, output: replacement.dataset,
                                         outputType: layout.elementType, destination: destination, options: options,
                                         report: report, progress: progress)
-                try writeStatistics(summary, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                try writeStatistics(result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
                                     dataset: replacement.dataset, outputName: name)
                 let unresolved: [String]
                 do {
@@ -88,7 +88,7 @@ public enum ApplyRun {
                 } catch { throw failure("cannot put the replacement in place", error) }
                 progress?.warned(unresolved.map { "\($0) (\(name):\(job.path))" })
             }
-            summaries.append(summary.summary)
+            summaries.append(result.summary)
         }
         if apply.history {
             try writeHistory(apply.commandLine, in: target, name: destination.name)
