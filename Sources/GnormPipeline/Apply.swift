@@ -29,7 +29,7 @@ public enum ApplyRun {
         }
 
         // Contiguous values that will be rewritten (or freed) need not be copied first.
-        let holes = layouts.compactMap(\.rewrittenBytes)
+        let holes = layouts.flatMap(\.rewrittenBytes)
         let target = try destination.create(copying: image.map { .image($0) } ?? .file(input), leavingHoles: holes)
         let summaries: [DatasetSummary]
         do {

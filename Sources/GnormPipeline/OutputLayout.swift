@@ -13,8 +13,9 @@ struct OutputLayout {
 
     let elementType: ElementType
     let change: Change
-    /// INPUT's bytes of a contiguous dataset that OUTPUT rewrites or frees: not worth copying.
-    let rewrittenBytes: Range<Int>?
+    /// INPUT's bytes of the dataset's values that OUTPUT rewrites (contiguous) or frees (a
+    /// replaced dataset, whose values are read from INPUT): not worth copying.
+    let rewrittenBytes: [Range<Int>]
 
     init(_ selected: SelectedDataset, in file: borrowing File, apply: ApplyOptions) throws(PipelineError) {
         let dataset = try DatasetSelection.open(selected.path, in: file)
@@ -36,7 +37,17 @@ struct OutputLayout {
         case .contiguous, .chunked, .compact:
             change = elementType == selected.elementType && creation == stored ? .none : .replaced(creation)
         }
-        if case .contiguous(let range?) = storage { rewrittenBytes = range } else { rewrittenBytes = nil }
+        switch (storage, change) {
+        case (.contiguous(let range?), _):
+            rewrittenBytes = [range]
+        case (.chunked, .replaced):
+            do { rewrittenBytes = try dataset.storedChunkRanges() } catch {
+                throw .io("cannot list chunks: \(error.reason ?? error.description)", file: file.name,
+                          dataset: selected.path, cause: error)
+            }
+        default:
+            rewrittenBytes = []
+        }
     }
 
     /// `--dtype`: the stored float type (byte order included) for `same`, or a little-endian

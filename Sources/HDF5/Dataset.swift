@@ -67,6 +67,25 @@ public struct Dataset: ~Copyable {
         }
     }
 
+    /// The byte ranges of the stored chunks, in the file. The HDF5 calls are
+    /// `H5Dget_num_chunks` and `H5Dget_chunk_info`.
+    public func storedChunkRanges() throws(HDF5Error) -> [Range<Int>] {
+        let space = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
+        var count: hsize_t = 0
+        try checkedStatus(H5Dget_num_chunks(id, space.id, &count), "H5Dget_num_chunks '\(path)'")
+        var offset = [hsize_t](repeating: 0, count: max(1, space.shape.count))
+        var ranges: [Range<Int>] = []
+        for index in 0..<count {
+            var mask: UInt32 = 0
+            var address: haddr_t = 0
+            var size: hsize_t = 0
+            try checkedStatus(H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
+                              "H5Dget_chunk_info '\(path)' \(index)")
+            if address != chdf5_haddr_undef() { ranges.append(Int(address) ..< Int(address) + Int(size)) }
+        }
+        return ranges
+    }
+
     /// The object's identity in its file. The HDF5 call is `H5Oget_info2`.
     public func address() throws(HDF5Error) -> ObjectAddress {
         var info = H5O_info_t()
