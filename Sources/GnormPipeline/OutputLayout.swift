@@ -1,3 +1,4 @@
+import Foundation
 import HDF5
 
 /// How a normalized dataset is stored in OUTPUT: its element type, and whether
@@ -41,13 +42,32 @@ struct OutputLayout {
         case (.contiguous(let range?), _):
             rewrittenBytes = [range]
         case (.chunked, .replaced):
-            do { rewrittenBytes = try dataset.storedChunkRanges() } catch {
+            let ranges: [Range<Int>]
+            do { ranges = try dataset.storedChunkRanges() } catch {
                 throw .io("cannot list chunks: \(error.reason ?? error.description)", file: file.name,
                           dataset: selected.path, cause: error)
             }
+            // Left out of the copy only where the first chunk's stored bytes are where HDF5 says.
+            rewrittenBytes = Self.chunkBytesMatch(ranges.first, of: dataset, in: file.name) ? ranges : []
         default:
             rewrittenBytes = []
         }
+    }
+
+    /// Whether INPUT's file holds, at `range`, the stored bytes of the dataset's first chunk.
+    /// Anything else (a chunk HDF5 cannot read here is read, and reported, by the stream) means no.
+    private static func chunkBytesMatch(_ range: Range<Int>?, of dataset: borrowing Dataset, in path: String) -> Bool {
+        guard let range else { return false }
+        let origin = Array(repeating: 0, count: dataset.shape.count)
+        let stored: [UInt8]
+        do { stored = try dataset.readRawChunk(at: origin).bytes } catch { return false }
+        guard stored.count == range.count else { return false }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: range.count)
+        let read = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, range.count, off_t(range.lowerBound)) }
+        return read == range.count && bytes == stored
     }
 
     /// `--dtype`: the stored float type (byte order included) for `same`, or a little-endian

@@ -67,9 +67,18 @@ public struct Dataset: ~Copyable {
         }
     }
 
-    /// The byte ranges of the stored chunks, in the file. The HDF5 calls are
-    /// `H5Dget_num_chunks` and `H5Dget_chunk_info`.
+    /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports
+    /// chunk addresses from the end of the user block (unlike `H5Dget_offset`): the caller
+    /// should check one against the file before relying on it. The HDF5 calls are
+    /// `H5Dget_num_chunks`, `H5Dget_chunk_info` and `H5Pget_userblock`.
     public func storedChunkRanges() throws(HDF5Error) -> [Range<Int>] {
+        let file = try checkedId(H5Iget_file_id(id), "H5Iget_file_id '\(path)'")
+        defer { H5Fclose(file) }
+        let creation = try checkedId(H5Fget_create_plist(file), "H5Fget_create_plist '\(path)'")
+        defer { H5Pclose(creation) }
+        var userBlock: hsize_t = 0
+        try checkedStatus(H5Pget_userblock(creation, &userBlock), "H5Pget_userblock '\(path)'")
+        let base = Int(userBlock)
         let space = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
         var count: hsize_t = 0
         try checkedStatus(H5Dget_num_chunks(id, space.id, &count), "H5Dget_num_chunks '\(path)'")
@@ -81,7 +90,7 @@ public struct Dataset: ~Copyable {
             var size: hsize_t = 0
             try checkedStatus(H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
                               "H5Dget_chunk_info '\(path)' \(index)")
-            if address != chdf5_haddr_undef() { ranges.append(Int(address) ..< Int(address) + Int(size)) }
+            if address != chdf5_haddr_undef() { ranges.append(base + Int(address) ..< base + Int(address) + Int(size)) }
         }
         return ranges
     }
