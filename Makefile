@@ -64,7 +64,9 @@ build-mpi: deps-mpi
 test-mpi: test-deps deps-mpi
 	$(SWIFT) build
 	$(SWIFT) build --build-tests --traits MPI --scratch-path $(MPI_SCRATCH)
+	@# Debian has no blosc plugin for parallel HDF5; hdf5plugin's (not linked to a libhdf5) serves both.
 	GNORM_TEST_PYTHON=$(TEST_PYTHON) GNORM_TEST_BINARY=$(CURDIR)/$(MPI_SCRATCH)/debug/gnorm \
+	  HDF5_PLUGIN_PATH=/usr/lib/x86_64-linux-gnu/hdf5/openmpi/plugins:$$($(TEST_PYTHON) -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)') \
 	  $(SWIFT) test --skip-build --no-parallel --traits MPI --scratch-path $(MPI_SCRATCH)
 	Fixtures/mpi/check.sh $(CURDIR)/.build/debug/gnorm $(CURDIR)/$(MPI_SCRATCH)/debug/gnorm $(TEST_PYTHON)
 
