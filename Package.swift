@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,13 @@ let package = Package(
         // For the libFuzzer targets in Fuzz/.
         .library(name: "GnormPipeline", targets: ["GnormPipeline"]),
     ],
+    // Two builds of the same code: `Serial` (the default: libhdf5 serial, thread-safe, no MPI
+    // needed) and `MPI` (`swift build --traits MPI`: Debian's libhdf5-openmpi, installed as gnorm-mpi).
+    traits: [
+        .default(enabledTraits: ["Serial"]),
+        .trait(name: "Serial", description: "Serial libhdf5 (pkg-config hdf5-serial)."),
+        .trait(name: "MPI", description: "Parallel libhdf5 over OpenMPI (pkg-config hdf5-openmpi); runs under mpirun/srun."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -18,6 +25,17 @@ let package = Package(
             name: "CHDF5",
             pkgConfig: "hdf5-serial",
             providers: [.apt(["libhdf5-dev"])]
+        ),
+        // The MPI build's libhdf5 and MPI itself; the shims give HDF5 the same accessor names.
+        .systemLibrary(
+            name: "CHDF5MPI",
+            pkgConfig: "hdf5-openmpi",
+            providers: [.apt(["libhdf5-openmpi-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
         ),
         .systemLibrary(
             name: "CDeflate",
@@ -29,9 +47,15 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: [
+            .target(name: "CHDF5", condition: .when(traits: ["Serial"])),
+            .target(name: "CHDF5MPI", condition: .when(traits: ["MPI"])),
+        ]),
         .target(name: "GroupNormKernel"),
-        .target(name: "GnormPipeline", dependencies: ["HDF5", "GroupNormKernel", "CDeflate", "CISAL"]),
+        .target(name: "GnormPipeline", dependencies: [
+            "HDF5", "GroupNormKernel", "CDeflate", "CISAL",
+            .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+        ]),
         .executableTarget(
             name: "gnorm",
             dependencies: [

@@ -20,7 +20,9 @@ public enum ApplyRun {
         }
         let affines = try jobs.map { (job) throws(PipelineError) in try affine(for: job, apply: apply, options: options, input: source) }
         let layouts = try jobs.map { (job) throws(PipelineError) in try OutputLayout(job.dataset, in: source, apply: apply) }
-        let report = try apply.report.map { (path) throws(PipelineError) -> ReportWriter in
+        // Under MPI, process 0 writes the report of every process's rows.
+        let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
+            if Processes.current.rank != 0 { return nil }
             guard let format = ReportFormat(path: path) else {
                 throw .usage("--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
             }
@@ -148,16 +150,23 @@ public enum ApplyRun {
         let inDouble = computesInDouble(job.dataset.elementType, output: outputType)
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
-        let stream = job.stream(fileName: job.fileName, outputName: destination.name, computeBytes: bytesPerElement,
-                                memoryLimit: options.memoryLimit, report: report, progress: progress)
+        let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
+        var stream = job.stream(fileName: job.fileName, outputName: destination.name, computeBytes: bytesPerElement,
+                                memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+        stream.share = share
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                           bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
         let started = Date()
         let fill = DatasetStream.FillCount()
-        let moments = inDouble
-            ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
-            : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
+        var moments = try Processes.divergent { () throws(PipelineError) in
+            inDouble
+                ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
+                : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
+        }
+        if let share {
+            (moments, fill.values) = try share.collect(moments, fillCount: fill.values, scope: job.plan.scope, into: report)
+        }
         report?.end()
         let summary = Summaries.make(job, moments: moments, since: started, passes: passes,
                                      bytesPerElement: bytesPerElement, maskedValues: fill.values)

@@ -15,6 +15,9 @@ struct DatasetStream {
     let fillMarkers: [Double]
     let report: ReportWriter?
     let progress: ProgressObserver?
+    /// The samples this process streams when the processes of an MPI job share the dataset
+    /// (SampleShare.swift); nil: all of them.
+    var share: SampleShare? = nil
 
     /// Per-channel affine parameters and, for batch eval mode, given statistics.
     struct Affine: Sendable {
@@ -44,8 +47,9 @@ struct DatasetStream {
         let codec = inputCodec(E.self, for: input)
         let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
         var collected: [Moments] = []
+        var slabParts: [[Moments]] = []  // shared per-channel statistics, merged after all processes' slabs are in
         var done = 0
-        try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1).run(
+        try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1, wholeSlabs: plan.scope == .channels).run(
             read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec, stored: stored) },
             compute: { slab, values -> ([Moments], Int) in
                 let source = UnsafeBufferPointer(values)
@@ -57,7 +61,9 @@ struct DatasetStream {
             consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
                 let moments = result.0
                 fillCount.values += result.1
-                if plan.scope == .channels {
+                if plan.scope == .channels, share != nil {
+                    slabParts.append(moments)
+                } else if plan.scope == .channels {
                     collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
                 } else {
                     collected += moments
@@ -67,6 +73,7 @@ struct DatasetStream {
                 progress?.advanced(samplesDone: done)
             })
         if plan.scope == .channels {
+            if let share { collected = share.merged(slabParts, channelCount: plan.channelCount) }
             if collected.isEmpty { collected = Array(repeating: Moments(count: 0, mean: .nan, m2: .nan), count: plan.channelCount) }
             try report?.add(collected)
         }
@@ -94,11 +101,12 @@ struct DatasetStream {
         let readCodec = inputCodec(E.self, for: input)
         let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
         let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: plan.threadCount)
-        let writeCodec = ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
+        // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
+        let writeCodec = share != nil ? nil : ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
         var collected: [Moments] = given ?? []
         var done = 0
-        let alignment = lcm(readCodec?.chunkRows ?? 1, writeCodec?.chunkRows ?? 1)
+        let alignment = lcm(readCodec?.chunkRows ?? 1, writeCodec?.chunkRows ?? share.map { _ in SampleShare.writeUnit(of: output) } ?? 1)
         try pipeline(E.self, alignedTo: alignment).run(
             read: { (slab, values) throws(PipelineError) in
                 try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
@@ -148,12 +156,19 @@ struct DatasetStream {
                     try report?.add(moments)
                 }
             })
+        if let share {
+            for _ in 0 ..< share.missingWrites(slabs.aligned(to: alignment), multiple: alignment) {
+                do { try storedOutput.write(rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0)) } catch {
+                    throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+                }
+            }
+        }
         return collected
     }
 
-    private func pipeline<E>(_ type: E.Type, alignedTo rows: Int) -> SlabPipeline<E> {
+    private func pipeline<E>(_ type: E.Type, alignedTo rows: Int, wholeSlabs: Bool = false) -> SlabPipeline<E> {
         let plan = slabs.aligned(to: rows)
-        return SlabPipeline(slabs: plan.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: plan.samplesPerSlab)
+        return SlabPipeline(slabs: share?.slabs(plan, multiple: wholeSlabs ? plan.samplesPerSlab : rows) ?? plan.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: plan.samplesPerSlab)
     }
 
     /// The parallel-deflate reader, when the input's chunks allow it and all are stored;

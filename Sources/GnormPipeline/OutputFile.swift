@@ -16,7 +16,7 @@ final class OutputDestination {
     let name: String
     /// OUTPUT replaces INPUT (`--in-place`): it keeps INPUT's permission bits.
     let replacesInput: Bool
-    private var registration: SignalCleanup.Registration?
+    var registration: SignalCleanup.Registration?
 
     private init(target: Target, name: String, replacesInput: Bool = false) {
         self.target = target
@@ -55,7 +55,9 @@ final class OutputDestination {
         guard access(folder, W_OK) == 0 else {
             throw .outputUnavailable("folder \(folder) is not writable", file: output)
         }
-        let temporary = folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        // Under MPI every process writes the file that process 0 names.
+        let temporary = Processes.current.broadcast(
+            folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         return OutputDestination(target: .path(final: finalPath, temporary: temporary), name: output, replacesInput: inPlace)
     }
 
@@ -74,6 +76,7 @@ final class OutputDestination {
     /// Makes OUTPUT a byte copy of INPUT under its temporary name and opens it for writing.
     /// `holes` are byte ranges of INPUT that will be rewritten, not copied.
     func create(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
+        if Processes.current.sharesFiles { return try createShared(copying: input, leavingHoles: holes) }  // SharedOutput.swift
         switch target {
         case .path(_, let temporary), .standardOutput(let temporary):
             registration = SignalCleanup.register(temporary)
@@ -102,6 +105,7 @@ final class OutputDestination {
 
     /// Closes the file, makes it durable and puts it in place (or on standard output).
     func commit(_ file: consuming File) throws(PipelineError) {
+        if Processes.current.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
         switch target {
         case .standardOutput(let temporary):
             defer { abandon() }
@@ -148,7 +152,7 @@ final class OutputDestination {
         }
     }
 
-    private func release() {
+    func release() {
         if let registration { SignalCleanup.unregister(registration) }
         registration = nil
     }

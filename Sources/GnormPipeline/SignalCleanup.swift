@@ -66,6 +66,16 @@ public enum SignalCleanup {
         return Registration(slot: slot)
     }
 
+    /// Removes every registered temporary file now (a process about to end an MPI job).
+    static func removeRegistered() {
+        lock.lock()
+        defer { lock.unlock() }
+        for slot in 0..<slotCount where armed[slot] != 0 {
+            unlink(paths + slot * capacity)
+            armed[slot] = 0
+        }
+    }
+
     static func unregister(_ registration: Registration) {
         guard let slot = registration.slot else { return }
         lock.lock()

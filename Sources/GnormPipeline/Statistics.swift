@@ -20,12 +20,14 @@ public enum StatisticsRun {
                                  progress: progress)
         }
         let names = inputs.map { $0 == "-" ? InputFile.standardInputName : $0 }
-        let report = ReportWriter(format: format, output: .standardOutput(),
+        let report = ReportWriter(format: format, output: try reportOutput(),
                                   files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
+        // Under MPI the processes share each dataset's samples; process 0 prints.
+        let share = Processes.current.size > 1 ? SampleShare(group: Processes.current) : nil
         for input in inputs {
             let file = try InputFile.open(input)
             report.beginFile(file.name)
-            _ = try collect(file, options: options, report: report, progress: progress)
+            _ = try collect(file, options: options, report: report, progress: progress, share: share)
         }
         try report.finish()
     }
@@ -38,10 +40,15 @@ public enum StatisticsRun {
     ) throws(PipelineError) {
         var merged: [(job: DatasetJob, samples: Int, moments: [Moments])] = []
         var names: [String] = []
+        // Under MPI each process computes the statistics of its share of the files (SharedStatistics.swift).
+        let computed = try FileShare.statistics(of: inputs, options: options, progress: progress)
         for input in inputs {
             let file = try InputFile.open(input)
             names.append(file.name)
-            let results = try collect(file, options: options, report: nil, progress: progress)
+            let results: [(job: DatasetJob, moments: [Moments])]
+            if let computed { results = computed[names.count - 1] } else {
+                results = try collect(file, options: options, report: nil, progress: progress)
+            }
             if merged.isEmpty && names.count == 1 {
                 merged = results.map { ($0.job, $0.job.geometry.sampleCount, $0.moments) }
                 continue
@@ -61,7 +68,7 @@ public enum StatisticsRun {
                 merged[index].moments = zip(merged[index].moments, result.moments).map { $0.merging($1) }
             }
         }
-        let report = ReportWriter(format: format, output: .standardOutput(), files: .merged(names), rowLimit: rowLimit)
+        let report = ReportWriter(format: format, output: try reportOutput(), files: .merged(names), rowLimit: rowLimit)
         for entry in merged {
             let first = entry.job.reported(epsilon: options.epsilon)
             report.begin(ReportedDataset(
@@ -72,7 +79,7 @@ public enum StatisticsRun {
             report.end()
         }
         try report.finish()
-        if let save {
+        if let save, Processes.current.rank == 0 {
             try StatisticsFile.write(merged.map { ($0.job, $0.moments) }, to: save, epsilon: options.epsilon,
                                      sources: names)
         }
@@ -88,8 +95,9 @@ public enum StatisticsRun {
         return try collect(file, options: options, report: nil, progress: nil).map(\.moments)
     }
 
-    private static func collect(
-        _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?
+    static func collect(
+        _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
+        share: SampleShare? = nil
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
@@ -98,16 +106,22 @@ public enum StatisticsRun {
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = computesInDouble(job.dataset.elementType, output: nil)
-            let stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
-                                    memoryLimit: options.memoryLimit, report: report, progress: progress)
+            var stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
+                                    memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+            stream.share = share
             let started = Date()
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
                               bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
             let fill = DatasetStream.FillCount()
-            let moments = inDouble
-                ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
-                : try stream.statistics(Float.self, input: dataset, fillCount: fill)
+            var moments = try Processes.divergent { () throws(PipelineError) in
+                inDouble
+                    ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
+                    : try stream.statistics(Float.self, input: dataset, fillCount: fill)
+            }
+            if let share {
+                (moments, fill.values) = try share.collect(moments, fillCount: fill.values, scope: job.plan.scope, into: report)
+            }
             report?.end()
             progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1,
                                               bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))

@@ -38,7 +38,10 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     }
 
     func write(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error) {
-        guard halfStored else { return try dataset.write(rows: rows, from: values) }
+        guard halfStored else {
+            if try writeConverted(rows: rows, of: dataset, from: values) { return }  // SharedWrites.swift
+            return try dataset.write(rows: rows, from: values)
+        }
         let bits = stagingBuffer(count: values.count)
         Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
         if bigEndian { swapBytes(bits) }

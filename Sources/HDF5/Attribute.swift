@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// The value of an attribute that gnorm writes or reads back.
 public enum AttributeValue: Equatable, Sendable {

@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// An open dataset, owning its id.
 public struct Dataset: ~Copyable {
@@ -146,18 +150,21 @@ public struct Dataset: ~Copyable {
         let count = byteCount / max(elementSize, 1)
         let fileSpace = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
         let shape = fileSpace.shape
-        if shape.isEmpty || rows.isEmpty { return }
         let rowElements = shape.dropFirst().reduce(1, *)
+        if shape.isEmpty || rows.isEmpty || rowElements == 0 {
+            // A process of an MPI job with no rows still joins the collective write.
+            if writing && !shape.isEmpty && isParallel(id) { try writeNothing(memoryType) }
+            return
+        }
         precondition(count == rows.count * rowElements, "buffer of \(count) for \(rows.count) rows of \(rowElements)")
-        if rowElements == 0 { return }
         try fileSpace.selectRows(rows)
         // The memory space has the slab's own shape: HDF5 then maps chunks to
         // memory directly instead of projecting a 1-D selection element by element.
         let memorySpace = try Dataspace(shape: [rows.count] + shape.dropFirst())
         let verb = writing ? "H5Dwrite" : "H5Dread"
         let status = writing
-            ? H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
-            : H5Dread(id, memoryType, memorySpace.id, fileSpace.id, chdf5_default(), pointer)
+            ? H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
+            : H5Dread(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
         try checkedStatus(status, "\(verb) '\(path)' rows \(rows.lowerBound)..<\(rows.upperBound)")
     }
 
@@ -183,8 +190,10 @@ public struct Dataset: ~Copyable {
     public func writeAll<T: NativeElement>(_ values: [T]) throws(HDF5Error) {
         let shape = self.shape
         if shape.isEmpty || shape[0] == 0 { return }
+        // In a file shared by an MPI job every process passes the same values; rank 0 writes them.
+        let rows = writesWholeValues ? 0..<shape[0] : 0..<0
         try values.withUnsafeBufferPointer { (buffer) throws(HDF5Error) in
-            try write(rows: 0..<shape[0], from: buffer)
+            try write(rows: rows, from: UnsafeBufferPointer(rebasing: buffer[0..<(rows.isEmpty ? 0 : buffer.count)]))
         }
     }
 

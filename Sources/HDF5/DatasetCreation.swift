@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// A filter of a chunked dataset's pipeline.
 public enum Filter: Equatable, Sendable {

@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// A dataset being replaced by one of another type or layout, in the same file,
 /// so that readers still see the same object: same names (each at its place),

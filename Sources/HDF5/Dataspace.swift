@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// An owned dataspace id: a shape, optionally with a selection.
 struct Dataspace: ~Copyable {

@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// The element type of a dataset or attribute as stored in a file.
 public enum ElementType: Equatable, Hashable, Sendable {

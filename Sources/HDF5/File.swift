@@ -1,10 +1,14 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// An open HDF5 file, owning its id. Closed in `deinit`; `close()` reports
 /// failures where they could lose data.
 public struct File: ~Copyable {
     /// -1 once `close()` has closed it.
-    private(set) var id: hid_t
+    var id: hid_t
     /// The name it was opened under, for messages.
     public let name: String
 
@@ -45,7 +49,12 @@ public struct File: ~Copyable {
         self.name = name
     }
 
-    deinit { if id >= 0 { H5Fclose(id) } }
+    deinit {
+        if id >= 0 {
+            forgetParallelFile(id)
+            H5Fclose(id)
+        }
+    }
 
     /// Whether `path` starts with an HDF5 signature. The HDF5 call is `H5Fis_hdf5`.
     public static func isHDF5(_ path: String) -> Bool {
@@ -57,6 +66,7 @@ public struct File: ~Copyable {
     /// (disk full, file-size limit). The HDF5 calls are `H5Fflush`, `H5Fclose`.
     public consuming func close() throws(HDF5Error) {
         try flush()
+        forgetParallelFile(id)
         let status = H5Fclose(id)
         id = -1
         try checkedStatus(status, "H5Fclose '\(name)'")

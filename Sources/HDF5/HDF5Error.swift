@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// A failed HDF5 call: what was attempted and the messages of HDF5's error stack.
 public struct HDF5Error: Error, CustomStringConvertible, Sendable {

@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// Re-pointing the names of an object at another object, each name kept at its
 /// place in the iteration order of its group (netCDF-4 numbers variables by link

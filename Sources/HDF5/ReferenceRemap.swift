@@ -1,4 +1,8 @@
+#if MPI
+internal import CHDF5MPI
+#else
 internal import CHDF5
+#endif
 
 /// Where a replaced object now lives.
 public struct MovedObject: Sendable {
@@ -63,7 +67,7 @@ private struct ReferenceRemapper {
         let space = try Dataspace(adopting: H5Dget_space(dataset), "H5Dget_space '\(path)'")
         try rewrite(fileType: fileType, space: space.id, where: "dataset \(path)",
                     read: { type, buffer in H5Dread(dataset, type, chdf5_all(), chdf5_all(), chdf5_default(), buffer) },
-                    write: { type, buffer in H5Dwrite(dataset, type, chdf5_all(), chdf5_all(), chdf5_default(), buffer) })
+                    write: { type, buffer in H5Dwrite(dataset, type, chdf5_all(), chdf5_all(), transferList(for: dataset), buffer) })
     }
 
     private mutating func rewrite(

@@ -84,7 +84,8 @@ struct ApplyCommand: ParsableCommand {
         apply.inPlace = inPlace
         apply.history = !noHistory
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        let progress = messages.observer()
+        // Under MPI only process 0 shows progress and warnings.
+        let progress = Processes.current.rank == 0 ? messages.observer() : nil
         _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
             try ApplyRun.run(input: input, output: output, options: normalization.options, apply: apply, progress: progress)
         }

@@ -9,9 +9,19 @@ import Glibc
 /// sysexits status of SPEC §5.
 func exitCode(for error: PipelineError, verbose: Bool) -> ExitCode {
     if case .brokenPipe = error { return ExitCode(0) }
+    writeToStandardError(errorMessage(for: error, verbose: verbose))
+    return exitStatus(for: error)
+}
+
+/// The `gnorm: error:` line (and with `--verbose` the underlying error).
+func errorMessage(for error: PipelineError, verbose: Bool) -> String {
     var message = "gnorm: error: \(error)\n"
     if verbose, let detail = error.detail { message += detail + "\n" }
-    writeToStandardError(message)
+    return message
+}
+
+/// The sysexits status of SPEC §5.
+func exitStatus(for error: PipelineError) -> ExitCode {
     switch error {
     case .usage: return ExitCode(64)
     case .data: return ExitCode(65)
@@ -34,8 +44,19 @@ func writeToStandardError(_ text: String) {
 /// in libhdf5 1.10 after EFBIG or ENOSPC).
 func reportingFailures<R>(verbose: Bool, _ body: () throws(PipelineError) -> R) -> R {
     do { return try body() } catch {
+        if Processes.current.sharesFiles, !error.isBrokenPipe {
+            // Under MPI: one line from one process, every process ended (ProcessGroup.swift).
+            Processes.end(status: exitStatus(for: error).rawValue, message: errorMessage(for: error, verbose: verbose))
+        }
         let code = exitCode(for: error, verbose: verbose)
         fflush(nil)
         _exit(code.rawValue)
+    }
+}
+
+extension PipelineError {
+    var isBrokenPipe: Bool {
+        if case .brokenPipe = self { return true }
+        return false
     }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import GnormPipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Gnorm: ParsableCommand {
@@ -20,11 +23,26 @@ struct Gnorm: ParsableCommand {
 
     static func main() {
         GnormProcess.prepare()
+        // gnorm-mpi joins its MPI job here (under mpirun/srun, or with --mpi); gnorm never does.
+        let arguments = Processes.start(arguments: Array(CommandLine.arguments.dropFirst()))
+        Processes.loneFailure = { error in
+            Processes.end(status: exitStatus(for: error).rawValue, message: errorMessage(for: error, verbose: arguments.contains("--verbose")))
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
+            if Processes.current.sharesFiles {
+                // Every process parsed the same arguments: process 0 answers for all.
+                let code = exitCode(for: error)
+                if Processes.current.rank == 0 {
+                    writeToStandardError(fullMessage(for: error) + "\n")
+                }
+                Processes.current.finish()
+                Glibc.exit(code.rawValue)
+            }
             exit(withError: error)
         }
+        Processes.current.finish()
     }
 }

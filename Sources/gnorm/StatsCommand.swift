@@ -44,7 +44,8 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         let chosen = format ?? (isatty(1) != 0 ? .table : .csv)
-        let progress = messages.observer()
+        // Under MPI only process 0 shows progress and warnings.
+        let progress = Processes.current.rank == 0 ? messages.observer() : nil
         progress?.printsSummary = false
         reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
             try StatisticsRun.run(inputs: inputs, options: normalization.options, format: chosen,

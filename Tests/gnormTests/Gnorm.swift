@@ -17,6 +17,8 @@ enum Gnorm {
     }()
 
     static let binary: String = {
+        // `make test-mpi` runs this suite against the MPI build, built in its own scratch path.
+        if let path = ProcessInfo.processInfo.environment["GNORM_TEST_BINARY"], !path.isEmpty { return path }
         for configuration in ["debug", "release"] {
             let path = root + "/.build/\(configuration)/gnorm"
             if FileManager.default.isExecutableFile(atPath: path) { return path }

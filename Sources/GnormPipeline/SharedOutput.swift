@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HDF5
+
+/// OUTPUT written by every process of an MPI job: process 0 makes the byte copy under the
+/// temporary name they share (`prepare` broadcasts it), every process opens it with MPI-IO;
+/// at the end every process closes it (collectively), and process 0 syncs and renames it.
+extension OutputDestination {
+    func createShared(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
+        let group = Processes.current
+        guard case .path(_, let temporary) = target, case .file(let path) = input else {
+            throw .usage("standard input or output (-) cannot be shared by the processes of an MPI job; name files")
+        }
+        registration = SignalCleanup.register(temporary)
+        var failure: Int32 = 0
+        if group.rank == 0 {
+            var status = stat()
+            let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
+            failure = ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+        }
+        failure = Int32(group.allGather([Double(failure)])[0][0])
+        guard failure == 0 else {
+            abandon()
+            let reason = String(cString: strerror(failure))
+            if failure == ENOSPC || failure == EFBIG || failure == EIO { throw .io("cannot write: \(reason)", file: name) }
+            throw .outputUnavailable("cannot create: \(reason)", file: name)
+        }
+        do { return try File(openingForWritingByAllProcesses: temporary) } catch {
+            abandon()
+            throw .outputUnavailable("cannot open the copy of INPUT with MPI-IO: \(error.reason ?? error.description)", file: name)
+        }
+    }
+
+    func commitShared(_ file: consuming File) throws(PipelineError) {
+        let group = Processes.current
+        guard case .path(let finalPath, let temporary) = target else { preconditionFailure("shared standard output") }
+        do { try file.close() } catch {
+            abandon()
+            throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
+        }
+        group.barrier()
+        // 0: done; > 0: fsync's errno; < 0: rename's errno, negated.
+        var outcome: Int32 = 0
+        if group.rank == 0 {
+            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0 || fsync(descriptor) != 0 { outcome = errno }
+            if descriptor >= 0 { close(descriptor) }
+            if outcome == 0 && rename(temporary, finalPath) != 0 { outcome = -errno }
+        }
+        outcome = Int32(group.allGather([Double(outcome)])[0][0])
+        guard outcome == 0 else {
+            abandon()
+            if outcome > 0 { throw .io("cannot write: \(String(cString: strerror(outcome)))", file: name) }
+            throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(-outcome)))", file: name)
+        }
+        release()
+        if group.rank == 0 {
+            let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+            if folder >= 0 {
+                fsync(folder)
+                close(folder)
+            }
+        }
+    }
+}
