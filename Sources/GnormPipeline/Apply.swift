@@ -147,7 +147,7 @@ public enum ApplyRun {
                                 memoryLimit: options.memoryLimit, report: report, progress: progress)
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                          bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
+                          bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)
         let started = Date()
         let fill = DatasetStream.FillCount()
         let moments = inDouble

@@ -38,7 +38,7 @@ public enum StatisticsRun {
                                     memoryLimit: options.memoryLimit, report: report, progress: progress)
             let started = Date()
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                              bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
+                              bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
             let fill = DatasetStream.FillCount()
             let moments = inDouble
@@ -62,7 +62,7 @@ enum Summaries {
         return DatasetSummary(
             path: job.path, shape: job.dataset.shape, groups: job.plan.groupCount, mode: job.mode.rawValue,
             elements: elements, seconds: seconds,
-            bytesPerSecond: seconds > 0 ? Double(elements * bytesPerElement * passes) / seconds : 0,
+            bytesPerSecond: seconds > 0 ? Double(elements) * Double(bytesPerElement * passes) / seconds : 0,
             nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count, maskedValues: maskedValues)
     }
 }
