@@ -143,7 +143,7 @@ public enum ApplyRun {
         let inDouble = computesInDouble(job.dataset.elementType, output: outputType)
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
-        let stream = job.stream(fileName: job.fileName, outputName: destination.name, computeBytes: bytesPerElement,
+        let stream = job.stream(fileName: job.fileName, outputName: destination.name,
                                 memoryLimit: options.memoryLimit, report: report, progress: progress)
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(dataset: job.path, samples: job.geometry.sampleCount,

@@ -34,7 +34,7 @@ public enum StatisticsRun {
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = computesInDouble(job.dataset.elementType, output: nil)
-            let stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
+            let stream = job.stream(fileName: file.name, outputName: file.name,
                                     memoryLimit: options.memoryLimit, report: report, progress: progress)
             let started = Date()
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,

@@ -17,7 +17,7 @@ public struct TensorGeometry: Equatable, Sendable {
                         + "expected (N, C, …) with rank ≥ 2", file: file, dataset: dataset)
         }
         guard SizeArithmetic.product(shape + [SizeArithmetic.widestElement]) != nil else {
-            throw .data("shape \(shape) cannot be addressed: its values would take over 2^63 bytes in memory",
+            throw .data("shape \(shape) has more elements than can be addressed: its values would take over 2^63 bytes",
                         file: file, dataset: dataset)
         }
         self.shape = shape

@@ -41,7 +41,7 @@ public struct GroupNormPlan: Sendable {
     public let spatialCount: Int
     public let layout: ChannelLayout
     public let scope: StatisticsScope
-    public let threadCount: Int
+    public private(set) var threadCount: Int
 
     /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
     static let blockElements = 4096
@@ -61,6 +61,13 @@ public struct GroupNormPlan: Sendable {
         self.layout = layout
         self.scope = scope
         self.threadCount = threadCount
+    }
+
+    /// The same plan run on `threadCount` threads (at least one): the same bits.
+    public func with(threadCount: Int) -> GroupNormPlan {
+        var plan = self
+        plan.threadCount = max(1, threadCount)
+        return plan
     }
 
     /// G for group scopes, C for batch statistics (one per channel).
