@@ -116,3 +116,56 @@ import GroupNormKernel
         #expect(chunked.axis == 1 && chunked.run == 4)
     }
 }
+
+/// Issue 9: float16 through the parallel-deflate path, read and written, is bitwise the HDF5 path.
+@Suite struct Float16DeflateTests {
+    @Test func gzipFloat16IsBitwiseTheContiguousPath() throws {
+        let folder = try Fixtures.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let shape = [5, 8, 24, 16]
+        var state: UInt64 = 7
+        let values = (0..<shape.reduce(1, *)).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 6 - 2
+        }
+        let input = folder + "/in.h5"
+        do {
+            let file = try File(creating: input)
+            // Whole samples per chunk, shuffled and deflated (the codec's case), and the same values contiguous.
+            let gzip = try file.createDataset("/gzip", shape: shape, elementType: .float16, creation: DatasetCreation(
+                chunkShape: [2] + shape.dropFirst(), filters: [.shuffle, .deflate(level: 4)]))
+            // The bits themselves: libhdf5's float32 → float16 conversion rounds differently by layout.
+            var bits = [UInt16](repeating: 0, count: values.count)
+            values.withUnsafeBufferPointer { source in
+                bits.withUnsafeMutableBufferPointer { Float16Conversion.narrow(source, into: $0, threadCount: 1) }
+            }
+            try bits.withUnsafeBytes { bytes in try gzip.writeStored(rows: 0..<shape[0], from: bytes) }
+            let plain = try file.createDataset("/plain", shape: shape, elementType: .float16)
+            try bits.withUnsafeBytes { bytes in try plain.writeStored(rows: 0..<shape[0], from: bytes) }
+        }
+        var results: [String: [Double]] = [:]
+        for (dataset, threads) in [("/gzip", 1), ("/gzip", 3), ("/plain", 2)] {
+            var options = NormalizationOptions()
+            options.datasets = [dataset]
+            options.groups = .count(4)
+            options.threadCount = threads
+            var apply = ApplyOptions()
+            apply.history = false
+            let output = folder + "/out\(dataset.dropFirst())\(threads).h5"
+            try ApplyRun.run(input: input, output: output, options: options, apply: apply)
+            let written = try File(openingForReading: output).openDataset(dataset)
+            let source = try File(openingForReading: input).openDataset(dataset)
+            #expect(written.elementType == .float16 && written.creation == source.creation)
+            // The gzip dataset is one ParallelDeflate moves (float16 bits, whole samples per chunk).
+            #expect((ParallelDeflate(creation: source.creation, shape: shape, elementType: .float16, slotCount: 0) != nil)
+                    == (dataset == "/gzip"))
+            results["\(dataset)\(threads)"] = try written.readAll(as: Double.self)
+                + Fixtures.read(output, "/gnorm\(dataset)/mean") + Fixtures.read(output, "/gnorm\(dataset)/var")
+        }
+        let plain = try #require(results["/plain2"])
+        for key in ["/gzip1", "/gzip3"] {
+            let difference = StreamedSampleTests.firstDifference(try #require(results[key]), plain)
+            #expect(difference == nil, "\(key) at \(difference ?? 0): \(results[key]![difference ?? 0]) vs \(plain[difference ?? 0])")
+        }
+    }
+}
