@@ -151,12 +151,12 @@ public enum ApplyRun {
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
-        var stream = job.stream(fileName: job.fileName, outputName: destination.name, computeBytes: bytesPerElement,
+        var stream = job.stream(fileName: job.fileName, outputName: destination.name,
                                 memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
         stream.share = share
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                          bytesPerSample: job.geometry.sampleElements * bytesPerElement, passes: passes)
+                          bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)
         let started = Date()
         let fill = DatasetStream.FillCount()
         var moments = try Processes.divergent { () throws(PipelineError) in

@@ -38,14 +38,12 @@ struct DatasetJob {
     }
 
     func stream(
-        fileName: String, outputName: String, computeBytes: Int, memoryLimit: Int,
+        fileName: String, outputName: String, memoryLimit: Int,
         report: ReportWriter?, progress: ProgressObserver?
     ) -> DatasetStream {
         DatasetStream(
             fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
-            // Two slab buffers take half of the limit; HDF5's caches and chunk buffers the rest.
-            slabs: SlabPlan(sampleCount: geometry.sampleCount, bytesPerSample: geometry.sampleElements * computeBytes,
-                            memoryLimit: memoryLimit / 4),
+            memoryLimit: memoryLimit,
             fillMarkers: fillMarkers, report: report, progress: progress)
     }
 }

@@ -10,7 +10,8 @@ struct DatasetStream {
     let path: String
     let geometry: TensorGeometry
     let plan: GroupNormPlan
-    let slabs: SlabPlan
+    /// `--memory-limit` in bytes: what gnorm's buffers and libhdf5's chunks share (`MemoryPlan`).
+    let memoryLimit: Int
     /// CF fill values to leave out of the statistics and keep in OUTPUT; empty: none.
     let fillMarkers: [Double]
     let report: ReportWriter?
@@ -42,30 +43,65 @@ struct DatasetStream {
     func statistics<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset, fillCount: FillCount = FillCount()
     ) throws(PipelineError) -> [Moments] {
-        let plan = self.plan
         let mask = fillMask(E.self)
-        let codec = inputCodec(E.self, for: input)
-        let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
+        let layout = inputCodec(E.self, for: input, slotCount: 0)
+        var hdf5 = MemoryPlan.HDF5Share()
+        hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
+        let memory = MemoryPlan(
+            sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
+            hdf5: hdf5, computeSize: MemoryLayout<E>.size, staged: StoredSlabs<E>.stages(input.elementType),
+            codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: plan.threadCount)
+        let plan = self.plan.with(threadCount: memory.kernelThreads)
+        let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads)
+        let slabs: SlabPlan
+        switch memory.shape {
+        case .pieces where share != nil:
+            throw piecesUnderMPI
+        case .pieces(let maxElements):
+            var running = plan.scope == .channels ? [Moments](repeating: .empty, count: plan.channelCount) : []
+            var collected: [Moments] = []
+            for sample in 0..<geometry.sampleCount {
+                let moments = try sampleStatistics(
+                    sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask, fillCount: fillCount)
+                if plan.scope == .channels {
+                    plan.merge(moments, sampleCount: 1, into: &running)
+                } else {
+                    let finished = plan.finished(moments, sampleCount: 1).map { mask == nil ? $0 : $0.maskedResult }
+                    collected += finished
+                    try report?.add(finished)
+                }
+                progress?.advanced(samplesDone: sample + 1)
+            }
+            guard plan.scope == .channels else { return collected }
+            let merged = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
+            try report?.add(merged)
+            return merged
+        case .slabs(let plan): slabs = plan
+        }
+        let codec = memory.deflateSlots > 0 ? inputCodec(E.self, for: input, slotCount: memory.deflateSlots) : nil
+        var running = [Moments](repeating: .empty, count: plan.scope == .channels ? plan.channelCount : 0)
         var collected: [Moments] = []
-        var slabParts: [[Moments]] = []  // shared per-channel statistics, merged after all processes' slabs are in
+        // Under MPI, each process's per-sample channel statistics, merged in sample order once all are in.
+        var sampleParts: [[Moments]] = []
         var done = 0
-        try pipeline(E.self, alignedTo: codec?.chunkRows ?? 1, wholeSlabs: plan.scope == .channels).run(
+        try pipeline(E.self, slabs, multiple: codec?.chunkRows ?? 1).run(
             read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec, stored: stored) },
             compute: { slab, values -> ([Moments], Int) in
+                // Per (sample, bucket), merged over samples in `consume` for batch statistics.
                 let source = UnsafeBufferPointer(values)
-                guard let mask else { return (plan.moments(of: source, sampleCount: slab.count), 0) }
+                guard let mask else { return (plan.sampleMoments(of: source, sampleCount: slab.count), 0) }
                 let fill = mask.positions(in: source)
-                return (plan.moments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
+                return (plan.sampleMoments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
             },
             write: { _, _ in },
             consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
-                let moments = result.0
                 fillCount.values += result.1
                 if plan.scope == .channels, share != nil {
-                    slabParts.append(moments)
+                    sampleParts.append(result.0)
                 } else if plan.scope == .channels {
-                    collected = collected.isEmpty ? moments : zip(collected, moments).map { $0.merging($1) }
+                    plan.merge(result.0, sampleCount: slab.count, into: &running)
                 } else {
+                    let moments = plan.finished(result.0, sampleCount: slab.count).map { mask == nil ? $0 : $0.maskedResult }
                     collected += moments
                     try report?.add(moments)
                 }
@@ -73,8 +109,10 @@ struct DatasetStream {
                 progress?.advanced(samplesDone: done)
             })
         if plan.scope == .channels {
-            if let share { collected = share.merged(slabParts, channelCount: plan.channelCount) }
-            if collected.isEmpty { collected = Array(repeating: Moments(count: 0, mean: .nan, m2: .nan), count: plan.channelCount) }
+            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty {
+                running = merged
+            }
+            collected = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
             try report?.add(collected)
         }
         return collected
@@ -92,22 +130,46 @@ struct DatasetStream {
                 given = zip(mean, variance).map { Moments(count: 1, mean: $0, m2: $1) }
                 try report?.add(given!)
             } else {
-                given = try statistics(type, input: input)
+                given = try statistics(type, input: input, fillCount: FillCount())
             }
         }
-        let plan = self.plan
         let fixed = given
         let mask = fillMask(E.self)
-        let readCodec = inputCodec(E.self, for: input)
-        let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: plan.threadCount)
-        let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: plan.threadCount)
+        let readLayout = inputCodec(E.self, for: input, slotCount: 0)
+        let writeLayout = outputCodec(E.self, for: output, slotCount: 0)
+        let staged = StoredSlabs<E>.stages(input.elementType) || StoredSlabs<E>.stages(output.elementType)
+        var hdf5 = MemoryPlan.HDF5Share()
+        hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
+        hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
+        let memory = MemoryPlan(
+            sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
+            hdf5: hdf5, computeSize: MemoryLayout<E>.size, staged: staged,
+            codecs: [readLayout?.budgeted(writing: false), writeLayout?.budgeted(writing: true)].compactMap { $0 },
+            threadCount: plan.threadCount)
+        let plan = self.plan.with(threadCount: memory.kernelThreads)
+        let staging = StoredSlabs<E>.Staging()
+        let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads, staging: staging)
+        let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
+        let slabs: SlabPlan
+        switch memory.shape {
+        case .pieces where share != nil:
+            throw piecesUnderMPI
+        case .pieces(let maxElements):
+            return try normalizeInPieces(
+                E.self, input: input, output: output, affine: affine, given: fixed, plan: plan, maxElements: maxElements,
+                stored: (storedInput, storedOutput), mask: mask, fillCount: fillCount)
+        case .slabs(let plan): slabs = plan
+        }
+        let readCodec = memory.deflateSlots > 0 && readLayout != nil
+            ? inputCodec(E.self, for: input, slotCount: memory.deflateSlots) : nil
         // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
-        let writeCodec = share != nil ? nil : ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
-                                         elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
+        let writeCodec = memory.deflateSlots > 0 && writeLayout != nil && share == nil
+            ? outputCodec(E.self, for: output, slotCount: memory.deflateSlots) : nil
         var collected: [Moments] = given ?? []
         var done = 0
-        let alignment = lcm(readCodec?.chunkRows ?? 1, writeCodec?.chunkRows ?? share.map { _ in SampleShare.writeUnit(of: output) } ?? 1)
-        try pipeline(E.self, alignedTo: alignment).run(
+        // Under MPI no two processes write into one chunk: slices are whole output chunks.
+        let unit = lcm(readCodec?.chunkRows ?? 1, share == nil ? 1 : SampleShare.writeUnit(of: output))
+        try pipeline(E.self, slabs, multiple: unit).run(
             read: { (slab, values) throws(PipelineError) in
                 try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
             },
@@ -136,11 +198,7 @@ struct DatasetStream {
             },
             write: { (slab, values) throws(PipelineError) in
                 do throws(HDF5Error) {
-                    if let writeCodec {
-                        try writeCodec.write(rows: slab, of: output, from: UnsafeRawBufferPointer(values))
-                    } else {
-                        try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values))
-                    }
+                    try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec)
                 } catch {
                     throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
                 }
@@ -157,8 +215,9 @@ struct DatasetStream {
                 }
             })
         if let share {
-            for _ in 0 ..< share.missingWrites(slabs.aligned(to: alignment), multiple: alignment) {
-                do { try storedOutput.write(rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0)) } catch {
+            // Every process joins as many collective writes as the one with the most slabs.
+            for _ in 0 ..< share.missingWrites(slabs, multiple: unit) {
+                do { try storedOutput.write(rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil) } catch {
                     throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
                 }
             }
@@ -166,16 +225,24 @@ struct DatasetStream {
         return collected
     }
 
-    private func pipeline<E>(_ type: E.Type, alignedTo rows: Int, wholeSlabs: Bool = false) -> SlabPipeline<E> {
-        let plan = slabs.aligned(to: rows)
-        return SlabPipeline(slabs: share?.slabs(plan, multiple: wholeSlabs ? plan.samplesPerSlab : rows) ?? plan.slabs, elementsPerSample: geometry.sampleElements, samplesPerSlab: plan.samplesPerSlab)
+    /// The slabs of `slabs` this process streams: all of them, or under MPI its share,
+    /// a slice of whole `multiple`-sample units.
+    private func pipeline<E>(_ type: E.Type, _ slabs: SlabPlan, multiple: Int) -> SlabPipeline<E> {
+        SlabPipeline(slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
+                     elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
     }
 
-    /// The parallel-deflate reader, when the input's chunks allow it and all are stored;
-    /// otherwise (unwritten chunks read as fill values) HDF5's own pipeline reads it.
-    private func inputCodec<E>(_ type: E.Type, for input: borrowing Dataset) -> ParallelDeflate? {
+    private var piecesUnderMPI: PipelineError {
+        .data("a sample is larger than --memory-limit allows; gnorm-mpi streams whole samples: raise --memory-limit",
+              file: fileName, dataset: path)
+    }
+
+    /// The parallel-deflate reader, when the input's chunks allow it, all are stored, and its
+    /// values are `E` or float16; otherwise (unwritten chunks read as fill values) HDF5's own pipeline reads it.
+    private func inputCodec<E: KernelElement & NativeElement>(_ type: E.Type, for input: borrowing Dataset, slotCount: Int) -> ParallelDeflate? {
         guard let codec = ParallelDeflate(creation: input.creation, shape: geometry.shape, elementType: input.elementType,
-                                          elementSize: MemoryLayout<E>.size, threadCount: plan.threadCount)
+                                          slotCount: slotCount),
+              codec.elementSize == (StoredSlabs<E>.stages(input.elementType) ? 2 : MemoryLayout<E>.size)
         else { return nil }
         do {
             let stored = try input.allocatedChunkCount()
@@ -185,16 +252,21 @@ struct DatasetStream {
         }
     }
 
+    /// The parallel-deflate writer, when the output's chunks and type allow it.
+    private func outputCodec<E: KernelElement & NativeElement>(_ type: E.Type, for output: borrowing Dataset, slotCount: Int) -> ParallelDeflate? {
+        guard let codec = ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
+                                          slotCount: slotCount),
+              codec.elementSize == (StoredSlabs<E>.stages(output.elementType) ? 2 : MemoryLayout<E>.size)
+        else { return nil }
+        return codec
+    }
+
     private func read<E>(
         _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, codec: ParallelDeflate?,
         stored: StoredSlabs<E>
     ) throws(PipelineError) {
         do throws(HDF5Error) {
-            if let codec {
-                try codec.read(rows: slab, of: input, into: UnsafeMutableRawBufferPointer(values))
-            } else {
-                try stored.read(rows: slab, of: input, into: values)
-            }
+            try stored.read(rows: slab, of: input, into: values, codec: codec)
         } catch {
             throw .io("cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
                       file: fileName, dataset: path, cause: error)

@@ -24,12 +24,14 @@ struct ParallelDeflate {
     private let slots: [ChunkScratch]
 
     /// A codec for `creation` when every chunk spans whole samples and the only
-    /// filters are [shuffle,] deflate, with native little-endian floats of `elementSize` bytes.
-    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, elementSize: Int, threadCount: Int) {
+    /// filters are [shuffle,] deflate, with native little-endian floats (16, 32 or 64 bits),
+    /// moving up to `slotCount` chunks at once, each inflated or deflated on its own thread.
+    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
         guard let chunk = creation.chunkShape, chunk.count == shape.count, shape.count >= 2,
               Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
-              case .float(let bits, false) = elementType, bits / 8 == elementSize
+              case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
         else { return nil }
+        let elementSize = bits / 8
         var shuffled = false
         var level: Int? = nil
         for (index, filter) in creation.filters.enumerated() {
@@ -39,18 +41,45 @@ struct ParallelDeflate {
             default: return nil
             }
         }
-        let rowBytes = shape.dropFirst().reduce(elementSize, *)
-        guard let level, rowBytes > 0 else { return nil }
+        // A validated geometry bounds the dataset's bytes; the chunk's rows may exceed its samples.
+        guard let level, let rowBytes = SizeArithmetic.product(shape.dropFirst() + [elementSize]), rowBytes > 0,
+              let chunkBytes = SizeArithmetic.product(chunk[0], rowBytes), Self.slotBytes(chunkBytes: chunkBytes, level: 9) != nil
+        else { return nil }
         chunkRows = chunk[0]
         self.rowBytes = rowBytes
         self.elementSize = elementSize
         self.shuffled = shuffled
         self.level = level
         rank = shape.count
-        slots = (0..<max(1, threadCount)).map { _ in ChunkScratch(chunkBytes: chunk[0] * rowBytes) }
+        // No slots: a codec that only tells its chunk layout (what `MemoryPlan` needs).
+        slots = (0..<max(0, slotCount)).map { _ in ChunkScratch(chunkBytes: chunkBytes) }
     }
 
     var chunkBytes: Int { chunkRows * rowBytes }
+
+    /// How many chunks move at once: one thread each.
+    var slotCount: Int { slots.count }
+
+    /// Its chunk rows and the bytes of one slot, for `MemoryPlan`.
+    func budgeted(writing: Bool) -> MemoryPlan.Codec {
+        MemoryPlan.Codec(chunkRows: chunkRows, slotBytes: Self.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
+    }
+
+    /// Bytes one slot holds for chunks of `chunkBytes`: the plain chunk, and a stored
+    /// (reading) or encoded (writing) one, up to 1/8 larger plus 1 KiB; and the codec's
+    /// state: ISA-L's level buffer, libdeflate's matchfinder (under 1 MiB) or decompressor.
+    static func slotBytes(chunkBytes: Int, level: Int?) -> Int? {
+        let state: Int
+        switch level {
+        case nil: state = 64 << 10
+        case let level? where level <= 3: state = Int(cisal_level_buffer_size(UInt32(max(1, level))))
+        default: state = 1 << 20
+        }
+        guard let packed = SizeArithmetic.sum(chunkBytes, chunkBytes / 8 + 1024),
+              let both = SizeArithmetic.sum(packed, chunkBytes)
+        else { return nil }
+        return SizeArithmetic.sum(both, state)
+    }
 
     private func offset(ofChunkAt row: Int) -> [Int] {
         [row] + Array(repeating: 0, count: rank - 1)
@@ -192,7 +221,14 @@ private final class ChunkScratch: @unchecked Sendable {
     private(set) var storedBytes: UnsafeMutableRawBufferPointer
     var storedCount = 0
     let encodedCapacity: Int
-    let encodedBytes: UnsafeMutableRawBufferPointer
+    /// Allocated by the first chunk deflated: a reading slot never holds one.
+    private var encodedBuffer: UnsafeMutableRawBufferPointer?
+    var encodedBytes: UnsafeMutableRawBufferPointer {
+        if let encodedBuffer { return encodedBuffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: encodedCapacity, alignment: 64)
+        encodedBuffer = buffer
+        return buffer
+    }
     var encodedCount = 0
     var failure: Int32 = 0
     let decompressor: OpaquePointer
@@ -202,16 +238,16 @@ private final class ChunkScratch: @unchecked Sendable {
     init(chunkBytes: Int) {
         self.chunkBytes = chunkBytes
         plain = .allocate(byteCount: chunkBytes, alignment: 64)
-        storedBytes = .allocate(byteCount: chunkBytes + chunkBytes / 8 + 1024, alignment: 64)
+        // Grown to the first stored chunk's size when reading: a writing slot never holds one.
+        storedBytes = .allocate(byteCount: 0, alignment: 64)
         encodedCapacity = chunkBytes + chunkBytes / 8 + 1024
-        encodedBytes = .allocate(byteCount: encodedCapacity, alignment: 64)
         decompressor = libdeflate_alloc_decompressor()!
     }
 
     deinit {
         plain.deallocate()
         storedBytes.deallocate()
-        encodedBytes.deallocate()
+        encodedBuffer?.deallocate()
         levelBuffer?.deallocate()
         libdeflate_free_decompressor(decompressor)
         if let compressor { libdeflate_free_compressor(compressor) }
@@ -241,7 +277,7 @@ private final class ChunkScratch: @unchecked Sendable {
         stream.next_in = plain.baseAddress!.assumingMemoryBound(to: UInt8.self)
         stream.avail_in = UInt32(chunkBytes)
         stream.next_out = encodedBytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        stream.avail_out = UInt32(encodedCapacity)
+        stream.avail_out = UInt32(clamping: encodedCapacity)
         stream.level = isalLevel
         stream.level_buf = levelBuffer!.baseAddress!.assumingMemoryBound(to: UInt8.self)
         stream.level_buf_size = UInt32(size)

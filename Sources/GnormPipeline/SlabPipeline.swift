@@ -7,8 +7,19 @@ import Dispatch
 /// runs on a background thread and only touches the buffer it is handed.
 struct SlabPipeline<E> {
     let slabs: [Range<Int>]
-    let elementsPerSample: Int
-    let samplesPerSlab: Int
+    /// Values in each slab's buffer.
+    let elementCounts: [Int]
+
+    init(slabs: [Range<Int>], elementsPerSample: Int, samplesPerSlab: Int) {
+        self.slabs = slabs
+        elementCounts = slabs.map { $0.count * elementsPerSample }
+    }
+
+    /// Pieces of one sample (`PiecePlan`): slab `i ..< i + 1` is piece i, of `elementCounts[i]` values.
+    init(pieceElements: [Int]) {
+        slabs = pieceElements.indices.map { $0 ..< $0 + 1 }
+        elementCounts = pieceElements
+    }
 
     func run<Output>(
         read: (Range<Int>, UnsafeMutableBufferPointer<E>) throws(PipelineError) -> Void,
@@ -17,12 +28,12 @@ struct SlabPipeline<E> {
         consume: (Range<Int>, Output) throws(PipelineError) -> Void
     ) throws(PipelineError) {
         guard !slabs.isEmpty else { return }
-        let capacity = samplesPerSlab * elementsPerSample
+        let capacity = elementCounts.max() ?? 0
         let buffers = [UnsafeMutableBufferPointer<E>.allocate(capacity: capacity),
                        UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.count > 1 ? capacity : 0)]
         defer { buffers.forEach { $0.deallocate() } }
         func view(_ index: Int) -> UnsafeMutableBufferPointer<E> {
-            UnsafeMutableBufferPointer(rebasing: buffers[index % 2][0 ..< slabs[index].count * elementsPerSample])
+            UnsafeMutableBufferPointer(rebasing: buffers[index % 2][0 ..< elementCounts[index]])
         }
         try read(slabs[0], view(0))
         for index in slabs.indices {

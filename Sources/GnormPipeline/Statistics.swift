@@ -106,12 +106,12 @@ public enum StatisticsRun {
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = computesInDouble(job.dataset.elementType, output: nil)
-            var stream = job.stream(fileName: file.name, outputName: file.name, computeBytes: inDouble ? 8 : 4,
+            var stream = job.stream(fileName: file.name, outputName: file.name,
                                     memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
             stream.share = share
             let started = Date()
             progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                              bytesPerSample: job.geometry.sampleElements * (inDouble ? 8 : 4), passes: 1)
+                              bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
             let fill = DatasetStream.FillCount()
             var moments = try Processes.divergent { () throws(PipelineError) in
@@ -140,7 +140,7 @@ enum Summaries {
         return DatasetSummary(
             path: job.path, shape: job.dataset.shape, groups: job.plan.groupCount, mode: job.mode.rawValue,
             elements: elements, seconds: seconds,
-            bytesPerSecond: seconds > 0 ? Double(elements * bytesPerElement * passes) / seconds : 0,
+            bytesPerSecond: seconds > 0 ? Double(elements) * Double(bytesPerElement * passes) / seconds : 0,
             nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count, maskedValues: maskedValues)
     }
 }

@@ -9,19 +9,16 @@ public struct TensorGeometry: Equatable, Sendable {
     /// ∏ spatial extents (1 when there are none).
     public let spatialCount: Int
 
-    /// Fails for rank < 2 and for element counts that overflow `Int`.
+    /// Fails for rank < 2, and for shapes whose values (at 8 bytes each) overflow `Int`:
+    /// every size derived from a validated geometry then fits (`SizeArithmetic`).
     init(shape: [Int], layout: ChannelLayout, file: String, dataset: String) throws(PipelineError) {
         guard shape.count >= 2 else {
             throw .data("rank \(shape.count) dataset of shape \(shape) cannot be normalized; "
                         + "expected (N, C, …) with rank ≥ 2", file: file, dataset: dataset)
         }
-        var total = 1
-        for extent in shape {
-            let (product, overflow) = total.multipliedReportingOverflow(by: extent)
-            guard !overflow else {
-                throw .data("shape \(shape) has more elements than can be addressed", file: file, dataset: dataset)
-            }
-            total = product
+        guard SizeArithmetic.product(shape + [SizeArithmetic.widestElement]) != nil else {
+            throw .data("shape \(shape) has more elements than can be addressed: its values would take over 2^63 bytes",
+                        file: file, dataset: dataset)
         }
         self.shape = shape
         self.layout = layout
@@ -41,4 +38,7 @@ public struct TensorGeometry: Equatable, Sendable {
     }
 
     public var sampleElements: Int { channelCount * spatialCount }
+
+    /// Bytes of one sample at `elementSize` bytes a value.
+    func sampleBytes(elementSize: Int) -> Int { SizeArithmetic.bytes(sampleElements, of: elementSize) }
 }

@@ -50,6 +50,13 @@ extension GroupNormPlan {
     public func moments<E: KernelElement>(
         of values: UnsafeBufferPointer<E>, sampleCount N: Int, excluding fill: FillPositions
     ) -> [Moments] {
+        finished(sampleMoments(of: values, sampleCount: N, excluding: fill), sampleCount: N).map(\.maskedResult)
+    }
+
+    /// `sampleMoments(of:sampleCount:)` over the values that are not fill.
+    public func sampleMoments<E: KernelElement>(
+        of values: UnsafeBufferPointer<E>, sampleCount N: Int, excluding fill: FillPositions
+    ) -> [Moments] {
         precondition(values.count == N * sampleElements, "buffer holds \(values.count) values, not \(N) samples")
         let buckets = groupCount
         let C = channelCount
@@ -85,14 +92,7 @@ extension GroupNormPlan {
                 }
             }
         }
-        if scope == .channels {
-            var merged = [Moments](repeating: .empty, count: C)
-            for sample in 0..<N {
-                for channel in 0..<C { merged[channel] = merged[channel].merging(perSample[sample * C + channel]) }
-            }
-            return merged.map(\.maskedResult)
-        }
-        return perSample.map(\.maskedResult)
+        return perSample
     }
 
     /// Writes `fill`'s output value at every fill position of `values` (after normalizing them).
@@ -110,10 +110,10 @@ extension GroupNormPlan {
 }
 
 extension Moments {
-    /// NaN statistics for non-finite data, as unmasked, and for a statistic whose
-    /// values are all fill: it has none (its outputs are all fill anyway).
-    fileprivate var maskedResult: Moments {
-        count == 0 ? Moments(count: 0, mean: .nan, m2: .nan) : poisonedIfNotFinite
+    /// NaN statistics for a statistic whose values are all fill: it has none (its outputs
+    /// are all fill anyway); non-finite data was made NaN by `finished` already.
+    public var maskedResult: Moments {
+        count == 0 ? Moments(count: 0, mean: .nan, m2: .nan) : self
     }
 }
 

@@ -41,7 +41,7 @@ public struct GroupNormPlan: Sendable {
     public let spatialCount: Int
     public let layout: ChannelLayout
     public let scope: StatisticsScope
-    public let threadCount: Int
+    public private(set) var threadCount: Int
 
     /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
     static let blockElements = 4096
@@ -61,6 +61,13 @@ public struct GroupNormPlan: Sendable {
         self.layout = layout
         self.scope = scope
         self.threadCount = threadCount
+    }
+
+    /// The same plan run on `threadCount` threads (at least one): the same bits.
+    public func with(threadCount: Int) -> GroupNormPlan {
+        var plan = self
+        plan.threadCount = max(1, threadCount)
+        return plan
     }
 
     /// G for group scopes, C for batch statistics (one per channel).
@@ -88,6 +95,15 @@ public struct GroupNormPlan: Sendable {
     @_specialize(exported: true, where E == Float)
     @_specialize(exported: true, where E == Double)
     public func moments<E: KernelElement>(of values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
+        finished(sampleMoments(of: values, sampleCount: N), sampleCount: N)
+    }
+
+    /// Per-(sample, bucket) moments, not merged over samples and not yet poisoned: what
+    /// `moments` finishes with `finished`. Batch statistics merged sample by sample in
+    /// order are the same bits whichever slabs the samples came in.
+    @_specialize(exported: true, where E == Float)
+    @_specialize(exported: true, where E == Double)
+    public func sampleMoments<E: KernelElement>(of values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
         precondition(values.count == N * sampleElements, "buffer holds \(values.count) values, not \(N) samples")
         let buckets = groupCount
         var perSample = [Moments](repeating: .empty, count: N * buckets)
@@ -97,16 +113,28 @@ public struct GroupNormPlan: Sendable {
             case .channelsLast: momentsChannelsLast(base, sampleCount: N, buckets: buckets, into: &perSample)
             }
         }
+        return perSample
+    }
+
+    /// The statistics from per-(sample, bucket) moments: merged over the samples in
+    /// order for batch scope, then NaN wherever an input was NaN or ±Inf.
+    public func finished(_ perSample: [Moments], sampleCount N: Int) -> [Moments] {
         if scope == .channels {
             var merged = [Moments](repeating: .empty, count: channelCount)
-            for sample in 0..<N {
-                for channel in 0..<channelCount {
-                    merged[channel] = merged[channel].merging(perSample[sample * channelCount + channel])
-                }
-            }
+            merge(perSample, sampleCount: N, into: &merged)
             return merged.map { $0.poisonedIfNotFinite }
         }
         return perSample.map { $0.poisonedIfNotFinite }
+    }
+
+    /// Merges per-(sample, channel) moments into `running`, sample after sample (batch scope).
+    public func merge(_ perSample: [Moments], sampleCount N: Int, into running: inout [Moments]) {
+        precondition(perSample.count == N * channelCount && running.count == channelCount)
+        for sample in 0..<N {
+            for channel in 0..<channelCount {
+                running[channel] = running[channel].merging(perSample[sample * channelCount + channel])
+            }
+        }
     }
 
     private func momentsChannelsFirst<E: KernelElement>(

@@ -34,7 +34,7 @@ public struct Moments: Equatable, Sendable {
     }
 
     /// NaN mean and variance when any input was NaN or ±Inf, as torch reports them.
-    var poisonedIfNotFinite: Moments {
+    public var poisonedIfNotFinite: Moments {
         mean.isFinite && m2.isFinite ? self : Moments(count: count, mean: .nan, m2: .nan)
     }
 }

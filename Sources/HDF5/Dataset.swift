@@ -109,63 +109,85 @@ public struct Dataset: ~Copyable {
     /// Reads `rows` along axis 0 (all of every other axis), converting to `T`.
     /// The HDF5 call is `H5Dread`.
     public func read<T: NativeElement>(rows: Range<Int>, into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
-        try transfer(rows: rows, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(buffer.baseAddress), writing: false)
+        try read(Hyperslab(rows: rows, of: shape), into: buffer)
+    }
+
+    /// Reads `block`, converting to `T`, into `buffer` in row-major order. The HDF5 call is `H5Dread`.
+    public func read<T: NativeElement>(_ block: Hyperslab, into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
+        try transfer(block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(buffer.baseAddress), writing: false)
     }
 
     /// Writes `rows` along axis 0 from `buffer`, converting to the stored type.
     /// The HDF5 call is `H5Dwrite`.
     public func write<T: NativeElement>(rows: Range<Int>, from buffer: UnsafeBufferPointer<T>) throws(HDF5Error) {
-        try transfer(rows: rows, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+        try write(Hyperslab(rows: rows, of: shape), from: buffer)
+    }
+
+    /// Writes `block` from `buffer` (row-major), converting to the stored type. The HDF5 call is `H5Dwrite`.
+    public func write<T: NativeElement>(_ block: Hyperslab, from buffer: UnsafeBufferPointer<T>) throws(HDF5Error) {
+        try transfer(block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
     }
 
     /// Reads `rows` as stored, without conversion, into `buffer`, which holds
     /// `rows.count` samples of the file type (e.g. float16 bits as h5py stores them).
     /// The HDF5 call is `H5Dread` with the dataset's own type in memory.
     public func readStored(rows: Range<Int>, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
+        try readStored(Hyperslab(rows: rows, of: shape), into: buffer)
+    }
+
+    /// Reads `block` as stored, without conversion (see `readStored(rows:into:)`).
+    public func readStored(_ block: Hyperslab, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
         let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
         defer { H5Tclose(type) }
-        try transfer(rows: rows, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
+        try transfer(block, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
     }
 
     /// Writes `rows` already in the file type, so HDF5 converts nothing.
     /// The HDF5 call is `H5Dwrite` with the dataset's own type in memory.
     public func writeStored(rows: Range<Int>, from buffer: UnsafeRawBufferPointer) throws(HDF5Error) {
+        try writeStored(Hyperslab(rows: rows, of: shape), from: buffer)
+    }
+
+    /// Writes `block` already in the file type (see `writeStored(rows:from:)`).
+    public func writeStored(_ block: Hyperslab, from buffer: UnsafeRawBufferPointer) throws(HDF5Error) {
         let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
         defer { H5Tclose(type) }
-        try transfer(rows: rows, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
+        try transfer(block, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
                      UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
     }
 
     private func transfer(
-        rows: Range<Int>, count: Int, _ memoryType: MemoryType, _ pointer: UnsafeMutableRawPointer?, writing: Bool
+        _ block: Hyperslab, count: Int, _ memoryType: MemoryType, _ pointer: UnsafeMutableRawPointer?, writing: Bool
     ) throws(HDF5Error) {
-        try transfer(rows: rows, byteCount: count * memoryType.size, elementSize: memoryType.size, memoryType.typeId,
+        try transfer(block, byteCount: count * memoryType.size, elementSize: memoryType.size, memoryType.typeId,
                      pointer, writing: writing)
     }
 
     private func transfer(
-        rows: Range<Int>, byteCount: Int, elementSize: Int, _ memoryType: hid_t, _ pointer: UnsafeMutableRawPointer?,
+        _ block: Hyperslab, byteCount: Int, elementSize: Int, _ memoryType: hid_t, _ pointer: UnsafeMutableRawPointer?,
         writing: Bool
     ) throws(HDF5Error) {
         let count = byteCount / max(elementSize, 1)
         let fileSpace = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
         let shape = fileSpace.shape
-        let rowElements = shape.dropFirst().reduce(1, *)
-        if shape.isEmpty || rows.isEmpty || rowElements == 0 {
+        if shape.isEmpty || block.count.contains(0) {
             // A process of an MPI job with no rows still joins the collective write.
             if writing && !shape.isEmpty && isParallel(id) { try writeNothing(memoryType) }
             return
         }
-        precondition(count == rows.count * rowElements, "buffer of \(count) for \(rows.count) rows of \(rowElements)")
-        try fileSpace.selectRows(rows)
-        // The memory space has the slab's own shape: HDF5 then maps chunks to
+        precondition(block.count.count == shape.count && zip(zip(block.start, block.count), shape).allSatisfy {
+            $0.0 >= 0 && $0.0 + $0.1 <= $1
+        }, "\(block) outside \(shape)")
+        precondition(count == block.elementCount, "buffer of \(count) for \(block)")
+        try fileSpace.select(block)
+        // The memory space has the block's own shape: HDF5 then maps chunks to
         // memory directly instead of projecting a 1-D selection element by element.
-        let memorySpace = try Dataspace(shape: [rows.count] + shape.dropFirst())
+        let memorySpace = try Dataspace(shape: block.count)
         let verb = writing ? "H5Dwrite" : "H5Dread"
         let status = writing
             ? H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
             : H5Dread(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
-        try checkedStatus(status, "\(verb) '\(path)' rows \(rows.lowerBound)..<\(rows.upperBound)")
+        try checkedStatus(status, "\(verb) '\(path)' \(block)")
     }
 
     /// Reads the whole dataset, converting to `T`.

@@ -47,15 +47,35 @@ struct Dataspace: ~Copyable {
         return maxDims.map { $0 == chdf5_unlimited() ? nil : Int($0) }
     }
 
-    /// Selects `rows` along axis 0 and everything along the other axes.
-    /// The HDF5 call is `H5Sselect_hyperslab`.
-    func selectRows(_ rows: Range<Int>) throws(HDF5Error) {
-        var start = [hsize_t](repeating: 0, count: shape.count)
-        var count = shape.map { hsize_t($0) }
-        start[0] = hsize_t(rows.lowerBound)
-        count[0] = hsize_t(rows.count)
+    /// Selects `block`. The HDF5 call is `H5Sselect_hyperslab`.
+    func select(_ block: Hyperslab) throws(HDF5Error) {
         try checkedStatus(
-            H5Sselect_hyperslab(id, H5S_SELECT_SET, start, nil, count, nil),
-            "H5Sselect_hyperslab rows \(rows)")
+            H5Sselect_hyperslab(id, H5S_SELECT_SET, block.start.map { hsize_t($0) }, nil, block.count.map { hsize_t($0) }, nil),
+            "H5Sselect_hyperslab \(block)")
+    }
+}
+
+/// A box of a dataset: `count[i]` indices from `start[i]` on each axis.
+public struct Hyperslab: Equatable, Sendable, CustomStringConvertible {
+    public var start: [Int]
+    public var count: [Int]
+
+    public init(start: [Int], count: [Int]) {
+        precondition(start.count == count.count)
+        self.start = start
+        self.count = count
+    }
+
+    /// `rows` along axis 0 and everything along the other axes of `shape`.
+    public init(rows: Range<Int>, of shape: [Int]) {
+        start = [rows.lowerBound] + Array(repeating: 0, count: max(0, shape.count - 1))
+        count = [rows.count] + shape.dropFirst()
+    }
+
+    /// How many values it holds (its extents were checked against the dataset's shape).
+    public var elementCount: Int { count.reduce(1, *) }
+
+    public var description: String {
+        "[" + zip(start, count).map { "\($0)..<\($0 + $1)" }.joined(separator: ", ") + "]"
     }
 }

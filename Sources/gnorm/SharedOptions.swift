@@ -32,7 +32,7 @@ struct NormalizationArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Worker threads (default: all cores).", valueName: "T"))
     var threads: Int?
 
-    @Option(help: ArgumentHelp("Memory for slab buffers, in MiB.", valueName: "MiB"))
+    @Option(help: ArgumentHelp("Memory for data (slabs, deflate chunks, HDF5's chunks), in MiB.", valueName: "MiB"))
     var memoryLimit: Int = 256
 
     @Flag(name: .customLong("no-mask"), help: "Treat values equal to _FillValue or missing_value as data.")

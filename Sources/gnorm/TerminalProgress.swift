@@ -42,7 +42,7 @@ final class TerminalProgress: ProgressObserver {
         lastDraw = now
         let elapsed = now.timeIntervalSince(start)
         let fraction = total * passes > 0 ? Double(pass * total + samplesDone) / Double(total * passes) : 1
-        let rate = elapsed > 0 ? Double((pass * total + samplesDone) * bytesPerSample) / elapsed / 1e6 : 0
+        let rate = elapsed > 0 ? Double(pass * total + samplesDone) * Double(bytesPerSample) / elapsed / 1e6 : 0
         let remaining = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
         let width = 24
         let filled = Int(fraction * Double(width))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HDF5
 
 /// SPEC §5: one `gnorm: error:` line (or argument-parser's usage error), the
 /// sysexits status, no OUTPUT and no temporary file, INPUT unchanged.
@@ -23,6 +24,27 @@ import Testing
         }
         #expect(try Gnorm.listing(folder) == filesBefore, sourceLocation: sourceLocation)
         #expect(try Data(contentsOf: URL(fileURLWithPath: cases)) == before, sourceLocation: sourceLocation)
+    }
+
+    /// Issue 9: shapes whose sizes overflow are a data error, not a trap or a failed allocation.
+    @Test func unaddressableShapesExit65() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Chunked and never written: no space on disk.
+        for (name, shape, type) in [("f32.h5", [2, 1 << 30, 1 << 31], ElementType.float32),
+                                    ("f64.h5", [1 << 20, 1 << 20, 1 << 21], ElementType.float64)] {
+            let file = try File(creating: folder + "/" + name)
+            _ = try file.createDataset("/x", shape: shape, elementType: type,
+                                       creation: DatasetCreation(chunkShape: [1, 1, 1 << 20]))
+            try file.close()
+            for command in [["apply", "-g", "1", name, "o.h5"], ["stats", "-g", "1", name]] {
+                let run = try Gnorm.run(command, in: folder)
+                #expect(run.status == 65, "\(command): \(run.stderr)")
+                #expect(run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains("can be addressed")
+                        && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: folder + "/o.h5"))
+        }
     }
 
     @Test func usageErrorsExit64() throws {

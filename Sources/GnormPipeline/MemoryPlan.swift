@@ -1,0 +1,88 @@
+import HDF5
+
+/// What one pass over a dataset keeps in memory, sized to `--memory-limit`.
+///
+/// Every data buffer gnorm allocates counts against the limit: two slab buffers
+/// (read k+1 ‖ compute k), one float16 staging buffer, and the parallel-deflate
+/// slots (one chunk in flight each). So does what libhdf5 holds for the datasets
+/// (`HDF5Share`): its chunk cache, and a whole chunk wherever its own filters run.
+/// `--threads` is shared the same way: deflate slots and float16 conversions run on
+/// the I/O thread while the kernel works, so each side gets its part of T.
+struct MemoryPlan: Equatable {
+    /// How samples move: slabs of whole samples, or one sample at a time in pieces.
+    enum Shape: Equatable {
+        case slabs(SlabPlan)
+        /// Pieces of at most this many values (more only where one row of C channels is larger).
+        case pieces(maxElements: Int)
+    }
+
+    let shape: Shape
+    /// Deflate slots per codec; 0 when the codecs are not used.
+    let deflateSlots: Int
+    /// Threads for the kernel, and for conversions and deflate slots on the I/O thread.
+    let kernelThreads: Int
+    let ioThreads: Int
+
+    /// The fewest values a piece holds: one statistics block (32 KiB of float64 at most).
+    static let smallestPiece = 4096
+
+    /// A chunk codec as far as the budget is concerned.
+    struct Codec: Equatable {
+        let chunkRows: Int
+        let slotBytes: Int
+    }
+
+    /// Bytes libhdf5 holds for the datasets of a pass: with gnorm's codecs moving the
+    /// chunks they can, or without them.
+    struct HDF5Share: Equatable {
+        var withCodecs = 0
+        var withoutCodecs = 0
+
+        /// Adds a dataset: a chunked one has a chunk cache (HDF5's default, 1 MiB), and a
+        /// filtered one a whole chunk in memory wherever HDF5 runs the filters itself.
+        mutating func add(_ creation: DatasetCreation, elementBytes: Int, codec: Bool) {
+            guard let chunk = creation.chunkShape else { return }
+            let cache = 1 << 20
+            let chunkBytes = creation.filters.isEmpty ? 0 : SizeArithmetic.product(chunk + [elementBytes]) ?? Int.max / 4
+            withoutCodecs = min(Int.max / 4, withoutCodecs + cache + chunkBytes)
+            withCodecs = min(Int.max / 4, withCodecs + cache + (codec ? 0 : chunkBytes))
+        }
+    }
+
+    /// - Parameters:
+    ///   - computeSize: bytes of one value in the compute type.
+    ///   - staged: whether float16 is read or written (a 2-byte staging value per slab value).
+    ///   - codecs: the parallel-deflate codecs the datasets allow (input, output).
+    init(sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, staged: Bool,
+         codecs: [Codec], threadCount: Int) {
+        let valueBytes = 2 * computeSize + (staged ? 2 : 0)
+        let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
+        let parallelIO = !codecs.isEmpty || staged
+        ioThreads = parallelIO ? max(1, threadCount / 2) : 1
+        kernelThreads = parallelIO ? max(1, threadCount - ioThreads) : threadCount
+        // gnorm keeps at least a quarter of a limit that libhdf5's share would otherwise take.
+        let budget = max(memoryLimit / 4, memoryLimit - hdf5.withoutCodecs)
+        guard let sampleBytes, sampleBytes <= budget || sampleCount == 0 || sampleBytes == 0 else {
+            shape = .pieces(maxElements: max(Self.smallestPiece, budget / valueBytes))
+            deflateSlots = 0
+            return
+        }
+        let codecBudget = max(memoryLimit / 4, memoryLimit - hdf5.withCodecs)
+        if !codecs.isEmpty, sampleBytes > 0 {
+            let rows = codecs.map(\.chunkRows).reduce(1) { lcm($0, $1) }
+            let slotBytes = codecs.reduce(0) { $0 + $1.slotBytes }
+            if let smallest = SizeArithmetic.product(rows, sampleBytes), smallest <= codecBudget - slotBytes {
+                // Up to half the budget (at least one slot) for slots, the rest for slabs.
+                let slots = max(1, min(ioThreads, (codecBudget / 2) / slotBytes, (codecBudget - smallest) / slotBytes))
+                let slab = SlabPlan(sampleCount: sampleCount, bytesPerSample: sampleBytes,
+                                    memoryLimit: codecBudget - slots * slotBytes).aligned(to: rows)
+                let smallestChunk = codecs.map(\.chunkRows).min()!
+                shape = .slabs(slab)
+                deflateSlots = max(1, min(slots, (slab.samplesPerSlab + smallestChunk - 1) / smallestChunk))
+                return
+            }
+        }
+        shape = .slabs(SlabPlan(sampleCount: sampleCount, bytesPerSample: sampleBytes, memoryLimit: budget))
+        deflateSlots = 0
+    }
+}
