@@ -49,7 +49,7 @@ struct DatasetStream {
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
         let memory = MemoryPlan(
             sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
-            hdf5: hdf5, computeSize: MemoryLayout<E>.size, staged: StoredSlabs<E>.stages(input.elementType),
+            hdf5: hdf5, computeSize: MemoryLayout<E>.size, stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType),
             codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: plan.threadCount)
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads)
@@ -137,13 +137,13 @@ struct DatasetStream {
         let mask = fillMask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = outputCodec(E.self, for: output, slotCount: 0)
-        let staged = StoredSlabs<E>.stages(input.elementType) || StoredSlabs<E>.stages(output.elementType)
+        let stagingBytes = max(StoredSlabs<E>.stagingBytes(input.elementType), StoredSlabs<E>.stagingBytes(output.elementType))
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
         hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
         let memory = MemoryPlan(
             sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
-            hdf5: hdf5, computeSize: MemoryLayout<E>.size, staged: staged,
+            hdf5: hdf5, computeSize: MemoryLayout<E>.size, stagingBytes: stagingBytes,
             codecs: [readLayout?.budgeted(writing: false), writeLayout?.budgeted(writing: true)].compactMap { $0 },
             threadCount: plan.threadCount)
         let plan = self.plan.with(threadCount: memory.kernelThreads)

@@ -51,11 +51,13 @@ struct MemoryPlan: Equatable {
 
     /// - Parameters:
     ///   - computeSize: bytes of one value in the compute type.
-    ///   - staged: whether float16 is read or written (a 2-byte staging value per slab value).
+    ///   - stagingBytes: bytes per slab value of the buffer the stored values pass through when gnorm
+    ///     converts them (2 for float16, the integer's width for integers; 0 when HDF5 reads into the slab).
     ///   - codecs: the parallel-deflate codecs the datasets allow (input, output).
-    init(sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, staged: Bool,
+    init(sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, stagingBytes: Int,
          codecs: [Codec], threadCount: Int) {
-        let valueBytes = 2 * computeSize + (staged ? 2 : 0)
+        let staged = stagingBytes > 0
+        let valueBytes = 2 * computeSize + stagingBytes
         let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
         let parallelIO = !codecs.isEmpty || staged
         ioThreads = parallelIO ? max(1, threadCount / 2) : 1

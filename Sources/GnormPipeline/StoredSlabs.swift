@@ -5,14 +5,18 @@ import HDF5
 ///
 /// float16 is converted here, exactly (round to nearest, ties to even), and
 /// HDF5 is handed bytes already in the file's type: libhdf5 1.10.8's software
-/// float32 → float16 conversion rounds wrongly and runs bit by bit. Every
-/// other stored type goes through HDF5's hardware conversions (integers and
-/// floats to float/double, byte swapping), which are exact. Chunks of whole
+/// float32 → float16 conversion rounds wrongly and runs bit by bit. Integers
+/// (little-endian) are read as stored and widened here too, on every core,
+/// instead of by libhdf5's per-element conversion. Other stored types go
+/// through HDF5's hardware conversions (floats to float/double, byte
+/// swapping), which are exact. Chunks of whole
 /// samples filtered with [shuffle,] deflate go through `ParallelDeflate` when
 /// the stored type is `E` itself or float16.
 final class StoredSlabs<E: KernelElement & NativeElement> {
     private let halfStored: Bool
     private let bigEndian: Bool
+    /// Little-endian integers read as stored and widened to `E` (Double) by gnorm.
+    private let integer: (bits: Int, signed: Bool)?
     private let threadCount: Int
     /// float16 bits of one slab, shared with the other direction's `StoredSlabs`.
     private let staging: Staging
@@ -20,18 +24,19 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     /// A buffer reused for every slab; reads and writes both run on the I/O thread,
     /// so the input's and the output's conversions can share one.
     final class Staging {
-        fileprivate var bits = UnsafeMutableBufferPointer<UInt16>(start: nil, count: 0)
+        fileprivate var bytes = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
         init() {}
 
-        deinit { bits.deallocate() }
+        deinit { bytes.deallocate() }
 
-        fileprivate func buffer(count: Int) -> UnsafeMutableBufferPointer<UInt16> {
-            if bits.count < count {
-                bits.deallocate()
-                bits = .allocate(capacity: count)
+        fileprivate func buffer<T>(count: Int, of type: T.Type = UInt16.self) -> UnsafeMutableBufferPointer<T> {
+            let needed = count * MemoryLayout<T>.stride
+            if bytes.count < needed {
+                bytes.deallocate()
+                bytes = .allocate(byteCount: needed, alignment: 64)
             }
-            return UnsafeMutableBufferPointer(rebasing: bits[0..<count])
+            return UnsafeMutableRawBufferPointer(rebasing: bytes[0..<needed]).bindMemory(to: T.self)
         }
     }
 
@@ -43,8 +48,22 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
             halfStored = false
             bigEndian = false
         }
+        if case .integer(let bits, let signed, false) = elementType, E.self == Double.self {
+            integer = (bits, signed)
+        } else {
+            integer = nil
+        }
         self.threadCount = threadCount
         self.staging = staging
+    }
+
+    /// Bytes per value of the staging buffer a stored type takes (`MemoryPlan` counts them).
+    static func stagingBytes(_ elementType: ElementType) -> Int {
+        switch elementType {
+        case .float(16, _): return 2
+        case .integer(let bits, _, false) where E.self == Double.self: return bits / 8
+        default: return 0
+        }
     }
 
     /// Whether a stored element of this type takes a float16 staging buffer.
@@ -72,6 +91,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     }
 
     func read(_ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>) throws(HDF5Error) {
+        if let integer { return try readIntegers(block, of: dataset, into: values, bits: integer.bits, signed: integer.signed) }
         guard halfStored else { return try dataset.read(block, into: values) }
         let bits = staging.buffer(count: values.count)
         try dataset.readStored(block, into: UnsafeMutableRawBufferPointer(bits))
@@ -99,6 +119,27 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
         if bigEndian { swapBytes(bits) }
         try dataset.writeStored(block, from: UnsafeRawBufferPointer(bits))
+    }
+
+    private func readIntegers(
+        _ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, bits: Int, signed: Bool
+    ) throws(HDF5Error) {
+        let doubles = UnsafeMutableRawBufferPointer(values).bindMemory(to: Double.self)
+        func widen<I: FixedWidthInteger>(_ type: I.Type) throws(HDF5Error) {
+            let stored = staging.buffer(count: values.count, of: I.self)
+            try dataset.readStored(block, into: UnsafeMutableRawBufferPointer(stored))
+            IntegerConversion.widen(UnsafeBufferPointer(stored), into: doubles, threadCount: threadCount)
+        }
+        switch (bits, signed) {
+        case (8, false): try widen(UInt8.self)
+        case (8, true): try widen(Int8.self)
+        case (16, false): try widen(UInt16.self)
+        case (16, true): try widen(Int16.self)
+        case (32, false): try widen(UInt32.self)
+        case (32, true): try widen(Int32.self)
+        case (64, false): try widen(UInt64.self)
+        default: try widen(Int64.self)
+        }
     }
 
     private func swapBytes(_ bits: UnsafeMutableBufferPointer<UInt16>) {
