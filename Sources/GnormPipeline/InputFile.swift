@@ -28,7 +28,7 @@ enum InputFile {
 
     static func open(image: [UInt8]) throws(PipelineError) -> File {
         do { return try File(image: image, name: standardInputName) } catch {
-            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName)
+            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName, cause: error)
         }
     }
 
@@ -38,7 +38,7 @@ enum InputFile {
             throw .inputUnavailable("not an HDF5 file", file: argument)
         }
         do { return try File(openingForReading: argument) } catch {
-            throw .inputUnavailable("cannot open HDF5 file: \(error.reason ?? error.description)", file: argument)
+            throw .inputUnavailable("cannot open HDF5 file: \(error.reason ?? error.description)", file: argument, cause: error)
         }
     }
 

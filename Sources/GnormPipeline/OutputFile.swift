@@ -98,7 +98,7 @@ final class OutputDestination {
             }
             do { return try File(openingForWriting: temporary) } catch {
                 abandon()
-                throw .outputUnavailable("cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name)
+                throw .outputUnavailable("cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name, cause: error)
             }
         }
     }

@@ -47,7 +47,7 @@ public enum ParameterSource: Equatable, Sendable {
             }
             let file: File
             do { file = try File(openingForReading: fileName) } catch {
-                throw .inputUnavailable("\(name) file is not a readable HDF5 file: \(error.reason ?? error.description)", file: fileName)
+                throw .inputUnavailable("\(name) file is not a readable HDF5 file: \(error.reason ?? error.description)", file: fileName, cause: error)
             }
             (shape, values) = try Self.read(path, in: file, name: name)
         case .numpy(let fileName):

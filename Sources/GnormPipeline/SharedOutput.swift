@@ -29,7 +29,7 @@ extension OutputDestination {
         }
         do { return try File(openingForWritingByAllProcesses: temporary) } catch {
             abandon()
-            throw .outputUnavailable("cannot open the copy of INPUT with MPI-IO: \(error.reason ?? error.description)", file: name)
+            throw .outputUnavailable("cannot open the copy of INPUT with MPI-IO: \(error.reason ?? error.description)", file: name, cause: error)
         }
     }
 

@@ -90,7 +90,7 @@ public enum StatisticsRun {
     public static func statistics(ofImage bytes: [UInt8], options: NormalizationOptions) throws(PipelineError) -> [[Moments]] {
         let file: File
         do { file = try File(image: bytes, name: "<image>") } catch {
-            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: "<image>")
+            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: "<image>", cause: error)
         }
         return try collect(file, options: options, report: nil, progress: nil).map(\.moments)
     }

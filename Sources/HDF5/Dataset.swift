@@ -10,13 +10,27 @@ public struct Dataset: ~Copyable {
     /// Its absolute path in the file, for messages.
     public let path: String
 
+    /// Chunking and filters, read once when the dataset is opened: a failure to read them
+    /// fails the open rather than passing for a contiguous, unfiltered dataset.
+    /// The HDF5 call is `H5Dget_create_plist`.
+    public let creation: DatasetCreation
+
     init(opening path: String, in location: hid_t) throws(HDF5Error) {
         ensureLibrary()
-        id = try checkedId(H5Dopen2(location, path, chdf5_default()), "H5Dopen2 '\(path)'")
-        self.path = path
+        let id = try checkedId(H5Dopen2(location, path, chdf5_default()), "H5Dopen2 '\(path)'")
+        try self.init(adopting: id, path: path)
     }
 
-    init(adopting id: hid_t, path: String) {
+    /// Takes ownership of `id` (closed also when this fails).
+    init(adopting id: hid_t, path: String) throws(HDF5Error) {
+        let plist = H5Dget_create_plist(id)
+        guard plist >= 0 else {
+            let error = HDF5Error.capture("H5Dget_create_plist '\(path)'")
+            H5Dclose(id)
+            throw error
+        }
+        defer { H5Pclose(plist) }
+        creation = DatasetCreation(propertyList: plist)
         self.id = id
         self.path = path
     }
@@ -43,14 +57,6 @@ public struct Dataset: ~Copyable {
         guard type >= 0 else { return .unsupported("unreadable type") }
         defer { H5Tclose(type) }
         return ElementType(typeId: type)
-    }
-
-    /// Chunking and filters. The HDF5 call is `H5Dget_create_plist`.
-    public var creation: DatasetCreation {
-        let plist = H5Dget_create_plist(id)
-        guard plist >= 0 else { return DatasetCreation() }
-        defer { H5Pclose(plist) }
-        return DatasetCreation(propertyList: plist)
     }
 
     /// Where the values live. The HDF5 calls are `H5Pget_layout`, `H5Pget_external_count`,

@@ -56,7 +56,7 @@ extension File {
         }
         let created = try checkedId(
             H5Dcreate_anon(id, type, space.id, plist, chdf5_default()), "H5Dcreate_anon for '\(path)'")
-        let dataset = Dataset(adopting: created, path: path)
+        let dataset = try Dataset(adopting: created, path: path)
         try Attributes.copyAll(from: old.id, to: dataset.id, edits: edits, retypedAs: elementType)
         return DatasetReplacement(dataset: dataset, old: old, oldAddress: oldAddress, names: names)
     }

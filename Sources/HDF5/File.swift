@@ -192,7 +192,7 @@ public struct File: ~Copyable {
         defer { H5Pclose(lcpl) }
         let dataset = try checkedId(
             H5Dcreate2(id, path, type, space.id, lcpl, dcpl, chdf5_default()), "H5Dcreate2 '\(path)'")
-        return Dataset(adopting: dataset, path: path)
+        return try Dataset(adopting: dataset, path: path)
     }
 
     /// Removes the link at `path` if there is one. The HDF5 call is `H5Ldelete`.

@@ -28,7 +28,6 @@ func exitStatus(for error: PipelineError) -> ExitCode {
     case .inputUnavailable: return ExitCode(66)
     case .outputUnavailable: return ExitCode(73)
     case .io: return ExitCode(74)
-    case .interrupted: return ExitCode(130)
     case .brokenPipe: return ExitCode(0)
     }
 }

@@ -86,7 +86,7 @@ import GroupNormKernel
                 #expect {
                     try Self.run(testCase, input: input, output: output, memoryLimit: testCase.memoryLimit, threads: threads)
                 } throws: { error in
-                    guard case PipelineError.data(let message, _, _) = error else { return false }
+                    guard case PipelineError.data(let message, _, _, _) = error else { return false }
                     return message.contains("--no-mask") && message.contains("--memory-limit")
                 }
                 continue
