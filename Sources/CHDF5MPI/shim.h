@@ -40,7 +40,6 @@ static inline hid_t chdf5_error_default(void) { return H5E_DEFAULT; }
 static inline hid_t chdf5_file_access_class(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_dataset_create_class(void) { return H5P_DATASET_CREATE; }
 static inline hid_t chdf5_link_create_class(void) { return H5P_LINK_CREATE; }
-static inline hid_t chdf5_object_copy_class(void) { return H5P_OBJECT_COPY; }
 
 // `H5P_CRT_ORDER_TRACKED` is a flag macro; a replaced link keeps its place only in such groups.
 static inline unsigned chdf5_crt_order_tracked(void) { return H5P_CRT_ORDER_TRACKED; }
@@ -51,7 +50,6 @@ static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_acc_rdwr(void) { return H5F_ACC_RDWR; }
 static inline unsigned chdf5_acc_trunc(void) { return H5F_ACC_TRUNC; }
-static inline unsigned chdf5_acc_excl(void) { return H5F_ACC_EXCL; }
 
 // `H5F_LIBVER_LATEST` is an enum alias macro; `H5O_INFO_BASIC` a flag macro.
 static inline unsigned chdf5_oinfo_basic(void) { return H5O_INFO_BASIC; }
@@ -59,7 +57,6 @@ static inline unsigned chdf5_oinfo_basic(void) { return H5O_INFO_BASIC; }
 // Filter ids are `((H5Z_filter_t)N)` casts.
 static inline int chdf5_filter_deflate(void) { return H5Z_FILTER_DEFLATE; }
 static inline int chdf5_filter_shuffle(void) { return H5Z_FILTER_SHUFFLE; }
-static inline int chdf5_filter_all(void) { return H5Z_FILTER_ALL; }
 
 // `H5S_UNLIMITED` is `((hsize_t)(hssize_t)(-1))`.
 static inline hsize_t chdf5_unlimited(void) { return H5S_UNLIMITED; }

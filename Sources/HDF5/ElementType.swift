@@ -29,11 +29,6 @@ public enum ElementType: Equatable, Hashable, Sendable {
         }
     }
 
-    public var isFloatingPoint: Bool {
-        if case .float = self { return true }
-        return false
-    }
-
     /// NumPy's name for the type: float32, int16, uint8, >f4 for big-endian.
     public var name: String {
         switch self {

@@ -201,15 +201,6 @@ public struct File: ~Copyable {
         try checkedStatus(H5Ldelete(id, path, chdf5_default()), "H5Ldelete '\(path)'")
     }
 
-    /// Creates a group and the groups above it, or does nothing if it exists.
-    public func createGroup(_ path: String) throws(HDF5Error) {
-        if exists(path) { return }
-        let lcpl = try intermediateGroupsPropertyList()
-        defer { H5Pclose(lcpl) }
-        let group = try checkedId(H5Gcreate2(id, path, lcpl, chdf5_default(), chdf5_default()), "H5Gcreate2 '\(path)'")
-        H5Gclose(group)
-    }
-
     private func intermediateGroupsPropertyList() throws(HDF5Error) -> hid_t {
         let lcpl = try checkedId(H5Pcreate(chdf5_link_create_class()), "H5Pcreate lcpl")
         if H5Pset_create_intermediate_group(lcpl, 1) < 0 {

@@ -49,11 +49,3 @@ func checkedStatus(_ status: herr_t, _ operation: @autoclosure () -> String) thr
     if status < 0 { throw HDF5Error.capture(operation()) }
 }
 
-/// Calls `body` with a temporary id and closes it with `close` on every path.
-@inline(__always)
-func withTemporary<R>(
-    _ id: hid_t, close: (hid_t) -> herr_t, _ body: (hid_t) throws(HDF5Error) -> R
-) throws(HDF5Error) -> R {
-    defer { _ = close(id) }
-    return try body(id)
-}
