@@ -41,7 +41,7 @@ struct ApplyCommand: ParsableCommand {
     var dtype: OutputType = .same
 
     @Option(help: ArgumentHelp("Filters of normalized datasets: same | none | gzip[=1-9].", valueName: "filters"))
-    var compression: String = "same"
+    var compression: CompressionChoice = .same
 
     @Option(help: ArgumentHelp("Also write the statistics report (.csv, .json, .ndjson; - for CSV on stdout).", valueName: "path"))
     var report: String?
@@ -63,14 +63,6 @@ struct ApplyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("HDF5 file to write, or - for standard output.", valueName: "output"))
     var output: String?
 
-    mutating func validate() throws {
-        if CompressionChoice(argument: compression) == nil {
-            throw ValidationError("--compression must be same, none, gzip or gzip=1…9, got '\(compression)'")
-        }
-        if inPlace && output != nil { throw ValidationError("--in-place rewrites INPUT; give no OUTPUT") }
-        if !inPlace && output == nil { throw ValidationError("missing OUTPUT (or use --in-place)") }
-    }
-
     func run() throws {
         var apply = ApplyOptions()
         apply.weight = weight
@@ -78,7 +70,7 @@ struct ApplyCommand: ParsableCommand {
         apply.mean = mean
         apply.variance = variance
         apply.outputType = dtype
-        apply.compression = CompressionChoice(argument: compression) ?? .same
+        apply.compression = compression
         apply.report = report
         apply.force = force
         apply.inPlace = inPlace

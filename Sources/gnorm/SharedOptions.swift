@@ -5,6 +5,15 @@ import GroupNormKernel
 extension NormalizationMode: ExpressibleByArgument {}
 extension ChannelLayout: ExpressibleByArgument {}
 extension OutputType: ExpressibleByArgument {}
+extension CompressionChoice: ExpressibleByArgument {
+    public var defaultValueDescription: String {
+        switch self {
+        case .same: "same"
+        case .none: "none"
+        case .gzip(let level): "gzip=\(level)"
+        }
+    }
+}
 extension ReportFormat: ExpressibleByArgument {}
 extension Listing.Format: ExpressibleByArgument {}
 
