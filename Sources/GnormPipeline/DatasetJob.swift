@@ -15,12 +15,12 @@ struct DatasetJob {
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
         fileName = file
-        geometry = try TensorGeometry(shape: dataset.shape, layout: options.layout, file: file, dataset: dataset.path)
+        geometry = try TensorGeometry(shape: dataset.shape, layout: options.layout.channelLayout, file: file, dataset: dataset.path)
         let scope = try options.scope(channels: geometry.channelCount, file: file, dataset: dataset.path)
         do {
             plan = try GroupNormPlan(
                 channelCount: geometry.channelCount, spatialCount: geometry.spatialCount,
-                layout: options.layout, scope: scope, threadCount: options.threadCount)
+                layout: options.layout.channelLayout, scope: scope, threadCount: options.threadCount)
         } catch {
             throw error.inFile(file, dataset: dataset.path)
         }

@@ -17,7 +17,7 @@ public struct NormalizationOptions: Sendable {
     public var groups: GroupChoice = .count(32)
     public var mode: NormalizationMode = .group
     public var epsilon: Double = 1e-5
-    public var layout: ChannelLayout = .channelsFirst
+    public var layout: TensorLayout = .nchw
     public var threadCount: Int = defaultThreadCount
     /// Bytes of slab buffers to keep in memory at once.
     public var memoryLimit: Int = 256 << 20
@@ -54,6 +54,14 @@ public struct NormalizationOptions: Sendable {
             }
         }
     }
+}
+
+/// Where the channel axis is (SPEC §1): axis 1 (`nchw`) or the last (`nhwc`). The
+/// pipeline's name for the kernel's `ChannelLayout`, so the command line sees the pipeline alone.
+public enum TensorLayout: String, CaseIterable, Sendable {
+    case nchw, nhwc
+
+    var channelLayout: ChannelLayout { self == .nchw ? .channelsFirst : .channelsLast }
 }
 
 /// Output element type of normalized datasets.

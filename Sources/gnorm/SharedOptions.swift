@@ -1,9 +1,8 @@
 import ArgumentParser
 import GnormPipeline
-import GroupNormKernel
 
 extension NormalizationMode: ExpressibleByArgument {}
-extension ChannelLayout: ExpressibleByArgument {}
+extension TensorLayout: ExpressibleByArgument {}
 extension OutputType: ExpressibleByArgument {}
 extension CompressionChoice: ExpressibleByArgument {
     public var defaultValueDescription: String {
@@ -36,7 +35,7 @@ struct NormalizationArguments: ParsableArguments {
     var eps: Double = 1e-5
 
     @Option(help: "Where the channel axis is: nchw (axis 1) or nhwc (last).")
-    var layout: ChannelLayout = .channelsFirst
+    var layout: TensorLayout = .nchw
 
     @Option(help: ArgumentHelp("Worker threads (default: all cores).", valueName: "T"))
     var threads: Int?

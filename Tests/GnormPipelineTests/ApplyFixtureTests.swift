@@ -61,7 +61,7 @@ let fixtureCases: [FixtureCase] = [
         options.datasets = [fixture.dataset]
         options.groups = fixture.groups
         options.mode = fixture.mode
-        options.layout = fixture.layout == "nhwc" ? .channelsLast : .channelsFirst
+        options.layout = fixture.layout == "nhwc" ? .nhwc : .nchw
         options.threadCount = 2
         options.memoryLimit = fixture.memoryLimit
         options.epsilon = fixture.epsilon

@@ -57,7 +57,7 @@ import GroupNormKernel
         options.datasets = ["/x"]
         options.groups = .count(testCase.groups)
         options.mode = testCase.mode
-        options.layout = testCase.layout
+        options.layout = testCase.layout == .channelsLast ? .nhwc : .nchw
         options.threadCount = threads
         options.memoryLimit = memoryLimit
         var apply = ApplyOptions()
