@@ -147,7 +147,7 @@ public enum ApplyRun {
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
-        let inDouble = computesInDouble(job.dataset.elementType, output: outputType)
+        let inDouble = job.computesInDouble(storing: outputType)
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil

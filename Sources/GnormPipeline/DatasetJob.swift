@@ -47,3 +47,20 @@ struct DatasetJob {
             fillMarkers: fillMarkers, report: report, progress: progress)
     }
 }
+
+extension DatasetJob {
+    /// The job's compute type, for the type it stores (nil: statistics only): Float for
+    /// float32 (and float16 read for statistics), Double otherwise (float64, integers,
+    /// and float16 output, which is then the float64 result correctly rounded once:
+    /// through Float it would be rounded twice).
+    func computesInDouble(storing output: ElementType?) -> Bool {
+        switch output {
+        case .float(64, _)?, .float(16, _)?: return true
+        default: break
+        }
+        switch dataset.elementType {
+        case .float(let bits, _): return bits == 64
+        default: return true
+        }
+    }
+}

@@ -273,24 +273,3 @@ struct DatasetStream {
         }
     }
 }
-
-func lcm(_ a: Int, _ b: Int) -> Int {
-    var (x, y) = (a, b)
-    while y != 0 { (x, y) = (y, x % y) }
-    return a / x * b
-}
-
-/// The compute type for a stored type and the stored output type: Float for
-/// float32 (and float16 read for statistics), Double otherwise (float64, integers,
-/// and float16 output, which is then the float64 result correctly rounded once:
-/// through Float it would be rounded twice).
-func computesInDouble(_ input: ElementType, output: ElementType?) -> Bool {
-    switch output {
-    case .float(64, _)?, .float(16, _)?: return true
-    default: break
-    }
-    switch input {
-    case .float(let bits, _): return bits == 64
-    default: return true
-    }
-}

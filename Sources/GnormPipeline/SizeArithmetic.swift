@@ -38,3 +38,10 @@ enum SizeArithmetic {
         return bytes
     }
 }
+
+/// Least common multiple (chunk rows of two datasets, slab alignment).
+func lcm(_ a: Int, _ b: Int) -> Int {
+    var (x, y) = (a, b)
+    while y != 0 { (x, y) = (y, x % y) }
+    return a / x * b
+}

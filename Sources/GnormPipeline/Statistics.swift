@@ -105,7 +105,7 @@ public enum StatisticsRun {
         var all: [(job: DatasetJob, moments: [Moments])] = []
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
-            let inDouble = computesInDouble(job.dataset.elementType, output: nil)
+            let inDouble = job.computesInDouble(storing: nil)
             var stream = job.stream(fileName: file.name, outputName: file.name,
                                     memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
             stream.share = share
@@ -128,19 +128,5 @@ public enum StatisticsRun {
             all.append((job, moments))
         }
         return all
-    }
-}
-
-enum Summaries {
-    static func make(
-        _ job: DatasetJob, moments: [Moments], since start: Date, passes: Int, bytesPerElement: Int, maskedValues: Int
-    ) -> DatasetSummary {
-        let seconds = Date().timeIntervalSince(start)
-        let elements = job.geometry.sampleCount * job.geometry.sampleElements
-        return DatasetSummary(
-            path: job.path, shape: job.dataset.shape, groups: job.plan.groupCount, mode: job.mode.rawValue,
-            elements: elements, seconds: seconds,
-            bytesPerSecond: seconds > 0 ? Double(elements) * Double(bytesPerElement * passes) / seconds : 0,
-            nonFiniteGroups: moments.filter { $0.count > 0 && $0.mean.isNaN }.count, maskedValues: maskedValues)
     }
 }
