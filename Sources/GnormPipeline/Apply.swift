@@ -99,49 +99,6 @@ public enum ApplyRun {
         return summaries
     }
 
-    /// Checks option combinations; returns the OUTPUT argument.
-    private static func validate(
-        input: String, output: String?, options: NormalizationOptions, apply: ApplyOptions
-    ) throws(PipelineError) -> String {
-        if apply.inPlace {
-            if output != nil { throw .usage("--in-place rewrites INPUT; give no OUTPUT") }
-            if input == "-" { throw .usage("--in-place needs an INPUT file, not standard input") }
-        } else if output == nil {
-            throw .usage("missing OUTPUT (or use --in-place)")
-        }
-        if (apply.mean != nil || apply.variance != nil) && options.mode != .batch {
-            throw .usage("--mean and --var are for --mode batch (eval mode) only")
-        }
-        if (apply.mean == nil) != (apply.variance == nil) {
-            throw .usage("--mean and --var go together: give both, or neither to compute them")
-        }
-        for (name, spec) in [("--weight", apply.weight), ("--bias", apply.bias), ("--mean", apply.mean), ("--var", apply.variance)] {
-            if let spec, ParameterSource(spec: spec) == nil {
-                throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
-            }
-        }
-        if apply.report == "-" && output == "-" {
-            throw .usage("--report - and OUTPUT - would both write to standard output")
-        }
-        return output ?? input
-    }
-
-    private static func affine(
-        for job: DatasetJob, apply: ApplyOptions, options: NormalizationOptions, input: borrowing File
-    ) throws(PipelineError) -> DatasetStream.Affine {
-        func load(_ spec: String?, _ name: String) throws(PipelineError) -> [Double]? {
-            guard let spec else { return nil }
-            guard let source = ParameterSource(spec: spec) else {
-                throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
-            }
-            return try source.values(name: name, channelCount: job.geometry.channelCount, input: input, dataset: job.path)
-        }
-        return DatasetStream.Affine(
-            scale: try load(apply.weight, "--weight"), shift: try load(apply.bias, "--bias"),
-            mean: try load(apply.mean, "--mean"), variance: try load(apply.variance, "--var"),
-            epsilon: options.epsilon)
-    }
-
     private static func normalize(
         _ job: DatasetJob, affine: DatasetStream.Affine, input: borrowing Dataset, output: borrowing Dataset,
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
@@ -172,65 +129,5 @@ public enum ApplyRun {
                                      bytesPerElement: bytesPerElement, maskedValues: fill.values)
         progress?.finished(summary)
         return (summary, moments)
-    }
-
-    private static func writeStatistics(
-        _ result: (summary: DatasetSummary, moments: [Moments]), of job: DatasetJob, epsilon: Double, sourceName: String,
-        in file: borrowing File, dataset: borrowing Dataset, outputName: String
-    ) throws(PipelineError) {
-        do {
-            try writeStatistics(result.moments, of: job, epsilon: epsilon, sourceName: sourceName, in: file, dataset: dataset)
-        } catch {
-            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: job.path,
-                      cause: error)
-        }
-    }
-
-    /// /gnorm/PATH/mean and /var with their attributes (replacing those of an earlier run), and gnorm_* on the dataset.
-    private static func writeStatistics(
-        _ moments: [Moments], of job: DatasetJob, epsilon: Double, sourceName: String,
-        in file: borrowing File, dataset: borrowing Dataset
-    ) throws(HDF5Error) {
-        // A netCDF-4 classic-model file (netCDF-C marks it with `_nc3_strict`) allows only
-        // NC_CHAR text and 32-bit integers: ncdump rejects anything else.
-        let classic = file.hasAttribute("_nc3_strict")
-        func text(_ value: String) -> AttributeValue { classic ? .fixedString(value) : .string(value) }
-        func integer(_ value: Int) -> AttributeValue { classic ? .integer32(Int32(clamping: value)) : .integer(value) }
-        let group = "/gnorm" + job.path
-        try file.removeLink(group + "/mean")
-        try file.removeLink(group + "/var")
-        let shape = job.mode == .batch ? [job.plan.channelCount] : [job.geometry.sampleCount, job.plan.groupCount]
-        let mean = try file.createDataset(group + "/mean", shape: shape, elementType: .float64)
-        try mean.writeAll(moments.map(\.mean))
-        let variance = try file.createDataset(group + "/var", shape: shape, elementType: .float64)
-        try variance.writeAll(moments.map(\.variance))
-        let attributes: [(String, AttributeValue)] = [
-            ("mode", text(job.mode.rawValue)),
-            ("groups", integer(job.plan.groupCount)),
-            ("eps", .double(epsilon)),
-            ("layout", text(job.plan.layout.rawValue)),
-            ("source", text(sourceName)),
-            ("version", text(GnormVersion.current)),
-        ]
-        for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
-        try dataset.setAttribute("gnorm_mode", text(job.mode.rawValue))
-        try dataset.setAttribute("gnorm_groups", integer(job.plan.groupCount))
-        try dataset.setAttribute("gnorm_eps", .double(epsilon))
-    }
-
-    /// Appends "TIMESTAMP: command line" to the root's `history`, as NCO does.
-    private static func writeHistory(_ commandLine: String, in file: borrowing File, name: String) throws(PipelineError) {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let line = "\(formatter.string(from: Date())): \(commandLine)"
-        do {
-            var history = line
-            if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
-                history = previous + "\n" + line
-            }
-            try file.replaceText(of: "history", with: history, fixedIfNew: file.hasAttribute("_nc3_strict"))
-        } catch {
-            throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
-        }
     }
 }
