@@ -8,7 +8,10 @@ RELEASE_BIN = .build/release/gnorm
 DEMO = Fixtures/demo.h5
 DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 
-.PHONY: deps test-deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean \
+# swift-format (shipped with the toolchain as `swift format`) checks the tree against .swift-format.
+LINT_PATHS = Sources Tests Benchmarks/Sources Fuzz/Sources Package.swift Benchmarks/Package.swift Fuzz/Package.swift
+
+.PHONY: lint format deps test-deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean \
   deps-mpi build-mpi test-mpi bench-mpi
 FUZZ_SECONDS ?= 60
 FUZZ_TOOLSET = Fuzz/.build/toolset.json
@@ -81,6 +84,14 @@ test-mpi: test-deps deps-mpi
 # loop (BENCH_MPI_ARGS="--megabytes 64 --repeats 1" for a smoke test). Results in .bench/mpi.md.
 bench-mpi: release build-mpi test-deps
 	Benchmarks/bench_mpi.sh --serial $(RELEASE_BIN) --mpi $(MPI_RELEASE_BIN) --python $(TEST_PYTHON) $(BENCH_MPI_ARGS)
+
+# The tree formatted as .swift-format says, and no line over 120 columns (strings included).
+lint:
+	$(SWIFT) format lint --strict -r $(LINT_PATHS)
+	@! LC_ALL=C.UTF-8 grep -rnE --include='*.swift' '^.{121,}' $(LINT_PATHS) || { echo "lines over 120 columns"; exit 1; }
+
+format:
+	$(SWIFT) format format -i -r --parallel $(LINT_PATHS)
 
 # Kernel and end-to-end benchmarks against PyTorch, NumPy, h5py, cp and dd (Benchmarks/bench.py;
 # BENCH_ARGS=--quick for a smoke test). Results land in .bench/.

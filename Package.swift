@@ -15,10 +15,12 @@ let package = Package(
     traits: [
         .default(enabledTraits: ["Serial"]),
         .trait(name: "Serial", description: "Serial libhdf5 (pkg-config hdf5-serial)."),
-        .trait(name: "MPI", description: "Parallel libhdf5 over OpenMPI (pkg-config hdf5-openmpi); runs under mpirun/srun."),
+        .trait(
+            name: "MPI", description: "Parallel libhdf5 over OpenMPI (pkg-config hdf5-openmpi); runs under mpirun/srun."
+        ),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(
@@ -47,15 +49,19 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
-        .target(name: "HDF5", dependencies: [
-            .target(name: "CHDF5", condition: .when(traits: ["Serial"])),
-            .target(name: "CHDF5MPI", condition: .when(traits: ["MPI"])),
-        ]),
+        .target(
+            name: "HDF5",
+            dependencies: [
+                .target(name: "CHDF5", condition: .when(traits: ["Serial"])),
+                .target(name: "CHDF5MPI", condition: .when(traits: ["MPI"])),
+            ]),
         .target(name: "GroupNormKernel"),
-        .target(name: "GnormPipeline", dependencies: [
-            "HDF5", "GroupNormKernel", "CDeflate", "CISAL",
-            .target(name: "CMPI", condition: .when(traits: ["MPI"])),
-        ]),
+        .target(
+            name: "GnormPipeline",
+            dependencies: [
+                "HDF5", "GroupNormKernel", "CDeflate", "CISAL",
+                .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+            ]),
         .executableTarget(
             name: "gnorm",
             dependencies: [
@@ -65,8 +71,9 @@ let package = Package(
         ),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "GroupNormKernelTests", dependencies: ["GroupNormKernel"]),
-        .testTarget(name: "GnormPipelineTests", dependencies: ["GnormPipeline", "HDF5"],
-                    resources: []),
+        .testTarget(
+            name: "GnormPipelineTests", dependencies: ["GnormPipeline", "HDF5"],
+            resources: []),
         .testTarget(name: "gnormTests", dependencies: ["HDF5"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,7 +10,7 @@ let package = Package(
         .executableTarget(
             name: "gnorm-bench",
             dependencies: [.product(name: "GroupNormKernel", package: "gnorm")]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

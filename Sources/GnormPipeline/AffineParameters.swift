@@ -11,7 +11,8 @@ extension ApplyRun {
             guard let source = ParameterSource(spec: spec) else {
                 throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
             }
-            return try source.values(name: name, channelCount: job.geometry.channelCount, input: input, dataset: job.path)
+            return try source.values(
+                name: name, channelCount: job.geometry.channelCount, input: input, dataset: job.path)
         }
         return DatasetStream.Affine(
             scale: try load(apply.weight, "--weight"), shift: try load(apply.bias, "--bias"),

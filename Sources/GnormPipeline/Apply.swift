@@ -18,16 +18,22 @@ public enum ApplyRun {
         let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: source.name)
         }
-        let affines = try jobs.map { (job) throws(PipelineError) in try affine(for: job, apply: apply, options: options, input: source) }
-        let layouts = try jobs.map { (job) throws(PipelineError) in try OutputLayout(job.dataset, in: source, apply: apply) }
+        let affines = try jobs.map { (job) throws(PipelineError) in
+            try affine(for: job, apply: apply, options: options, input: source)
+        }
+        let layouts = try jobs.map { (job) throws(PipelineError) in
+            try OutputLayout(job.dataset, in: source, apply: apply)
+        }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
             if Processes.current.rank != 0 { return nil }
             guard let format = ReportFormat(path: path) else {
-                throw .usage("--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
+                throw .usage(
+                    "--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
             }
-            return ReportWriter(format: format, output: path == "-" ? .standardOutput() : try TextOutput(creating: path),
-                                fileName: source.name)
+            return ReportWriter(
+                format: format, output: path == "-" ? .standardOutput() : try TextOutput(creating: path),
+                fileName: source.name)
         }
 
         // Contiguous values that will be rewritten (or freed) need not be copied first.
@@ -35,8 +41,9 @@ public enum ApplyRun {
         let target = try destination.create(copying: image.map { .image($0) } ?? .file(input), leavingHoles: holes)
         let summaries: [DatasetSummary]
         do {
-            summaries = try fill(target, from: source, jobs: jobs, affines: affines, layouts: layouts,
-                                 destination: destination, options: options, apply: apply, report: report, progress: progress)
+            summaries = try fill(
+                target, from: source, jobs: jobs, affines: affines, layouts: layouts,
+                destination: destination, options: options, apply: apply, report: report, progress: progress)
         } catch {
             destination.abandon()
             throw error
@@ -54,8 +61,10 @@ public enum ApplyRun {
         let netCDF = source.hasAttribute("_NCProperties")
         for ((job, affine), layout) in zip(zip(jobs, affines), layouts) {
             if netCDF, case .float(16, _) = layout.elementType, layout.elementType != job.dataset.elementType {
-                progress?.warned(["float16 is not a netCDF type: ncdump, netCDF4-python and xarray's netcdf4 engine "
-                                  + "cannot read \(job.path) in OUTPUT (h5py and the h5netcdf engine can)"])
+                progress?.warned([
+                    "float16 is not a netCDF type: ncdump, netCDF4-python and xarray's netcdf4 engine "
+                        + "cannot read \(job.path) in OUTPUT (h5py and the h5netcdf engine can)"
+                ])
             }
             let input = try DatasetSelection.open(job.path, in: source)
             let name = destination.name
@@ -66,12 +75,18 @@ public enum ApplyRun {
             switch layout.change {
             case .none:
                 let output: Dataset
-                do { output = try target.openDataset(job.path) } catch { throw failure("cannot open for writing", error) }
-                result = try normalize(job, affine: affine, input: input, output: output, outputType: layout.elementType,
-                                        destination: destination, options: options, report: report, progress: progress)
-                do { try CFAttributes.dropInvalidated(on: output) } catch { throw failure("cannot update attributes", error) }
-                try writeStatistics(result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
-                                    dataset: output, outputName: name)
+                do { output = try target.openDataset(job.path) } catch {
+                    throw failure("cannot open for writing", error)
+                }
+                result = try normalize(
+                    job, affine: affine, input: input, output: output, outputType: layout.elementType,
+                    destination: destination, options: options, report: report, progress: progress)
+                do { try CFAttributes.dropInvalidated(on: output) } catch {
+                    throw failure("cannot update attributes", error)
+                }
+                try writeStatistics(
+                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                    dataset: output, outputName: name)
             case .replaced(let creation):
                 let replacement: DatasetReplacement
                 do {
@@ -79,11 +94,13 @@ public enum ApplyRun {
                         job.path, elementType: layout.elementType, creation: creation,
                         attributes: CFAttributes.edits(retyping: layout.elementType != job.dataset.elementType))
                 } catch { throw failure("cannot create the replacement dataset", error) }
-                result = try normalize(job, affine: affine, input: input, output: replacement.dataset,
-                                        outputType: layout.elementType, destination: destination, options: options,
-                                        report: report, progress: progress)
-                try writeStatistics(result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
-                                    dataset: replacement.dataset, outputName: name)
+                result = try normalize(
+                    job, affine: affine, input: input, output: replacement.dataset,
+                    outputType: layout.elementType, destination: destination, options: options,
+                    report: report, progress: progress)
+                try writeStatistics(
+                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                    dataset: replacement.dataset, outputName: name)
                 let unresolved: [String]
                 do {
                     unresolved = try replacement.finish(in: target)
@@ -108,12 +125,14 @@ public enum ApplyRun {
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
-        var stream = job.stream(fileName: job.fileName, outputName: destination.name,
-                                memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+        var stream = job.stream(
+            fileName: job.fileName, outputName: destination.name,
+            memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
         stream.share = share
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
-        progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                          bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)
+        progress?.started(
+            dataset: job.path, samples: job.geometry.sampleCount,
+            bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)
         let started = Date()
         let fill = DatasetStream.FillCount()
         var moments = try Processes.divergent { () throws(PipelineError) in
@@ -122,11 +141,13 @@ public enum ApplyRun {
                 : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
         }
         if let share {
-            (moments, fill.values) = try share.collect(moments, fillCount: fill.values, scope: job.plan.scope, into: report)
+            (moments, fill.values) = try share.collect(
+                moments, fillCount: fill.values, scope: job.plan.scope, into: report)
         }
         report?.end()
-        let summary = Summaries.make(job, moments: moments, since: started, passes: passes,
-                                     bytesPerElement: bytesPerElement, maskedValues: fill.values)
+        let summary = Summaries.make(
+            job, moments: moments, since: started, passes: passes,
+            bytesPerElement: bytesPerElement, maskedValues: fill.values)
         progress?.finished(summary)
         return (summary, moments)
     }

@@ -18,7 +18,9 @@ extension ApplyRun {
         if (apply.mean == nil) != (apply.variance == nil) {
             throw .usage("--mean and --var go together: give both, or neither to compute them")
         }
-        for (name, spec) in [("--weight", apply.weight), ("--bias", apply.bias), ("--mean", apply.mean), ("--var", apply.variance)] {
+        for (name, spec) in [
+            ("--weight", apply.weight), ("--bias", apply.bias), ("--mean", apply.mean), ("--var", apply.variance),
+        ] {
             if let spec, ParameterSource(spec: spec) == nil {
                 throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
             }

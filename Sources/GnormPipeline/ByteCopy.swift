@@ -8,7 +8,9 @@ enum ByteCopy {
     /// permission bits `mode`, leaving the byte ranges in `holes` unwritten (they read as
     /// zeros): the contiguous storage of datasets that are about to be rewritten.
     /// Returns the errno of the failure, 0 on success.
-    static func copy(from source: String, to destination: String, mode: mode_t, leavingHoles holes: [Range<Int>]) -> Int32 {
+    static func copy(from source: String, to destination: String, mode: mode_t, leavingHoles holes: [Range<Int>])
+        -> Int32
+    {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { return errno }
         defer { close(input) }
@@ -38,11 +40,13 @@ enum ByteCopy {
     static func kept(_ whole: Range<Int>, minus holes: [Range<Int>]) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var start = whole.lowerBound
-        for hole in holes.map({ $0.clamped(to: whole) }).filter({ !$0.isEmpty }).sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if hole.lowerBound > start { ranges.append(start ..< hole.lowerBound) }
+        for hole in holes.map({ $0.clamped(to: whole) }).filter({ !$0.isEmpty }).sorted(by: {
+            $0.lowerBound < $1.lowerBound
+        }) {
+            if hole.lowerBound > start { ranges.append(start..<hole.lowerBound) }
             start = max(start, hole.upperBound)
         }
-        if start < whole.upperBound { ranges.append(start ..< whole.upperBound) }
+        if start < whole.upperBound { ranges.append(start..<whole.upperBound) }
         return ranges
     }
 
@@ -84,7 +88,8 @@ enum ByteCopy {
             guard read > 0 else { return read < 0 ? errno : EIO }
             var written = 0
             while written < read {
-                let result = pwrite(output, buffer.baseAddress! + written, read - written, off_t(position) + off_t(written))
+                let result = pwrite(
+                    output, buffer.baseAddress! + written, read - written, off_t(position) + off_t(written))
                 if result < 0 && errno == EINTR { continue }
                 guard result > 0 else { return result < 0 ? errno : EIO }
                 written += result
@@ -96,9 +101,10 @@ enum ByteCopy {
     }
 
     /// glibc's `copy_file_range`, which Swift's Glibc module does not import (it needs _GNU_SOURCE).
-    private typealias CopyFileRange = @convention(c) (
-        Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32
-    ) -> Int
+    private typealias CopyFileRange =
+        @convention(c) (
+            Int32, UnsafeMutablePointer<Int64>?, Int32, UnsafeMutablePointer<Int64>?, Int, UInt32
+        ) -> Int
     private static let copyFileRange: CopyFileRange? = {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
         return unsafeBitCast(symbol, to: CopyFileRange.self)

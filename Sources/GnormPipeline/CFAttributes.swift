@@ -5,7 +5,9 @@ import HDF5
 enum CFAttributes {
     /// Packing (`scale_factor`, `add_offset`) and ranges of the raw values: they no
     /// longer describe normalized values, and readers would decode or mask with them.
-    static let invalidated: Set<String> = ["scale_factor", "add_offset", "valid_min", "valid_max", "valid_range", "actual_range"]
+    static let invalidated: Set<String> = [
+        "scale_factor", "add_offset", "valid_min", "valid_max", "valid_range", "actual_range",
+    ]
     /// Fill markers, which readers compare with values of the variable's own type.
     static let fillMarkers: Set<String> = ["_FillValue", "missing_value"]
 

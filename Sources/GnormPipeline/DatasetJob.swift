@@ -15,7 +15,8 @@ struct DatasetJob {
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
         fileName = file
-        geometry = try TensorGeometry(shape: dataset.shape, layout: options.layout.channelLayout, file: file, dataset: dataset.path)
+        geometry = try TensorGeometry(
+            shape: dataset.shape, layout: options.layout.channelLayout, file: file, dataset: dataset.path)
         let scope = try options.scope(channels: geometry.channelCount, file: file, dataset: dataset.path)
         do {
             plan = try GroupNormPlan(

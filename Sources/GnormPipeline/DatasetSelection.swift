@@ -27,15 +27,19 @@ enum DatasetSelection {
         if requested.isEmpty {
             for path in datasetPaths {
                 let dataset = try open(path, in: file)
-                let shape = dataset.shape, type = dataset.elementType
+                let shape = dataset.shape
+                let type = dataset.elementType
                 if isDefaultCandidate(path: path, shape: shape, type: type) {
                     try checkFilters(of: dataset, in: file.name)
-                    selected.append(SelectedDataset(path: path, shape: shape, elementType: type,
-                                                    fillMarkers: try fillMarkers(of: dataset, in: file.name)))
+                    selected.append(
+                        SelectedDataset(
+                            path: path, shape: shape, elementType: type,
+                            fillMarkers: try fillMarkers(of: dataset, in: file.name)))
                 }
             }
             guard !selected.isEmpty else {
-                let found = datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
+                let found =
+                    datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
                 throw .data("no numeric dataset of rank ≥ 3 to normalize; name one with -d (\(found))", file: file.name)
             }
             return selected
@@ -44,31 +48,37 @@ enum DatasetSelection {
         for name in requested {
             let absolute = name.hasPrefix("/") ? name : "/" + name
             if let (link, target) = file.externalLink(on: absolute) {
-                throw .data("\(link) is an external link to \(target.file):\(target.object); gnorm writes OUTPUT only, "
-                            + "never another file: normalize \(target.file) itself", file: file.name, dataset: absolute)
+                throw .data(
+                    "\(link) is an external link to \(target.file):\(target.object); gnorm writes OUTPUT only, "
+                        + "never another file: normalize \(target.file) itself", file: file.name, dataset: absolute)
             }
             // A soft link names its target: that dataset is normalized and the link kept.
             let path = file.resolvingSoftLinks(absolute)
             guard file.exists(path), file.kindOfObject(at: path) == .dataset else {
-                let known = datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
+                let known =
+                    datasetPaths.isEmpty ? "it has no datasets" : "datasets: " + datasetPaths.joined(separator: ", ")
                 throw .data("dataset not found; \(known)", file: file.name, dataset: path)
             }
             let dataset = try open(path, in: file)
             // Every name of one object (hard links, paths through a hard-linked group) normalizes it once.
             let address: ObjectAddress
             do { address = try dataset.address() } catch {
-                throw .io("cannot read object info: \(error.reason ?? error.description)", file: file.name, dataset: path,
-                          cause: error)
+                throw .io(
+                    "cannot read object info: \(error.reason ?? error.description)", file: file.name, dataset: path,
+                    cause: error)
             }
             guard chosen.insert(address).inserted else { continue }
             let type = dataset.elementType
             guard type.isNumeric else {
-                throw .data("element type \(type.name) is not supported; expected float16/32/64 or integers",
-                            file: file.name, dataset: path)
+                throw .data(
+                    "element type \(type.name) is not supported; expected float16/32/64 or integers",
+                    file: file.name, dataset: path)
             }
             try checkFilters(of: dataset, in: file.name)
-            selected.append(SelectedDataset(path: path, shape: dataset.shape, elementType: type,
-                                            fillMarkers: try fillMarkers(of: dataset, in: file.name)))
+            selected.append(
+                SelectedDataset(
+                    path: path, shape: dataset.shape, elementType: type,
+                    fillMarkers: try fillMarkers(of: dataset, in: file.name)))
         }
         return selected
     }
@@ -79,8 +89,9 @@ enum DatasetSelection {
         for name in ["_FillValue", "missing_value"] {
             let value: AttributeValue?
             do { value = try dataset.attribute(name) } catch {
-                throw .io("cannot read attribute \(name): \(error.reason ?? error.description)", file: file,
-                          dataset: dataset.path, cause: error)
+                throw .io(
+                    "cannot read attribute \(name): \(error.reason ?? error.description)", file: file,
+                    dataset: dataset.path, cause: error)
             }
             switch value {
             case .double(let number)?: markers.append(number)
@@ -98,15 +109,18 @@ enum DatasetSelection {
         for filter in dataset.creation.filters where !filter.isAvailable {
             guard case .other(let id, let name, _, _) = filter else { continue }
             let shortName = name.split(separator: ";").first.map(String.init) ?? name
-            throw .io("filter '\(shortName)' (id \(id)) is not available to gnorm's libhdf5: \(filter.provider)",
-                      file: file, dataset: dataset.path)
+            throw .io(
+                "filter '\(shortName)' (id \(id)) is not available to gnorm's libhdf5: \(filter.provider)",
+                file: file, dataset: dataset.path)
         }
     }
 
     /// Opens a dataset of INPUT; a failure is a read failure (74) naming it.
     static func open(_ path: String, in file: borrowing File) throws(PipelineError) -> Dataset {
         do { return try file.openDataset(path) } catch {
-            throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: path, cause: error)
+            throw .io(
+                "cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: path,
+                cause: error)
         }
     }
 }

@@ -62,7 +62,8 @@ struct DatasetStream {
             var collected: [Moments] = []
             for sample in 0..<geometry.sampleCount {
                 let moments = try sampleStatistics(
-                    sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask, fillCount: fillCount)
+                    sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask,
+                    fillCount: fillCount)
                 if plan.scope == .channels {
                     plan.merge(moments, sampleCount: 1, into: &running)
                 } else {
@@ -85,7 +86,9 @@ struct DatasetStream {
         var sampleParts: [[Moments]] = []
         var done = 0
         try pipeline(E.self, slabs, multiple: codec?.chunkRows ?? 1).run(
-            read: { (slab, values) throws(PipelineError) in try read(slab, of: input, into: values, codec: codec, stored: stored) },
+            read: { (slab, values) throws(PipelineError) in
+                try read(slab, of: input, into: values, codec: codec, stored: stored)
+            },
             compute: { slab, values -> ([Moments], Int) in
                 // Per (sample, bucket), merged over samples in `consume` for batch statistics.
                 let source = UnsafeBufferPointer(values)
@@ -101,7 +104,9 @@ struct DatasetStream {
                 } else if plan.scope == .channels {
                     plan.merge(result.0, sampleCount: slab.count, into: &running)
                 } else {
-                    let moments = plan.finished(result.0, sampleCount: slab.count).map { mask == nil ? $0 : $0.maskedResult }
+                    let moments = plan.finished(result.0, sampleCount: slab.count).map {
+                        mask == nil ? $0 : $0.maskedResult
+                    }
                     collected += moments
                     try report?.add(moments)
                 }
@@ -109,7 +114,8 @@ struct DatasetStream {
                 progress?.advanced(samplesDone: done)
             })
         if plan.scope == .channels {
-            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty {
+            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty
+            {
                 running = merged
             }
             collected = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
@@ -137,7 +143,8 @@ struct DatasetStream {
         let mask = fillMask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = outputCodec(E.self, for: output, slotCount: 0)
-        let stagingBytes = max(StoredSlabs<E>.stagingBytes(input.elementType), StoredSlabs<E>.stagingBytes(output.elementType))
+        let stagingBytes = max(
+            StoredSlabs<E>.stagingBytes(input.elementType), StoredSlabs<E>.stagingBytes(output.elementType))
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
         hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
@@ -148,22 +155,27 @@ struct DatasetStream {
             threadCount: plan.threadCount)
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let staging = StoredSlabs<E>.Staging()
-        let storedInput = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads, staging: staging)
-        let storedOutput = StoredSlabs<E>(elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
+        let storedInput = StoredSlabs<E>(
+            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging)
+        let storedOutput = StoredSlabs<E>(
+            elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
         let slabs: SlabPlan
         switch memory.shape {
         case .pieces where share != nil:
             throw piecesUnderMPI
         case .pieces(let maxElements):
             return try normalizeInPieces(
-                E.self, input: input, output: output, affine: affine, given: fixed, plan: plan, maxElements: maxElements,
+                E.self, input: input, output: output, affine: affine, given: fixed, plan: plan,
+                maxElements: maxElements,
                 stored: (storedInput, storedOutput), mask: mask, fillCount: fillCount)
         case .slabs(let plan): slabs = plan
         }
-        let readCodec = memory.deflateSlots > 0 && readLayout != nil
+        let readCodec =
+            memory.deflateSlots > 0 && readLayout != nil
             ? inputCodec(E.self, for: input, slotCount: memory.deflateSlots) : nil
         // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
-        let writeCodec = memory.deflateSlots > 0 && writeLayout != nil && share == nil
+        let writeCodec =
+            memory.deflateSlots > 0 && writeLayout != nil && share == nil
             ? outputCodec(E.self, for: output, slotCount: memory.deflateSlots) : nil
         var collected: [Moments] = given ?? []
         var done = 0
@@ -180,11 +192,15 @@ struct DatasetStream {
                 // Lengths were checked when the parameters were loaded.
                 do {
                     let moments: [Moments]
-                    if let given = fixed ?? fill.map({ plan.moments(of: source, sampleCount: slab.count, excluding: $0) }) {
+                    if let given = fixed
+                        ?? fill.map({ plan.moments(of: source, sampleCount: slab.count, excluding: $0) })
+                    {
                         moments = given
-                        try plan.normalize(source, into: values, sampleCount: slab.count, parameters: NormalizationParameters(
-                            mean: moments.map(\.mean), variance: moments.map(\.variance),
-                            scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
+                        try plan.normalize(
+                            source, into: values, sampleCount: slab.count,
+                            parameters: NormalizationParameters(
+                                mean: moments.map(\.mean), variance: moments.map(\.variance),
+                                scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
                     } else {
                         moments = try plan.normalizeWithOwnStatistics(
                             source, into: values, sampleCount: slab.count,
@@ -200,7 +216,9 @@ struct DatasetStream {
                 do throws(HDF5Error) {
                     try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec)
                 } catch {
-                    throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+                    throw .io(
+                        "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
+                        cause: error)
                 }
                 // Progress counts samples written, the last step of each slab.
                 done += slab.count
@@ -216,9 +234,14 @@ struct DatasetStream {
             })
         if let share {
             // Every process joins as many collective writes as the one with the most slabs.
-            for _ in 0 ..< share.missingWrites(slabs, multiple: unit) {
-                do { try storedOutput.write(rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil) } catch {
-                    throw .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+            for _ in 0..<share.missingWrites(slabs, multiple: unit) {
+                do {
+                    try storedOutput.write(
+                        rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil)
+                } catch {
+                    throw .io(
+                        "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
+                        cause: error)
                 }
             }
         }
@@ -228,21 +251,27 @@ struct DatasetStream {
     /// The slabs of `slabs` this process streams: all of them, or under MPI its share,
     /// a slice of whole `multiple`-sample units.
     private func pipeline<E>(_ type: E.Type, _ slabs: SlabPlan, multiple: Int) -> SlabPipeline<E> {
-        SlabPipeline(slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
-                     elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
+        SlabPipeline(
+            slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
+            elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
     }
 
     private var piecesUnderMPI: PipelineError {
-        .data("a sample is larger than --memory-limit allows; gnorm-mpi streams whole samples: raise --memory-limit",
-              file: fileName, dataset: path)
+        .data(
+            "a sample is larger than --memory-limit allows; gnorm-mpi streams whole samples: raise --memory-limit",
+            file: fileName, dataset: path)
     }
 
     /// The parallel-deflate reader, when the input's chunks allow it, all are stored, and its
     /// values are `E` or float16; otherwise (unwritten chunks read as fill values) HDF5's own pipeline reads it.
-    private func inputCodec<E: KernelElement & NativeElement>(_ type: E.Type, for input: borrowing Dataset, slotCount: Int) -> ParallelDeflate? {
-        guard let codec = ParallelDeflate(creation: input.creation, shape: geometry.shape, elementType: input.elementType,
-                                          slotCount: slotCount),
-              codec.elementSize == (StoredSlabs<E>.stages(input.elementType) ? 2 : MemoryLayout<E>.size)
+    private func inputCodec<E: KernelElement & NativeElement>(
+        _ type: E.Type, for input: borrowing Dataset, slotCount: Int
+    ) -> ParallelDeflate? {
+        guard
+            let codec = ParallelDeflate(
+                creation: input.creation, shape: geometry.shape, elementType: input.elementType,
+                slotCount: slotCount),
+            codec.elementSize == (StoredSlabs<E>.stages(input.elementType) ? 2 : MemoryLayout<E>.size)
         else { return nil }
         do {
             let stored = try input.allocatedChunkCount()
@@ -253,23 +282,29 @@ struct DatasetStream {
     }
 
     /// The parallel-deflate writer, when the output's chunks and type allow it.
-    private func outputCodec<E: KernelElement & NativeElement>(_ type: E.Type, for output: borrowing Dataset, slotCount: Int) -> ParallelDeflate? {
-        guard let codec = ParallelDeflate(creation: output.creation, shape: geometry.shape, elementType: output.elementType,
-                                          slotCount: slotCount),
-              codec.elementSize == (StoredSlabs<E>.stages(output.elementType) ? 2 : MemoryLayout<E>.size)
+    private func outputCodec<E: KernelElement & NativeElement>(
+        _ type: E.Type, for output: borrowing Dataset, slotCount: Int
+    ) -> ParallelDeflate? {
+        guard
+            let codec = ParallelDeflate(
+                creation: output.creation, shape: geometry.shape, elementType: output.elementType,
+                slotCount: slotCount),
+            codec.elementSize == (StoredSlabs<E>.stages(output.elementType) ? 2 : MemoryLayout<E>.size)
         else { return nil }
         return codec
     }
 
     private func read<E>(
-        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, codec: ParallelDeflate?,
+        _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
+        codec: ParallelDeflate?,
         stored: StoredSlabs<E>
     ) throws(PipelineError) {
         do throws(HDF5Error) {
             try stored.read(rows: slab, of: input, into: values, codec: codec)
         } catch {
-            throw .io("cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
-                      file: fileName, dataset: path, cause: error)
+            throw .io(
+                "cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
+                file: fileName, dataset: path, cause: error)
         }
     }
 }

@@ -5,14 +5,17 @@ import HDF5
 /// attributes, and the gnorm_* attributes of the normalized dataset.
 extension ApplyRun {
     static func writeStatistics(
-        _ result: (summary: DatasetSummary, moments: [Moments]), of job: DatasetJob, epsilon: Double, sourceName: String,
+        _ result: (summary: DatasetSummary, moments: [Moments]), of job: DatasetJob, epsilon: Double,
+        sourceName: String,
         in file: borrowing File, dataset: borrowing Dataset, outputName: String
     ) throws(PipelineError) {
         do {
-            try writeStatistics(result.moments, of: job, epsilon: epsilon, sourceName: sourceName, in: file, dataset: dataset)
+            try writeStatistics(
+                result.moments, of: job, epsilon: epsilon, sourceName: sourceName, in: file, dataset: dataset)
         } catch {
-            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: job.path,
-                      cause: error)
+            throw .io(
+                "cannot write statistics: \(error.reason ?? error.description)", file: outputName, dataset: job.path,
+                cause: error)
         }
     }
 

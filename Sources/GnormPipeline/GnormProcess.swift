@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Online processor count, for the default `--threads`.
@@ -17,7 +17,8 @@ private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 /// buffer returns it to the system; glibc's adaptive threshold otherwise parks
 /// them in per-thread arenas, which doubled peak RSS.
 func keepLargeAllocationsMapped(from bytes: Int32) {
-    let mmapThreshold: Int32 = -3, arenaMax: Int32 = -8  // M_MMAP_THRESHOLD, M_ARENA_MAX
+    let mmapThreshold: Int32 = -3
+    let arenaMax: Int32 = -8  // M_MMAP_THRESHOLD, M_ARENA_MAX
     _ = glibcMallopt(mmapThreshold, bytes)
     _ = glibcMallopt(arenaMax, 4)
 }

@@ -28,7 +28,8 @@ enum InputFile {
 
     static func open(image: [UInt8]) throws(PipelineError) -> File {
         do { return try File(image: image, name: standardInputName) } catch {
-            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName, cause: error)
+            throw .inputUnavailable(
+                "not an HDF5 file: \(error.reason ?? error.description)", file: standardInputName, cause: error)
         }
     }
 
@@ -38,7 +39,8 @@ enum InputFile {
             throw .inputUnavailable("not an HDF5 file", file: argument)
         }
         do { return try File(openingForReading: argument) } catch {
-            throw .inputUnavailable("cannot open HDF5 file: \(error.reason ?? error.description)", file: argument, cause: error)
+            throw .inputUnavailable(
+                "cannot open HDF5 file: \(error.reason ?? error.description)", file: argument, cause: error)
         }
     }
 
@@ -48,7 +50,9 @@ enum InputFile {
         guard stat(path, &status) == 0 else {
             throw .inputUnavailable(errno == ENOENT ? "no such file" : String(cString: strerror(errno)), file: path)
         }
-        if status.st_mode & S_IFMT == S_IFDIR { throw .inputUnavailable("is a directory, not an HDF5 file", file: path) }
+        if status.st_mode & S_IFMT == S_IFDIR {
+            throw .inputUnavailable("is a directory, not an HDF5 file", file: path)
+        }
         guard access(path, R_OK) == 0 else { throw .inputUnavailable("permission denied", file: path) }
     }
 }

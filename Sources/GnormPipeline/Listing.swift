@@ -26,18 +26,30 @@ public enum Listing {
             case .dataset:
                 do {
                     let dataset = try file.openDataset(entry.path)
-                    let shape = dataset.shape, type = dataset.elementType, creation = dataset.creation
-                    rows.append(Row(
-                        path: entry.path, kind: "dataset", shape: shape, dtype: type.name, chunks: creation.chunkShape,
-                        filters: creation.filters.map(\.name),
-                        selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
+                    let shape = dataset.shape
+                    let type = dataset.elementType
+                    let creation = dataset.creation
+                    rows.append(
+                        Row(
+                            path: entry.path, kind: "dataset", shape: shape, dtype: type.name,
+                            chunks: creation.chunkShape,
+                            filters: creation.filters.map(\.name),
+                            selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
                 } catch {
-                    throw .io("cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: entry.path, cause: error)
+                    throw .io(
+                        "cannot open dataset: \(error.reason ?? error.description)", file: file.name,
+                        dataset: entry.path, cause: error)
                 }
             case .group:
-                rows.append(Row(path: entry.path, kind: "group", shape: nil, dtype: "", chunks: nil, filters: [], selected: false))
+                rows.append(
+                    Row(
+                        path: entry.path, kind: "group", shape: nil, dtype: "", chunks: nil, filters: [],
+                        selected: false))
             case .namedType, .unknown:
-                rows.append(Row(path: entry.path, kind: "type", shape: nil, dtype: "", chunks: nil, filters: [], selected: false))
+                rows.append(
+                    Row(
+                        path: entry.path, kind: "type", shape: nil, dtype: "", chunks: nil, filters: [], selected: false
+                    ))
             }
         }
         return format == .json ? json(rows, file: file.name) : table(rows)
@@ -54,9 +66,11 @@ public enum Listing {
                 lines.append([row.path + "/", "", "", "", "", ""])
                 continue
             }
-            lines.append([row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
-                          row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
-                          row.selected ? "yes" : "-"])
+            lines.append([
+                row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
+                row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
+                row.selected ? "yes" : "-",
+            ])
         }
         let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
         return lines.map { line in
@@ -72,7 +86,9 @@ public enum Listing {
             if row.kind == "dataset" {
                 fields.append("\"shape\":[\((row.shape ?? []).map(String.init).joined(separator: ","))]")
                 fields.append("\"dtype\":\(jsonString(row.dtype))")
-                fields.append("\"chunks\":" + (row.chunks.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"))
+                fields.append(
+                    "\"chunks\":"
+                        + (row.chunks.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"))
                 fields.append("\"filters\":[" + row.filters.map(jsonString).joined(separator: ",") + "]")
                 fields.append("\"selected\":\(row.selected)")
             }

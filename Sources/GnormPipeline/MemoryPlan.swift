@@ -43,7 +43,8 @@ struct MemoryPlan: Equatable {
         mutating func add(_ creation: DatasetCreation, elementBytes: Int, codec: Bool) {
             guard let chunk = creation.chunkShape else { return }
             let cache = 1 << 20
-            let chunkBytes = creation.filters.isEmpty ? 0 : SizeArithmetic.product(chunk + [elementBytes]) ?? Int.max / 4
+            let chunkBytes =
+                creation.filters.isEmpty ? 0 : SizeArithmetic.product(chunk + [elementBytes]) ?? Int.max / 4
             withoutCodecs = min(Int.max / 4, withoutCodecs + cache + chunkBytes)
             withCodecs = min(Int.max / 4, withCodecs + cache + (codec ? 0 : chunkBytes))
         }
@@ -54,8 +55,10 @@ struct MemoryPlan: Equatable {
     ///   - stagingBytes: bytes per slab value of the buffer the stored values pass through when gnorm
     ///     converts them (2 for float16, the integer's width for integers; 0 when HDF5 reads into the slab).
     ///   - codecs: the parallel-deflate codecs the datasets allow (input, output).
-    init(sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, stagingBytes: Int,
-         codecs: [Codec], threadCount: Int) {
+    init(
+        sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, stagingBytes: Int,
+        codecs: [Codec], threadCount: Int
+    ) {
         let staged = stagingBytes > 0
         let valueBytes = 2 * computeSize + stagingBytes
         let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
@@ -76,8 +79,10 @@ struct MemoryPlan: Equatable {
             if let smallest = SizeArithmetic.product(rows, sampleBytes), smallest <= codecBudget - slotBytes {
                 // Up to half the budget (at least one slot) for slots, the rest for slabs.
                 let slots = max(1, min(ioThreads, (codecBudget / 2) / slotBytes, (codecBudget - smallest) / slotBytes))
-                let slab = SlabPlan(sampleCount: sampleCount, bytesPerSample: sampleBytes,
-                                    memoryLimit: codecBudget - slots * slotBytes).aligned(to: rows)
+                let slab = SlabPlan(
+                    sampleCount: sampleCount, bytesPerSample: sampleBytes,
+                    memoryLimit: codecBudget - slots * slotBytes
+                ).aligned(to: rows)
                 let smallestChunk = codecs.map(\.chunkRows).min()!
                 shape = .slabs(slab)
                 deflateSlots = max(1, min(slots, (slab.samplesPerSlab + smallestChunk - 1) / smallestChunk))

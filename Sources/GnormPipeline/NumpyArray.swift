@@ -41,7 +41,7 @@ public struct NumpyArray: Equatable, Sendable {
             throw .badHeader("format version \(major) is unknown")
         }
         guard headerStart + headerLength <= bytes.count else { throw .badHeader("header runs past the end") }
-        let header = String(decoding: bytes[headerStart ..< headerStart + headerLength], as: UTF8.self)
+        let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
         let descriptor = try Self.field("descr", in: header)
         let fortran = try Self.field("fortran_order", in: header)
         let shapeText = try Self.field("shape", in: header)
@@ -108,7 +108,8 @@ public struct NumpyArray: Equatable, Sendable {
 
         init(descriptor: String) throws(ParseError) {
             guard descriptor.count >= 3, let order = descriptor.first,
-                  let size = Int(descriptor.dropFirst(2)) else { throw .unsupported("dtype '\(descriptor)'") }
+                let size = Int(descriptor.dropFirst(2))
+            else { throw .unsupported("dtype '\(descriptor)'") }
             let code = descriptor[descriptor.index(after: descriptor.startIndex)]
             switch (code, size) {
             case ("f", 2), ("f", 4), ("f", 8): kind = .float

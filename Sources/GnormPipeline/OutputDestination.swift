@@ -25,7 +25,9 @@ final class OutputDestination {
     }
 
     /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
-    static func prepare(output: String, input: String, force: Bool, inPlace: Bool) throws(PipelineError) -> OutputDestination {
+    static func prepare(output: String, input: String, force: Bool, inPlace: Bool) throws(PipelineError)
+        -> OutputDestination
+    {
         if output == "-" {
             let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
             let temporary = folder + "/.gnorm-stdout-\(getpid())-\(UInt32.random(in: 0 ... .max)).h5"
@@ -36,7 +38,8 @@ final class OutputDestination {
         if exists && !inPlace {
             var inputStatus = stat()
             if input != "-", stat(input, &inputStatus) == 0,
-               inputStatus.st_dev == outputStatus.st_dev, inputStatus.st_ino == outputStatus.st_ino {
+                inputStatus.st_dev == outputStatus.st_dev, inputStatus.st_ino == outputStatus.st_ino
+            {
                 throw .outputUnavailable("OUTPUT is INPUT; use --in-place to rewrite INPUT", file: output)
             }
             if outputStatus.st_mode & S_IFMT == S_IFDIR {
@@ -58,7 +61,8 @@ final class OutputDestination {
         // Under MPI every process writes the file that process 0 names.
         let temporary = Processes.current.broadcast(
             folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        return OutputDestination(target: .path(final: finalPath, temporary: temporary), name: output, replacesInput: inPlace)
+        return OutputDestination(
+            target: .path(final: finalPath, temporary: temporary), name: output, replacesInput: inPlace)
     }
 
     private static func resolvingSymlinks(_ path: String) -> String {
@@ -76,7 +80,8 @@ final class OutputDestination {
     /// Makes OUTPUT a byte copy of INPUT under its temporary name and opens it for writing.
     /// `holes` are byte ranges of INPUT that will be rewritten, not copied.
     func create(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
-        if Processes.current.sharesFiles { return try createShared(copying: input, leavingHoles: holes) }  // SharedOutput.swift
+        // Under MPI every process opens the one copy (SharedOutput.swift).
+        if Processes.current.sharesFiles { return try createShared(copying: input, leavingHoles: holes) }
         switch target {
         case .path(_, let temporary), .standardOutput(let temporary):
             registration = SignalCleanup.register(temporary)
@@ -93,12 +98,15 @@ final class OutputDestination {
             guard failure == 0 else {
                 abandon()
                 let reason = String(cString: strerror(failure))
-                if failure == ENOSPC || failure == EFBIG || failure == EIO { throw .io("cannot write: \(reason)", file: name) }
+                if failure == ENOSPC || failure == EFBIG || failure == EIO {
+                    throw .io("cannot write: \(reason)", file: name)
+                }
                 throw .outputUnavailable("cannot create: \(reason)", file: name)
             }
             do { return try File(openingForWriting: temporary) } catch {
                 abandon()
-                throw .outputUnavailable("cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name, cause: error)
+                throw .outputUnavailable(
+                    "cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name, cause: error)
             }
         }
     }
@@ -132,7 +140,8 @@ final class OutputDestination {
             guard rename(temporary, finalPath) == 0 else {
                 let renameError = errno
                 abandon()
-                throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
+                throw .outputUnavailable(
+                    "cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
             }
             release()
             let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)

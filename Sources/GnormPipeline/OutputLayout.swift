@@ -22,13 +22,15 @@ struct OutputLayout {
         let dataset = try DatasetSelection.open(selected.path, in: file)
         let storage: DatasetStorage
         do { storage = try dataset.storage() } catch {
-            throw .io("cannot read the storage layout: \(error.reason ?? error.description)", file: file.name,
-                      dataset: selected.path, cause: error)
+            throw .io(
+                "cannot read the storage layout: \(error.reason ?? error.description)", file: file.name,
+                dataset: selected.path, cause: error)
         }
         let stored = dataset.creation
         elementType = Self.elementType(for: selected.elementType, requested: apply.outputType)
-        var creation = Self.creation(for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
-                                     compression: apply.compression)
+        var creation = Self.creation(
+            for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
+            compression: apply.compression)
         // Compact storage holds under 64 KiB: a wider type may no longer fit.
         if creation.isCompact && selected.shape.reduce(elementType.byteCount, *) > 60_000 { creation.isCompact = false }
         switch storage {
@@ -44,8 +46,9 @@ struct OutputLayout {
         case (.chunked, .replaced):
             let ranges: [Range<Int>]
             do { ranges = try dataset.storedChunkRanges() } catch {
-                throw .io("cannot list chunks: \(error.reason ?? error.description)", file: file.name,
-                          dataset: selected.path, cause: error)
+                throw .io(
+                    "cannot list chunks: \(error.reason ?? error.description)", file: file.name,
+                    dataset: selected.path, cause: error)
             }
             // Left out of the copy only where the first chunk's stored bytes are where HDF5 says.
             rewrittenBytes = Self.chunkBytesMatch(ranges.first, of: dataset, in: file.name) ? ranges : []
@@ -66,7 +69,9 @@ struct OutputLayout {
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var bytes = [UInt8](repeating: 0, count: range.count)
-        let read = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, range.count, off_t(range.lowerBound)) }
+        let read = bytes.withUnsafeMutableBytes {
+            pread(descriptor, $0.baseAddress, range.count, off_t(range.lowerBound))
+        }
         return read == range.count && bytes == stored
     }
 

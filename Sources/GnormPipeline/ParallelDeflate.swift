@@ -28,8 +28,8 @@ struct ParallelDeflate {
     /// moving up to `slotCount` chunks at once, each inflated or deflated on its own thread.
     init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
         guard let chunk = creation.chunkShape, chunk.count == shape.count, shape.count >= 2,
-              Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
-              case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
+            Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
+            case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
         else { return nil }
         let elementSize = bits / 8
         var shuffled = false
@@ -43,7 +43,8 @@ struct ParallelDeflate {
         }
         // A validated geometry bounds the dataset's bytes; the chunk's rows may exceed its samples.
         guard let level, let rowBytes = SizeArithmetic.product(shape.dropFirst() + [elementSize]), rowBytes > 0,
-              let chunkBytes = SizeArithmetic.product(chunk[0], rowBytes), Self.slotBytes(chunkBytes: chunkBytes, level: 9) != nil
+            let chunkBytes = SizeArithmetic.product(chunk[0], rowBytes),
+            Self.slotBytes(chunkBytes: chunkBytes, level: 9) != nil
         else { return nil }
         chunkRows = chunk[0]
         self.rowBytes = rowBytes
@@ -62,7 +63,8 @@ struct ParallelDeflate {
 
     /// Its chunk rows and the bytes of one slot, for `MemoryPlan`.
     func budgeted(writing: Bool) -> MemoryPlan.Codec {
-        MemoryPlan.Codec(chunkRows: chunkRows, slotBytes: Self.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
+        MemoryPlan.Codec(
+            chunkRows: chunkRows, slotBytes: Self.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
     }
 
     /// Bytes one slot holds for chunks of `chunkBytes`: the plain chunk, and a stored
@@ -76,7 +78,7 @@ struct ParallelDeflate {
         default: state = 1 << 20
         }
         guard let packed = SizeArithmetic.sum(chunkBytes, chunkBytes / 8 + 1024),
-              let both = SizeArithmetic.sum(packed, chunkBytes)
+            let both = SizeArithmetic.sum(packed, chunkBytes)
         else { return nil }
         return SizeArithmetic.sum(both, state)
     }
@@ -88,11 +90,15 @@ struct ParallelDeflate {
     /// Chunk starts of `rows`, in batches of one chunk per slot.
     private func batches(_ rows: Range<Int>) -> [[Int]] {
         let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: chunkRows))
-        return stride(from: 0, to: starts.count, by: slots.count).map { Array(starts[$0 ..< min(starts.count, $0 + slots.count)]) }
+        return stride(from: 0, to: starts.count, by: slots.count).map {
+            Array(starts[$0..<min(starts.count, $0 + slots.count)])
+        }
     }
 
     /// Reads samples `rows` (starting on a chunk boundary) into `destination`.
-    func read(rows: Range<Int>, of dataset: borrowing Dataset, into destination: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
+    func read(rows: Range<Int>, of dataset: borrowing Dataset, into destination: UnsafeMutableRawBufferPointer)
+        throws(HDF5Error)
+    {
         precondition(rows.lowerBound % chunkRows == 0 && destination.count == rows.count * rowBytes)
         for starts in batches(rows) {
             for (slot, start) in starts.enumerated() {
@@ -100,8 +106,9 @@ struct ParallelDeflate {
                 let raw = slots[slot].stored(capacity: size)
                 let mask = try dataset.readRawChunk(at: offset(ofChunkAt: start), into: raw)
                 guard mask == 0 else {
-                    throw HDF5Error(operation: "H5Dread_chunk '\(dataset.path)' at \(start)",
-                                    stack: ["filters were skipped for this chunk (mask \(mask))"])
+                    throw HDF5Error(
+                        operation: "H5Dread_chunk '\(dataset.path)' at \(start)",
+                        stack: ["filters were skipped for this chunk (mask \(mask))"])
                 }
                 slots[slot].storedCount = size
             }
@@ -111,11 +118,14 @@ struct ParallelDeflate {
                 let first = starts[slot] - rows.lowerBound
                 let used = min(codec.chunkRows, rows.upperBound - starts[slot])
                 codec.slots[slot].failure = codec.decode(
-                    slot, into: UnsafeMutableRawBufferPointer(rebasing: target[first * codec.rowBytes ..< (first + used) * codec.rowBytes]))
+                    slot,
+                    into: UnsafeMutableRawBufferPointer(
+                        rebasing: target[first * codec.rowBytes..<(first + used) * codec.rowBytes]))
             }
             if let bad = starts.indices.first(where: { slots[$0].failure != 0 }) {
-                throw HDF5Error(operation: "inflating chunk at sample \(starts[bad]) of '\(dataset.path)'",
-                                stack: ["libdeflate: corrupt or truncated deflate stream (result \(slots[bad].failure))"])
+                throw HDF5Error(
+                    operation: "inflating chunk at sample \(starts[bad]) of '\(dataset.path)'",
+                    stack: ["libdeflate: corrupt or truncated deflate stream (result \(slots[bad].failure))"])
             }
         }
     }
@@ -129,11 +139,15 @@ struct ParallelDeflate {
             concurrently(starts.count) { slot in
                 let first = starts[slot] - rows.lowerBound
                 let used = min(codec.chunkRows, rows.upperBound - starts[slot])
-                codec.encode(slot, UnsafeRawBufferPointer(rebasing: from[first * codec.rowBytes ..< (first + used) * codec.rowBytes]))
+                codec.encode(
+                    slot,
+                    UnsafeRawBufferPointer(rebasing: from[first * codec.rowBytes..<(first + used) * codec.rowBytes]))
             }
             for (slot, start) in starts.enumerated() {
                 guard slots[slot].encodedCount > 0 else {
-                    throw HDF5Error(operation: "deflating chunk at sample \(start) of '\(dataset.path)'", stack: ["compressor failed"])
+                    throw HDF5Error(
+                        operation: "deflating chunk at sample \(start) of '\(dataset.path)'",
+                        stack: ["compressor failed"])
                 }
                 try dataset.writeRawChunk(at: offset(ofChunkAt: start), bytes: slots[slot].encoded)
             }
@@ -151,7 +165,7 @@ struct ParallelDeflate {
         if shuffled {
             Self.unshuffle(UnsafeRawBufferPointer(scratch.plain), elementSize: elementSize, into: destination)
         } else {
-            destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch.plain[0 ..< destination.count]))
+            destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch.plain[0..<destination.count]))
         }
         return 0
     }
@@ -163,14 +177,18 @@ struct ParallelDeflate {
             Self.shuffle(source, elementSize: elementSize, chunkBytes: chunkBytes, into: scratch.plain)
         } else {
             scratch.plain.copyMemory(from: source)
-            if source.count < chunkBytes { scratch.plain[source.count...].initializeMemory(as: UInt8.self, repeating: 0) }
+            if source.count < chunkBytes {
+                scratch.plain[source.count...].initializeMemory(as: UInt8.self, repeating: 0)
+            }
         }
         scratch.encodedCount = level <= 3 ? scratch.deflateFast(level: level) : scratch.deflateSmall(level: level)
     }
 
     /// HDF5's shuffle: byte b of element i goes to b·count + i, for `chunkBytes / elementSize`
     /// elements of which `source` holds the first ones and the rest are zero.
-    static func shuffle(_ source: UnsafeRawBufferPointer, elementSize: Int, chunkBytes: Int, into target: UnsafeMutableRawBufferPointer) {
+    static func shuffle(
+        _ source: UnsafeRawBufferPointer, elementSize: Int, chunkBytes: Int, into target: UnsafeMutableRawBufferPointer
+    ) {
         let count = chunkBytes / elementSize
         let used = source.count / elementSize
         guard count > 0, let to = target.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
@@ -189,11 +207,14 @@ struct ParallelDeflate {
     }
 
     /// The inverse of `shuffle`, writing only the first `target.count` bytes.
-    static func unshuffle(_ source: UnsafeRawBufferPointer, elementSize: Int, into target: UnsafeMutableRawBufferPointer) {
+    static func unshuffle(
+        _ source: UnsafeRawBufferPointer, elementSize: Int, into target: UnsafeMutableRawBufferPointer
+    ) {
         let count = source.count / elementSize
         let used = target.count / elementSize
         guard used > 0, let from = source.baseAddress?.assumingMemoryBound(to: UInt8.self),
-              let to = target.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            let to = target.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        else { return }
         for byte in 0..<elementSize {
             let lane = from + byte * count
             var element = 0
@@ -259,10 +280,10 @@ private final class ChunkScratch: @unchecked Sendable {
             storedBytes.deallocate()
             storedBytes = .allocate(byteCount: capacity, alignment: 64)
         }
-        return UnsafeMutableRawBufferPointer(rebasing: storedBytes[0 ..< capacity])
+        return UnsafeMutableRawBufferPointer(rebasing: storedBytes[0..<capacity])
     }
 
-    var encoded: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: encodedBytes[0 ..< encodedCount]) }
+    var encoded: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: encodedBytes[0..<encodedCount]) }
 
     /// ISA-L's igzip at its level 1–3 for gzip levels 1–3: a zlib stream; 0 on failure.
     func deflateFast(level: Int) -> Int {
@@ -291,6 +312,7 @@ private final class ChunkScratch: @unchecked Sendable {
     func deflateSmall(level: Int) -> Int {
         if compressor == nil { compressor = libdeflate_alloc_compressor(Int32(level)) }
         guard let compressor else { return 0 }
-        return libdeflate_zlib_compress(compressor, plain.baseAddress, chunkBytes, encodedBytes.baseAddress, encodedCapacity)
+        return libdeflate_zlib_compress(
+            compressor, plain.baseAddress, chunkBytes, encodedBytes.baseAddress, encodedCapacity)
     }
 }

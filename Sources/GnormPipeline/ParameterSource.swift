@@ -32,7 +32,9 @@ public enum ParameterSource: Equatable, Sendable {
     static let formHelp = "expected /path (a dataset in INPUT), FILE.h5:/path or FILE.npy"
 
     /// Reads the array as `channelCount` float64 values; `name` is the option, for messages.
-    func values(name: String, channelCount: Int, input: borrowing File, dataset: String) throws(PipelineError) -> [Double] {
+    func values(name: String, channelCount: Int, input: borrowing File, dataset: String) throws(PipelineError)
+        -> [Double]
+    {
         let shape: [Int]
         let values: [Double]
         let origin: String
@@ -47,7 +49,9 @@ public enum ParameterSource: Equatable, Sendable {
             }
             let file: File
             do { file = try File(openingForReading: fileName) } catch {
-                throw .inputUnavailable("\(name) file is not a readable HDF5 file: \(error.reason ?? error.description)", file: fileName, cause: error)
+                throw .inputUnavailable(
+                    "\(name) file is not a readable HDF5 file: \(error.reason ?? error.description)", file: fileName,
+                    cause: error)
             }
             (shape, values) = try Self.read(path, in: file, name: name)
         case .numpy(let fileName):
@@ -64,25 +68,31 @@ public enum ParameterSource: Equatable, Sendable {
         }
         let nonUnitAxes = shape.filter { $0 != 1 }.count
         guard values.count == channelCount, nonUnitAxes <= 1 else {
-            throw .data("\(name) from \(origin) has shape \(shape) (\(values.count) values); "
-                        + "dataset \(dataset) needs \(channelCount), one per channel", file: origin)
+            throw .data(
+                "\(name) from \(origin) has shape \(shape) (\(values.count) values); "
+                    + "dataset \(dataset) needs \(channelCount), one per channel", file: origin)
         }
         return values
     }
 
-    private static func read(_ path: String, in file: borrowing File, name: String) throws(PipelineError) -> ([Int], [Double]) {
+    private static func read(_ path: String, in file: borrowing File, name: String) throws(PipelineError) -> (
+        [Int], [Double]
+    ) {
         guard file.exists(path) else {
             throw .data("\(name) dataset not found", file: file.name, dataset: path)
         }
         do {
             let dataset = try file.openDataset(path)
             guard dataset.elementType.isNumeric else {
-                throw PipelineError.data("\(name) has element type \(dataset.elementType.name); expected numbers",
-                                         file: file.name, dataset: path)
+                throw PipelineError.data(
+                    "\(name) has element type \(dataset.elementType.name); expected numbers",
+                    file: file.name, dataset: path)
             }
             return (dataset.shape, try dataset.readAll(as: Double.self))
         } catch let error as HDF5Error {
-            throw .io("cannot read \(name): \(error.reason ?? error.description)", file: file.name, dataset: path, cause: error)
+            throw .io(
+                "cannot read \(name): \(error.reason ?? error.description)", file: file.name, dataset: path,
+                cause: error)
         } catch let error as PipelineError {
             throw error
         } catch {

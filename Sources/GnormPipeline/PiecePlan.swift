@@ -40,7 +40,7 @@ struct PiecePlan: Equatable {
             // Whole chunks when a chunk spans every later axis and one index of every earlier one.
             let along = chunk[axis + 1]
             let inner = Array(chunk[(axis + 2)...]) == Array(sampleShape[(axis + 1)...])
-            let outer = chunk[1 ..< axis + 1].allSatisfy { $0 == 1 }
+            let outer = chunk[1..<axis + 1].allSatisfy { $0 == 1 }
             if inner && outer && run >= along { run = run / along * along }
         }
         self.run = run
@@ -66,6 +66,6 @@ struct PiecePlan: Equatable {
         let start = [sample] + outer + [first] + Array(repeating: 0, count: sampleShape.count - axis - 1)
         let count = [1] + Array(repeating: 1, count: axis) + [length] + Array(sampleShape[(axis + 1)...])
         let origin = (row * sampleShape[axis] + first) * unitElements
-        return (Hyperslab(start: start, count: count), origin ..< origin + length * unitElements)
+        return (Hyperslab(start: start, count: count), origin..<origin + length * unitElements)
     }
 }

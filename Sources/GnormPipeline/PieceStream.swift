@@ -23,8 +23,9 @@ extension DatasetStream {
     }
 
     private func pieces(_ plan: GroupNormPlan, maxElements: Int, wholeBuckets: Bool, chunk: [Int]?) -> PiecePlan {
-        PiecePlan(sampleShape: Array(geometry.shape.dropFirst()), layout: plan.layout, maxElements: maxElements,
-                  multiple: wholeBuckets ? plan.channelCount / plan.groupCount : 1, chunk: chunk)
+        PiecePlan(
+            sampleShape: Array(geometry.shape.dropFirst()), layout: plan.layout, maxElements: maxElements,
+            multiple: wholeBuckets ? plan.channelCount / plan.groupCount : 1, chunk: chunk)
     }
 
     private func readFailure(_ block: Hyperslab, _ error: HDF5Error) -> PipelineError {
@@ -45,7 +46,9 @@ extension DatasetStream {
         let blocks = (0..<pieces.count).map { pieces.piece($0, ofSample: sample) }
         func read(_ index: Range<Int>, _ values: UnsafeMutableBufferPointer<E>) throws(PipelineError) {
             let block = blocks[index.lowerBound].block
-            do throws(HDF5Error) { try stored.read(block, of: input, into: values) } catch { throw readFailure(block, error) }
+            do throws(HDF5Error) { try stored.read(block, of: input, into: values) } catch {
+                throw readFailure(block, error)
+            }
         }
         let pipeline = SlabPipeline<E>(pieceElements: blocks.map(\.values.count))
         var collected: [Moments] = []
@@ -67,10 +70,14 @@ extension DatasetStream {
             return collected
         }
         if mask != nil {
-            let needed = (SizeArithmetic.bytes(geometry.sampleElements, of: 2 * MemoryLayout<E>.size + 2) * 2 + (1 << 20) - 1) >> 20
-            throw .data("fill values (_FillValue) cannot be left out of statistics gathered across pieces of a "
-                        + "\(plan.layout == .channelsLast ? "channels-last sample" : "group") larger than the memory budget; "
-                        + "use --memory-limit \(needed) or more, or --no-mask", file: fileName, dataset: path)
+            let needed =
+                (SizeArithmetic.bytes(geometry.sampleElements, of: 2 * MemoryLayout<E>.size + 2) * 2 + (1 << 20) - 1)
+                >> 20
+            throw .data(
+                "fill values (_FillValue) cannot be left out of statistics gathered across pieces of a "
+                    + (plan.layout == .channelsLast ? "channels-last sample" : "group")
+                    + " larger than the memory budget; "
+                    + "use --memory-limit \(needed) or more, or --no-mask", file: fileName, dataset: path)
         }
         let accumulator = AccumulatorBox<E>(plan: plan)
         try pipeline.run(
@@ -98,9 +105,10 @@ extension DatasetStream {
                 if let given {
                     statistics = given
                 } else {
-                    statistics = plan.finished(try sampleStatistics(
-                        sample, of: input, plan: plan, maxElements: maxElements, stored: stored.input, mask: mask,
-                        fillCount: FillCount()), sampleCount: 1)
+                    statistics = plan.finished(
+                        try sampleStatistics(
+                            sample, of: input, plan: plan, maxElements: maxElements, stored: stored.input, mask: mask,
+                            fillCount: FillCount()), sampleCount: 1)
                     collected += statistics
                     try report?.add(statistics)
                 }
@@ -123,22 +131,28 @@ extension DatasetStream {
                     do {
                         if onePass {
                             // Whole groups: the kernel on a sample of fewer channels, with their γ and β.
-                            let channels = piece.values.lowerBound / plan.spatialCount ..< piece.values.upperBound / plan.spatialCount
+                            let channels =
+                                piece.values.lowerBound / plan.spatialCount..<piece.values.upperBound
+                                / plan.spatialCount
                             let piecePlan = plan.wholeBuckets(channels: channels.count)
                             let scale = affine.scale.map { Array($0[channels]) }
                             let shift = affine.shift.map { Array($0[channels]) }
                             if let fill {
                                 moments = piecePlan.moments(of: source, sampleCount: 1, excluding: fill)
-                                try piecePlan.normalize(source, into: values, sampleCount: 1, parameters: NormalizationParameters(
-                                    mean: moments.map(\.mean), variance: moments.map(\.variance),
-                                    scale: scale, shift: shift, epsilon: affine.epsilon))
+                                try piecePlan.normalize(
+                                    source, into: values, sampleCount: 1,
+                                    parameters: NormalizationParameters(
+                                        mean: moments.map(\.mean), variance: moments.map(\.variance),
+                                        scale: scale, shift: shift, epsilon: affine.epsilon))
                             } else {
                                 moments = try piecePlan.normalizeWithOwnStatistics(
-                                    source, into: values, sampleCount: 1, scale: scale, shift: shift, epsilon: affine.epsilon)
+                                    source, into: values, sampleCount: 1, scale: scale, shift: shift,
+                                    epsilon: affine.epsilon)
                             }
                             precondition(moments.count * channelsPerBucket == channels.count)
                         } else {
-                            try plan.normalize(part: source, into: values, at: piece.values.lowerBound, parameters: parameters)
+                            try plan.normalize(
+                                part: source, into: values, at: piece.values.lowerBound, parameters: parameters)
                         }
                     } catch {
                         preconditionFailure("\(error)")
@@ -148,7 +162,8 @@ extension DatasetStream {
                 },
                 write: { (index, values) throws(PipelineError) in
                     do throws(HDF5Error) {
-                        try stored.output.write(blocks[index.lowerBound].block, of: output, from: UnsafeBufferPointer(values))
+                        try stored.output.write(
+                            blocks[index.lowerBound].block, of: output, from: UnsafeBufferPointer(values))
                     } catch {
                         throw writeFailure(error)
                     }
@@ -171,8 +186,9 @@ extension GroupNormPlan {
     fileprivate func wholeBuckets(channels: Int) -> GroupNormPlan {
         let scope: StatisticsScope = scope == .channels ? .channels : .groups(channels / (channelCount / groupCount))
         do {
-            return try GroupNormPlan(channelCount: channels, spatialCount: spatialCount, layout: .channelsFirst,
-                                     scope: scope, threadCount: threadCount)
+            return try GroupNormPlan(
+                channelCount: channels, spatialCount: spatialCount, layout: .channelsFirst,
+                scope: scope, threadCount: threadCount)
         } catch {
             preconditionFailure("a piece of whole groups is a valid plan: \(error)")
         }

@@ -23,7 +23,7 @@ public enum PipelineError: Error, CustomStringConvertible {
         switch self {
         case .usage(let what): return what
         case .data(let what, let file, let dataset, _),
-             .io(let what, let file, let dataset, _):
+            .io(let what, let file, let dataset, _):
             return "\(what) (\(Self.place(file, dataset)))"
         case .inputUnavailable(let what, let file, _), .outputUnavailable(let what, let file, _):
             return "\(what) (\(file))"
@@ -43,7 +43,7 @@ public enum PipelineError: Error, CustomStringConvertible {
     var cause: (any Error)? {
         switch self {
         case .data(_, _, _, let cause), .inputUnavailable(_, _, let cause), .outputUnavailable(_, _, let cause),
-             .io(_, _, _, let cause):
+            .io(_, _, _, let cause):
             return cause
         case .usage, .brokenPipe:
             return nil

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The processes that run one gnorm command together: one process for `gnorm`, the ranks
 /// of an MPI job for `gnorm-mpi` under `mpirun`/`srun`. The pipeline talks to the others
@@ -75,8 +76,9 @@ extension ProcessGroup {
         let unit = max(1, multiple)
         let units = (count + unit - 1) / unit
         return (0..<size).map { rank in
-            let first = units * rank / size, last = units * (rank + 1) / size
-            return min(count, first * unit) ..< min(count, last * unit)
+            let first = units * rank / size
+            let last = units * (rank + 1) / size
+            return min(count, first * unit)..<min(count, last * unit)
         }
     }
 
@@ -121,7 +123,8 @@ extension Processes {
     }
 
     /// What the alarm handler prints and returns; plain memory, read by an async-signal-safe handler.
-    nonisolated(unsafe) private static var fallbackMessage: UnsafeMutableBufferPointer<UInt8> = .init(start: nil, count: 0)
+    nonisolated(unsafe) private static var fallbackMessage: UnsafeMutableBufferPointer<UInt8> = .init(
+        start: nil, count: 0)
     nonisolated(unsafe) private static var fallbackStatus: Int32 = 1
 
     /// Seconds a process waits for the others to leave MPI after a shared failure.

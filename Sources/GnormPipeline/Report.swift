@@ -7,13 +7,22 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 
     /// The format a report path asks for by its extension; CSV for `-`.
     public init?(path: String) {
-        if path == "-" { self = .csv; return }
+        if path == "-" {
+            self = .csv
+            return
+        }
         let lowered = path.lowercased()
-        if lowered.hasSuffix(".csv") { self = .csv }
-        else if lowered.hasSuffix(".ndjson") || lowered.hasSuffix(".jsonl") { self = .ndjson }
-        else if lowered.hasSuffix(".json") { self = .json }
-        else if lowered.hasSuffix(".txt") { self = .table }
-        else { return nil }
+        if lowered.hasSuffix(".csv") {
+            self = .csv
+        } else if lowered.hasSuffix(".ndjson") || lowered.hasSuffix(".jsonl") {
+            self = .ndjson
+        } else if lowered.hasSuffix(".json") {
+            self = .json
+        } else if lowered.hasSuffix(".txt") {
+            self = .table
+        } else {
+            return nil
+        }
     }
 }
 
@@ -92,7 +101,8 @@ final class ReportWriter {
         case .csv:
             var text = ""
             if !wroteHeader {
-                text += (labelsRows ? "file," : "")
+                text +=
+                    (labelsRows ? "file," : "")
                     + (dataset.perChannel ? "dataset,channel,mean,var\n" : "dataset,sample,group,mean,var\n")
                 wroteHeader = true
             }
@@ -100,8 +110,11 @@ final class ReportWriter {
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
                 let key = file + csvField(dataset.path)
-                let mean = Self.number(moment.mean), variance = Self.number(moment.variance)
-                text += dataset.perChannel ? "\(key),\(first),\(mean),\(variance)\n"
+                let mean = Self.number(moment.mean)
+                let variance = Self.number(moment.variance)
+                text +=
+                    dataset.perChannel
+                    ? "\(key),\(first),\(mean),\(variance)\n"
                     : "\(key),\(first),\(second),\(mean),\(variance)\n"
             }
             try output.write(text)
@@ -111,10 +124,13 @@ final class ReportWriter {
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
                 let key = jsonString(dataset.path)
-                let mean = Self.json(moment.mean), variance = Self.json(moment.variance)
-                text += dataset.perChannel
+                let mean = Self.json(moment.mean)
+                let variance = Self.json(moment.variance)
+                text +=
+                    dataset.perChannel
                     ? "{\(file)\"dataset\":\(key),\"channel\":\(first),\"mean\":\(mean),\"var\":\(variance)}\n"
-                    : "{\(file)\"dataset\":\(key),\"sample\":\(first),\"group\":\(second),\"mean\":\(mean),\"var\":\(variance)}\n"
+                    : "{\(file)\"dataset\":\(key),\"sample\":\(first),\"group\":\(second),"
+                        + "\"mean\":\(mean),\"var\":\(variance)}\n"
             }
             try output.write(text)
         case .json, .table:
@@ -151,7 +167,8 @@ final class ReportWriter {
     private func jsonDocument() -> String {
         switch files {
         case .one(let name):
-            return "{\"file\":\(jsonString(name)),\"datasets\":[" + jsonDatasets(finished).joined(separator: ",") + "]}\n"
+            return "{\"file\":\(jsonString(name)),\"datasets\":[" + jsonDatasets(finished).joined(separator: ",")
+                + "]}\n"
         case .merged(let names):
             return "{\"files\":[" + names.map(jsonString).joined(separator: ",") + "],\"datasets\":["
                 + jsonDatasets(finished).joined(separator: ",") + "]}\n"
@@ -167,22 +184,30 @@ final class ReportWriter {
     private func jsonDatasets(_ entries: [(file: String, dataset: ReportedDataset, rows: [Moments])]) -> [String] {
         var parts: [String] = []
         for (_, dataset, moments) in entries {
-            let means: String, variances: String
+            let means: String
+            let variances: String
             if dataset.perChannel {
                 means = "[" + moments.map { Self.json($0.mean) }.joined(separator: ",") + "]"
                 variances = "[" + moments.map { Self.json($0.variance) }.joined(separator: ",") + "]"
             } else {
                 let samples = (0..<dataset.sampleCount).map { sample in
-                    moments[sample * dataset.groups ..< (sample + 1) * dataset.groups]
+                    moments[sample * dataset.groups..<(sample + 1) * dataset.groups]
                 }
-                means = "[" + samples.map { "[" + $0.map { Self.json($0.mean) }.joined(separator: ",") + "]" }
+                means =
+                    "["
+                    + samples.map { "[" + $0.map { Self.json($0.mean) }.joined(separator: ",") + "]" }
                     .joined(separator: ",") + "]"
-                variances = "[" + samples.map { "[" + $0.map { Self.json($0.variance) }.joined(separator: ",") + "]" }
+                variances =
+                    "["
+                    + samples.map { "[" + $0.map { Self.json($0.variance) }.joined(separator: ",") + "]" }
                     .joined(separator: ",") + "]"
             }
-            parts.append("""
-                {"dataset":\(jsonString(dataset.path)),"shape":[\(dataset.shape.map(String.init).joined(separator: ","))],\
-                "dtype":\(jsonString(dataset.elementType)),"mode":"\(dataset.mode.rawValue)","groups":\(dataset.groups),\
+            parts.append(
+                """
+                {"dataset":\(jsonString(dataset.path)),\
+                "shape":[\(dataset.shape.map(String.init).joined(separator: ","))],\
+                "dtype":\(jsonString(dataset.elementType)),"mode":"\(dataset.mode.rawValue)",\
+                "groups":\(dataset.groups),\
                 "eps":\(Self.json(dataset.epsilon)),"layout":"\(dataset.layout.rawValue)","count":\(dataset.count),\
                 "mean":\(means),"var":\(variances)}
                 """)
@@ -196,14 +221,17 @@ final class ReportWriter {
         // The mode is one per run, so every dataset of a report has the same columns.
         let perChannel = finished.first?.dataset.perChannel ?? false
         let fileColumn = labelsRows ? ["file"] : []
-        lines.append(fileColumn + (perChannel ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"]))
+        lines.append(
+            fileColumn
+                + (perChannel ? ["dataset", "channel", "mean", "var"] : ["dataset", "sample", "group", "mean", "var"]))
         for (file, dataset, moments) in finished {
             let shown = rowLimit.map { min($0, moments.count) } ?? moments.count
             for index in 0..<shown {
                 let (first, second) = position(index, in: dataset)
                 let moment = moments[index]
-                lines.append((labelsRows ? [file] : []) + [dataset.path, String(first)] + (perChannel ? [] : [String(second)])
-                             + [Self.number(moment.mean), Self.number(moment.variance)])
+                lines.append(
+                    (labelsRows ? [file] : []) + [dataset.path, String(first)] + (perChannel ? [] : [String(second)])
+                        + [Self.number(moment.mean), Self.number(moment.variance)])
             }
             if shown < moments.count {
                 omitted.append("\(dataset.path): \(moments.count - shown) more rows (use --limit 0 or --format csv)")
@@ -250,8 +278,11 @@ func jsonString(_ text: String) -> String {
         case "\t": escaped += "\\t"
         case "\r": escaped += "\\r"
         default:
-            if scalar.value < 0x20 { escaped += String(format: "\\u%04x", scalar.value) }
-            else { escaped.unicodeScalars.append(scalar) }
+            if scalar.value < 0x20 {
+                escaped += String(format: "\\u%04x", scalar.value)
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
         }
     }
     return escaped + "\""

@@ -17,7 +17,7 @@ struct SampleShare {
     private func slabs(_ plan: SlabPlan, multiple: Int, rank: Int) -> [Range<Int>] {
         let slice = group.slices(of: plan.sampleCount, multiple: multiple)[rank]
         return stride(from: slice.lowerBound, to: slice.upperBound, by: plan.samplesPerSlab).map {
-            $0 ..< min($0 + plan.samplesPerSlab, slice.upperBound)
+            $0..<min($0 + plan.samplesPerSlab, slice.upperBound)
         }
     }
 
@@ -49,7 +49,9 @@ struct SampleShare {
     }
 
     static func unflatten(_ values: [Double]) -> [Moments] {
-        stride(from: 0, to: values.count - 2, by: 3).map { Moments(count: values[$0], mean: values[$0 + 1], m2: values[$0 + 2]) }
+        stride(from: 0, to: values.count - 2, by: 3).map {
+            Moments(count: values[$0], mean: values[$0 + 1], m2: values[$0 + 2])
+        }
     }
 
     /// The sample unit of writes to `output`: its chunk's extent along axis 0 (1 when contiguous),
@@ -92,10 +94,10 @@ extension Processes {
     }
 }
 
-private extension Array {
+extension Array {
     /// Consecutive pieces of `size` elements (every process's slabs have the same channel count).
-    func chunks(of size: Int) -> [[Element]] {
+    fileprivate func chunks(of size: Int) -> [[Element]] {
         guard !isEmpty else { return [] }
-        return stride(from: 0, to: count, by: size).map { Array(self[$0 ..< Swift.min($0 + size, count)]) }
+        return stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import HDF5
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// OUTPUT written by every process of an MPI job: process 0 makes the byte copy under the
 /// temporary name they share (`prepare` broadcasts it), every process opens it with MPI-IO;
@@ -24,12 +25,16 @@ extension OutputDestination {
         guard failure == 0 else {
             abandon()
             let reason = String(cString: strerror(failure))
-            if failure == ENOSPC || failure == EFBIG || failure == EIO { throw .io("cannot write: \(reason)", file: name) }
+            if failure == ENOSPC || failure == EFBIG || failure == EIO {
+                throw .io("cannot write: \(reason)", file: name)
+            }
             throw .outputUnavailable("cannot create: \(reason)", file: name)
         }
         do { return try File(openingForWritingByAllProcesses: temporary) } catch {
             abandon()
-            throw .outputUnavailable("cannot open the copy of INPUT with MPI-IO: \(error.reason ?? error.description)", file: name, cause: error)
+            throw .outputUnavailable(
+                "cannot open the copy of INPUT with MPI-IO: \(error.reason ?? error.description)", file: name,
+                cause: error)
         }
     }
 

@@ -16,9 +16,10 @@ enum FileShare {
         var jobs: [[DatasetJob]] = []
         for input in inputs {
             let file = try InputFile.open(input)
-            jobs.append(try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
-                try DatasetJob(selected, options: options, file: file.name)
-            })
+            jobs.append(
+                try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
+                    try DatasetJob(selected, options: options, file: file.name)
+                })
         }
         var mine: [Double] = []
         for index in inputs.indices where index % group.size == group.rank {
@@ -34,7 +35,7 @@ enum FileShare {
             let owner = index % group.size
             return jobs[index].map { job in
                 let count = 3 * job.plan.channelCount  // batch statistics: one per channel
-                let values = Array(parts[owner][offsets[owner] ..< offsets[owner] + count])
+                let values = Array(parts[owner][offsets[owner]..<offsets[owner] + count])
                 offsets[owner] += count
                 return (job, SampleShare.unflatten(values))
             }

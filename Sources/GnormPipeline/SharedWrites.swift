@@ -9,9 +9,11 @@ extension StoredSlabs {
     /// false, having written nothing, when HDF5 needs no conversion or the file is not shared.
     ///
     /// Narrowing is `Float(_:)`, round to nearest even, as libhdf5's hardware conversion.
-    func writeConverted(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error) -> Bool {
+    func writeConverted(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>)
+        throws(HDF5Error) -> Bool
+    {
         guard case .float(let bits, let bigEndian) = dataset.elementType, bits == 32 || bits == 64,
-              bits != MemoryLayout<E>.size * 8 || bigEndian, dataset.isSharedByAllProcesses
+            bits != MemoryLayout<E>.size * 8 || bigEndian, dataset.isSharedByAllProcesses
         else { return false }
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * bits / 8, alignment: 8)
         defer { bytes.deallocate() }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130.
 ///

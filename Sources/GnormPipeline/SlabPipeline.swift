@@ -17,7 +17,7 @@ struct SlabPipeline<E> {
 
     /// Pieces of one sample (`PiecePlan`): slab `i ..< i + 1` is piece i, of `elementCounts[i]` values.
     init(pieceElements: [Int]) {
-        slabs = pieceElements.indices.map { $0 ..< $0 + 1 }
+        slabs = pieceElements.indices.map { $0..<$0 + 1 }
         elementCounts = pieceElements
     }
 
@@ -29,11 +29,13 @@ struct SlabPipeline<E> {
     ) throws(PipelineError) {
         guard !slabs.isEmpty else { return }
         let capacity = elementCounts.max() ?? 0
-        let buffers = [UnsafeMutableBufferPointer<E>.allocate(capacity: capacity),
-                       UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.count > 1 ? capacity : 0)]
-        defer { buffers.forEach { $0.deallocate() } }
+        let buffers = [
+            UnsafeMutableBufferPointer<E>.allocate(capacity: capacity),
+            UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.count > 1 ? capacity : 0),
+        ]
+        defer { for buffer in buffers { buffer.deallocate() } }
         func view(_ index: Int) -> UnsafeMutableBufferPointer<E> {
-            UnsafeMutableBufferPointer(rebasing: buffers[index % 2][0 ..< elementCounts[index]])
+            UnsafeMutableBufferPointer(rebasing: buffers[index % 2][0..<elementCounts[index]])
         }
         try read(slabs[0], view(0))
         for index in slabs.indices {
@@ -58,8 +60,10 @@ private final class BackgroundTask<E, Output>: @unchecked Sendable {
     // Written by the background thread before `done` is signalled, read after `wait`.
     private var output: Output?
 
-    init(slab: Range<Int>, buffer: UnsafeMutableBufferPointer<E>,
-         _ compute: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<E>) -> Output) {
+    init(
+        slab: Range<Int>, buffer: UnsafeMutableBufferPointer<E>,
+        _ compute: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<E>) -> Output
+    ) {
         // The buffer is handed to exactly one thread at a time: this task until `wait` returns.
         nonisolated(unsafe) let buffer = buffer
         DispatchQueue.global().async { [self] in

@@ -20,6 +20,6 @@ struct SlabPlan: Equatable {
 
     /// The sample ranges of successive slabs.
     var slabs: [Range<Int>] {
-        stride(from: 0, to: sampleCount, by: samplesPerSlab).map { $0 ..< min($0 + samplesPerSlab, sampleCount) }
+        stride(from: 0, to: sampleCount, by: samplesPerSlab).map { $0..<min($0 + samplesPerSlab, sampleCount) }
     }
 }

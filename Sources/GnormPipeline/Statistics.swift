@@ -16,12 +16,14 @@ public enum StatisticsRun {
             throw .usage("--save stores batch statistics (per channel); use it with --mode batch")
         }
         if options.mode == .batch && (inputs.count > 1 || save != nil) {
-            return try runMerged(inputs: inputs, options: options, format: format, rowLimit: rowLimit, save: save,
-                                 progress: progress)
+            return try runMerged(
+                inputs: inputs, options: options, format: format, rowLimit: rowLimit, save: save,
+                progress: progress)
         }
         let names = inputs.map { $0 == "-" ? InputFile.standardInputName : $0 }
-        let report = ReportWriter(format: format, output: try reportOutput(),
-                                  files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
+        let report = ReportWriter(
+            format: format, output: try reportOutput(),
+            files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
         // Under MPI the processes share each dataset's samples; process 0 prints.
         let share = Processes.current.size > 1 ? SampleShare(group: Processes.current) : nil
         for input in inputs {
@@ -46,23 +48,28 @@ public enum StatisticsRun {
             let file = try InputFile.open(input)
             names.append(file.name)
             let results: [(job: DatasetJob, moments: [Moments])]
-            if let computed { results = computed[names.count - 1] } else {
+            if let computed {
+                results = computed[names.count - 1]
+            } else {
                 results = try collect(file, options: options, report: nil, progress: progress)
             }
             if merged.isEmpty && names.count == 1 {
                 merged = results.map { ($0.job, $0.job.geometry.sampleCount, $0.moments) }
                 continue
             }
-            let expected = merged.map(\.job.path), found = results.map(\.job.path)
+            let expected = merged.map(\.job.path)
+            let found = results.map(\.job.path)
             guard expected == found else {
-                throw .data("its datasets \(found) differ from \(expected) in \(names[0]); batch statistics over "
-                            + "several files need the same datasets in each (name them with -d)", file: file.name)
+                throw .data(
+                    "its datasets \(found) differ from \(expected) in \(names[0]); batch statistics over "
+                        + "several files need the same datasets in each (name them with -d)", file: file.name)
             }
             for (index, result) in results.enumerated() {
                 let channels = merged[index].job.geometry.channelCount
                 guard result.job.geometry.channelCount == channels else {
-                    throw .data("\(result.job.geometry.channelCount) channels, but \(channels) in \(names[0])",
-                                file: file.name, dataset: result.job.path)
+                    throw .data(
+                        "\(result.job.geometry.channelCount) channels, but \(channels) in \(names[0])",
+                        file: file.name, dataset: result.job.path)
                 }
                 merged[index].samples += result.job.geometry.sampleCount
                 merged[index].moments = zip(merged[index].moments, result.moments).map { $0.merging($1) }
@@ -71,26 +78,31 @@ public enum StatisticsRun {
         let report = ReportWriter(format: format, output: try reportOutput(), files: .merged(names), rowLimit: rowLimit)
         for entry in merged {
             let first = entry.job.reported(epsilon: options.epsilon)
-            report.begin(ReportedDataset(
-                path: first.path, shape: [entry.samples] + first.shape.dropFirst(), elementType: first.elementType,
-                mode: first.mode, groups: first.groups, epsilon: first.epsilon, layout: first.layout,
-                count: entry.moments.first.map { Int($0.count) } ?? 0, sampleCount: entry.samples))
+            report.begin(
+                ReportedDataset(
+                    path: first.path, shape: [entry.samples] + first.shape.dropFirst(), elementType: first.elementType,
+                    mode: first.mode, groups: first.groups, epsilon: first.epsilon, layout: first.layout,
+                    count: entry.moments.first.map { Int($0.count) } ?? 0, sampleCount: entry.samples))
             try report.add(entry.moments)
             report.end()
         }
         try report.finish()
         if let save, Processes.current.rank == 0 {
-            try StatisticsFile.write(merged.map { ($0.job, $0.moments) }, to: save, epsilon: options.epsilon,
-                                     sources: names)
+            try StatisticsFile.write(
+                merged.map { ($0.job, $0.moments) }, to: save, epsilon: options.epsilon,
+                sources: names)
         }
     }
 
     /// The statistics of every selected dataset of an in-memory file image, without a report:
     /// what `gnorm stats -` computes, for callers (and fuzzers) that hold the bytes.
-    public static func statistics(ofImage bytes: [UInt8], options: NormalizationOptions) throws(PipelineError) -> [[Moments]] {
+    public static func statistics(ofImage bytes: [UInt8], options: NormalizationOptions) throws(PipelineError)
+        -> [[Moments]]
+    {
         let file: File
         do { file = try File(image: bytes, name: "<image>") } catch {
-            throw .inputUnavailable("not an HDF5 file: \(error.reason ?? error.description)", file: "<image>", cause: error)
+            throw .inputUnavailable(
+                "not an HDF5 file: \(error.reason ?? error.description)", file: "<image>", cause: error)
         }
         return try collect(file, options: options, report: nil, progress: nil).map(\.moments)
     }
@@ -106,12 +118,14 @@ public enum StatisticsRun {
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
-            var stream = job.stream(fileName: file.name, outputName: file.name,
-                                    memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+            var stream = job.stream(
+                fileName: file.name, outputName: file.name,
+                memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
             stream.share = share
             let started = Date()
-            progress?.started(dataset: job.path, samples: job.geometry.sampleCount,
-                              bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
+            progress?.started(
+                dataset: job.path, samples: job.geometry.sampleCount,
+                bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
             let fill = DatasetStream.FillCount()
             var moments = try Processes.divergent { () throws(PipelineError) in
@@ -120,11 +134,14 @@ public enum StatisticsRun {
                     : try stream.statistics(Float.self, input: dataset, fillCount: fill)
             }
             if let share {
-                (moments, fill.values) = try share.collect(moments, fillCount: fill.values, scope: job.plan.scope, into: report)
+                (moments, fill.values) = try share.collect(
+                    moments, fillCount: fill.values, scope: job.plan.scope, into: report)
             }
             report?.end()
-            progress?.finished(Summaries.make(job, moments: moments, since: started, passes: 1,
-                                              bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
+            progress?.finished(
+                Summaries.make(
+                    job, moments: moments, since: started, passes: 1,
+                    bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
             all.append((job, moments))
         }
         return all

@@ -11,7 +11,8 @@ enum StatisticsFile {
         _ datasets: [(job: DatasetJob, moments: [Moments])], to path: String, epsilon: Double, sources: [String]
     ) throws(PipelineError) {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let temporary = folder + "/." + URL(fileURLWithPath: path).lastPathComponent
+        let temporary =
+            folder + "/." + URL(fileURLWithPath: path).lastPathComponent
             + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         let registration = SignalCleanup.register(temporary)
         defer { SignalCleanup.unregister(registration) }

@@ -77,11 +77,15 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         codec.elementSize == (halfStored ? 2 : MemoryLayout<E>.size)
     }
 
-    func read(rows: Range<Int>, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
-              codec: ParallelDeflate? = nil) throws(HDF5Error) {
+    func read(
+        rows: Range<Int>, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
+        codec: ParallelDeflate? = nil
+    ) throws(HDF5Error) {
         if let codec {
             precondition(accepts(codec))
-            guard halfStored else { return try codec.read(rows: rows, of: dataset, into: UnsafeMutableRawBufferPointer(values)) }
+            guard halfStored else {
+                return try codec.read(rows: rows, of: dataset, into: UnsafeMutableRawBufferPointer(values))
+            }
             let bits = staging.buffer(count: values.count)
             try codec.read(rows: rows, of: dataset, into: UnsafeMutableRawBufferPointer(bits))
             Float16Conversion.widen(UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
@@ -90,8 +94,12 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         try read(Hyperslab(rows: rows, of: dataset.shape), of: dataset, into: values)
     }
 
-    func read(_ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>) throws(HDF5Error) {
-        if let integer { return try readIntegers(block, of: dataset, into: values, bits: integer.bits, signed: integer.signed) }
+    func read(_ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>)
+        throws(HDF5Error)
+    {
+        if let integer {
+            return try readIntegers(block, of: dataset, into: values, bits: integer.bits, signed: integer.signed)
+        }
         guard halfStored else { return try dataset.read(block, into: values) }
         let bits = staging.buffer(count: values.count)
         try dataset.readStored(block, into: UnsafeMutableRawBufferPointer(bits))
@@ -99,11 +107,15 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         Float16Conversion.widen(UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
     }
 
-    func write(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>,
-               codec: ParallelDeflate? = nil) throws(HDF5Error) {
+    func write(
+        rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>,
+        codec: ParallelDeflate? = nil
+    ) throws(HDF5Error) {
         if let codec {
             precondition(accepts(codec))
-            guard halfStored else { return try codec.write(rows: rows, of: dataset, from: UnsafeRawBufferPointer(values)) }
+            guard halfStored else {
+                return try codec.write(rows: rows, of: dataset, from: UnsafeRawBufferPointer(values))
+            }
             let bits = staging.buffer(count: values.count)
             Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
             try codec.write(rows: rows, of: dataset, from: UnsafeRawBufferPointer(bits))
@@ -113,7 +125,8 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         try write(Hyperslab(rows: rows, of: dataset.shape), of: dataset, from: values)
     }
 
-    func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error) {
+    func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error)
+    {
         guard halfStored else { return try dataset.write(block, from: values) }
         let bits = staging.buffer(count: values.count)
         Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
@@ -122,7 +135,8 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     }
 
     private func readIntegers(
-        _ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, bits: Int, signed: Bool
+        _ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, bits: Int,
+        signed: Bool
     ) throws(HDF5Error) {
         let doubles = UnsafeMutableRawBufferPointer(values).bindMemory(to: Double.self)
         func widen<I: FixedWidthInteger>(_ type: I.Type) throws(HDF5Error) {

@@ -13,12 +13,14 @@ public struct TensorGeometry: Equatable, Sendable {
     /// every size derived from a validated geometry then fits (`SizeArithmetic`).
     init(shape: [Int], layout: ChannelLayout, file: String, dataset: String) throws(PipelineError) {
         guard shape.count >= 2 else {
-            throw .data("rank \(shape.count) dataset of shape \(shape) cannot be normalized; "
-                        + "expected (N, C, …) with rank ≥ 2", file: file, dataset: dataset)
+            throw .data(
+                "rank \(shape.count) dataset of shape \(shape) cannot be normalized; "
+                    + "expected (N, C, …) with rank ≥ 2", file: file, dataset: dataset)
         }
         guard SizeArithmetic.product(shape + [SizeArithmetic.widestElement]) != nil else {
-            throw .data("shape \(shape) has more elements than can be addressed: its values would take over 2^63 bytes",
-                        file: file, dataset: dataset)
+            throw .data(
+                "shape \(shape) has more elements than can be addressed: its values would take over 2^63 bytes",
+                file: file, dataset: dataset)
         }
         self.shape = shape
         self.layout = layout
@@ -32,8 +34,9 @@ public struct TensorGeometry: Equatable, Sendable {
             spatialCount = shape.dropFirst().dropLast().reduce(1, *)
         }
         guard channelCount > 0 else {
-            throw .data("dataset of shape \(shape) has no channels (C = 0 on the \(layout.rawValue) channel axis)",
-                        file: file, dataset: dataset)
+            throw .data(
+                "dataset of shape \(shape) has no channels (C = 0 on the \(layout.rawValue) channel axis)",
+                file: file, dataset: dataset)
         }
     }
 

@@ -21,8 +21,12 @@ struct ChannelScratch<E: KernelElement> {
     }
 
     func deallocate() {
-        sums.deallocate(); deviations.deallocate(); squares.deallocate()
-        centers.deallocate(); firsts.deallocate(); differences.deallocate()
+        sums.deallocate()
+        deviations.deallocate()
+        squares.deallocate()
+        centers.deallocate()
+        firsts.deallocate()
+        differences.deallocate()
     }
 }
 
@@ -45,7 +49,8 @@ func channelsLastMoments<E: KernelElement>(
             let lanes = line.lanes(at: c)
             let sums = UnsafePointer(scratch.sums).lanes(at: c) + E.widen(lanes)
             scratch.sums.storeLanes(sums, at: c)
-            let differences = UnsafePointer(scratch.differences).lanes(at: c)
+            let differences =
+                UnsafePointer(scratch.differences).lanes(at: c)
                 | (E.bits(lanes) ^ E.bits(UnsafePointer(scratch.firsts).lanes(at: c)))
             scratch.differences.storeLanes(differences, at: c)
             c += 8
@@ -64,7 +69,7 @@ func channelsLastMoments<E: KernelElement>(
         var sum = 0.0
         let first = scratch.firsts[bucket * K]
         var constant = true
-        for c in bucket * K ..< (bucket + 1) * K {
+        for c in bucket * K..<(bucket + 1) * K {
             sum += scratch.sums[c]
             constant = constant && scratch.differences[c] == 0 && scratch.firsts[c] == first
         }
@@ -72,7 +77,7 @@ func channelsLastMoments<E: KernelElement>(
         let mean = constant ? Double(first) : sum / n
         output[bucket] = Moments(count: n, mean: mean, m2: constant ? 0 : .nan)
         anyVaried = anyVaried || !constant
-        for c in bucket * K ..< (bucket + 1) * K { scratch.centers[c] = mean }
+        for c in bucket * K..<(bucket + 1) * K { scratch.centers[c] = mean }
     }
     if !anyVaried { return }
     scratch.squares.update(repeating: 0, count: C)
@@ -96,12 +101,13 @@ func channelsLastMoments<E: KernelElement>(
     for bucket in 0..<bucketCount where output[bucket].m2.isNaN {
         var squares = 0.0
         var deviations = 0.0
-        for c in bucket * K ..< (bucket + 1) * K {
+        for c in bucket * K..<(bucket + 1) * K {
             squares += scratch.squares[c]
             deviations += scratch.deviations[c]
         }
         let mean = output[bucket].mean
-        output[bucket] = Moments(count: n, mean: mean + deviations / n, m2: max(0, squares - deviations * deviations / n))
+        output[bucket] = Moments(
+            count: n, mean: mean + deviations / n, m2: max(0, squares - deviations * deviations / n))
     }
 }
 

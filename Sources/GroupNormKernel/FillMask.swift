@@ -69,7 +69,8 @@ extension GroupNormPlan {
                 let shared = SharedPointer(base: results.baseAddress!)
                 ParallelLoop(threadCount: threadCount).run(taskCount: N * buckets) { tasks, _ in
                     for task in tasks {
-                        let sample = task / buckets, bucket = task % buckets
+                        let sample = task / buckets
+                        let bucket = task % buckets
                         var block = MaskedBlock()
                         var moments = Moments.empty
                         func add(_ index: Int) {
@@ -80,11 +81,11 @@ extension GroupNormPlan {
                         switch layout {
                         case .channelsFirst:
                             let start = (sample * C + bucket * channelsPerBucket) * spatial
-                            for index in start ..< start + channelsPerBucket * spatial { add(index) }
+                            for index in start..<start + channelsPerBucket * spatial { add(index) }
                         case .channelsLast:
                             for row in 0..<spatial {
                                 let start = (sample * spatial + row) * C + bucket * channelsPerBucket
-                                for index in start ..< start + channelsPerBucket { add(index) }
+                                for index in start..<start + channelsPerBucket { add(index) }
                             }
                         }
                         shared.base[task] = moments.merging(block.takeMoments())
@@ -96,7 +97,9 @@ extension GroupNormPlan {
     }
 
     /// Writes `fill`'s output value at every fill position of `values` (after normalizing them).
-    public func restore<E: KernelElement>(_ positions: FillPositions, in values: UnsafeMutableBufferPointer<E>, fill: FillMask<E>) {
+    public func restore<E: KernelElement>(
+        _ positions: FillPositions, in values: UnsafeMutableBufferPointer<E>, fill: FillMask<E>
+    ) {
         guard positions.count > 0 else { return }
         for (wordIndex, word) in positions.words.enumerated() where word != 0 {
             var bits = word
@@ -135,7 +138,8 @@ private struct MaskedBlock {
         if values.allSatisfy({ $0 == values[0] }) && mean.isFinite {
             return Moments(count: count, mean: values[0], m2: 0)
         }
-        var squares = 0.0, deviations = 0.0
+        var squares = 0.0
+        var deviations = 0.0
         for value in values {
             let deviation = value - mean
             squares += deviation * deviation

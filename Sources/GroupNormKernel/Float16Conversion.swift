@@ -75,11 +75,13 @@ public enum Float16Conversion {
         _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Element>, threadCount: Int
     ) {
         if Element.self == Float.self {
-            widen(source, into: unsafeBitCast(destination, to: UnsafeMutableBufferPointer<Float>.self),
-                  threadCount: threadCount)
+            widen(
+                source, into: unsafeBitCast(destination, to: UnsafeMutableBufferPointer<Float>.self),
+                threadCount: threadCount)
         } else if Element.self == Double.self {
-            widen(source, into: unsafeBitCast(destination, to: UnsafeMutableBufferPointer<Double>.self),
-                  threadCount: threadCount)
+            widen(
+                source, into: unsafeBitCast(destination, to: UnsafeMutableBufferPointer<Double>.self),
+                threadCount: threadCount)
         } else {
             preconditionFailure("no float16 conversion for \(Element.self)")
         }
@@ -92,11 +94,13 @@ public enum Float16Conversion {
         _ source: UnsafeBufferPointer<Element>, into destination: UnsafeMutableBufferPointer<UInt16>, threadCount: Int
     ) {
         if Element.self == Float.self {
-            narrow(unsafeBitCast(source, to: UnsafeBufferPointer<Float>.self), into: destination,
-                   threadCount: threadCount)
+            narrow(
+                unsafeBitCast(source, to: UnsafeBufferPointer<Float>.self), into: destination,
+                threadCount: threadCount)
         } else if Element.self == Double.self {
-            narrow(unsafeBitCast(source, to: UnsafeBufferPointer<Double>.self), into: destination,
-                   threadCount: threadCount)
+            narrow(
+                unsafeBitCast(source, to: UnsafeBufferPointer<Double>.self), into: destination,
+                threadCount: threadCount)
         } else {
             preconditionFailure("no float16 conversion for \(Element.self)")
         }
@@ -117,7 +121,7 @@ public enum Float16Conversion {
         let target = SharedPointer(base: output)
         let blockCount = (count + blockLength - 1) / blockLength
         ParallelLoop(threadCount: threadCount).run(taskCount: blockCount) { blocks, _ in
-            body(blocks.lowerBound * blockLength ..< min(count, blocks.upperBound * blockLength), input, target)
+            body(blocks.lowerBound * blockLength..<min(count, blocks.upperBound * blockLength), input, target)
         }
     }
 
@@ -218,8 +222,9 @@ public enum Float16Conversion {
         var float = (magnitude &- ((1023 - 127) << 20)) &<< 3
         float &= ~magnitude.lanesBelow((1023 - 25) << 20)
         float = float.blended(with: SIMD8(repeating: 0x7F80_0000), where: ~magnitude.lanesBelow((1023 + 16) << 20))
-        float = float.blended(with: ((magnitude &<< 3) & 0x007F_FFFF) | 0x7F80_0000,
-                              where: ~magnitude.lanesBelow(0x7FF0_0001))
+        float = float.blended(
+            with: ((magnitude &<< 3) & 0x007F_FFFF) | 0x7F80_0000,
+            where: ~magnitude.lanesBelow(0x7FF0_0001))
         return narrow(Float32Lanes(bits: float | sign))
     }
 }

@@ -6,27 +6,31 @@ extension GroupNormPlan {
     /// Computes each group's statistics and normalizes with them; returns the
     /// statistics. Bitwise the same as `moments` followed by `normalize`: the
     /// blocks, their merge order and the affine folding are shared.
-    @_specialize(exported: true, where E == Float)
-    @_specialize(exported: true, where E == Double)
+    @_specialize(exported:true,where E == Float)
+    @_specialize(exported:true,where E == Double)
     public func normalizeWithOwnStatistics<E: KernelElement>(
         _ source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>, sampleCount N: Int,
         scale: [Double]?, shift: [Double]?, epsilon: Double
     ) throws(GroupNormError) -> [Moments] {
         let channelsPerGroup = channelCount / groupCount
         guard case .groups = scope, layout == .channelsFirst, N > 0, spatialCount > 0,
-              channelsPerGroup * spatialCount * MemoryLayout<E>.size <= Self.fusedGroupBytes,
-              let input = source.baseAddress, let output = destination.baseAddress
+            channelsPerGroup * spatialCount * MemoryLayout<E>.size <= Self.fusedGroupBytes,
+            let input = source.baseAddress, let output = destination.baseAddress
         else {
             let statistics = moments(of: source, sampleCount: N)
-            try normalize(source, into: destination, sampleCount: N, parameters: NormalizationParameters(
-                mean: statistics.map(\.mean), variance: statistics.map(\.variance),
-                scale: scale, shift: shift, epsilon: epsilon))
+            try normalize(
+                source, into: destination, sampleCount: N,
+                parameters: NormalizationParameters(
+                    mean: statistics.map(\.mean), variance: statistics.map(\.variance),
+                    scale: scale, shift: shift, epsilon: epsilon))
             return statistics
         }
         let statisticCount = N * groupCount
-        try validate(NormalizationParameters(mean: Array(repeating: 0, count: statisticCount),
-                                             variance: Array(repeating: 0, count: statisticCount),
-                                             scale: scale, shift: shift, epsilon: epsilon), sampleCount: N)
+        try validate(
+            NormalizationParameters(
+                mean: Array(repeating: 0, count: statisticCount),
+                variance: Array(repeating: 0, count: statisticCount),
+                scale: scale, shift: shift, epsilon: epsilon), sampleCount: N)
         precondition(source.count == N * sampleElements && destination.count == source.count)
         let groups = groupCount
         let spatial = spatialCount
@@ -42,7 +46,8 @@ extension GroupNormPlan {
                     var moments = Moments.empty
                     for block in 0..<blocksPerGroup {
                         let offset = block * Self.blockElements
-                        moments = moments.merging(contiguousMoments(start + offset, count: min(Self.blockElements, groupLength - offset)))
+                        moments = moments.merging(
+                            contiguousMoments(start + offset, count: min(Self.blockElements, groupLength - offset)))
                     }
                     moments = moments.poisonedIfNotFinite
                     slots.base[group] = moments

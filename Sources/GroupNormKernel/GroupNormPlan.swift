@@ -54,7 +54,9 @@ public struct GroupNormPlan: Sendable {
         guard threadCount > 0 else { throw .invalidCount(what: "thread count", value: threadCount) }
         if case .groups(let groups) = scope {
             guard groups > 0 else { throw .invalidCount(what: "group count", value: groups) }
-            guard channelCount % groups == 0 else { throw .channelsNotDivisible(channels: channelCount, groups: groups) }
+            guard channelCount % groups == 0 else {
+                throw .channelsNotDivisible(channels: channelCount, groups: groups)
+            }
         }
         self.channelCount = channelCount
         self.spatialCount = spatialCount
@@ -92,8 +94,8 @@ public struct GroupNormPlan: Sendable {
 
     /// Per-(sample, bucket) moments, where a bucket is a group, or a channel for batch scope,
     /// merged over samples for batch scope. Non-finite inputs poison their statistic.
-    @_specialize(exported: true, where E == Float)
-    @_specialize(exported: true, where E == Double)
+    @_specialize(exported:true,where E == Float)
+    @_specialize(exported:true,where E == Double)
     public func moments<E: KernelElement>(of values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
         finished(sampleMoments(of: values, sampleCount: N), sampleCount: N)
     }
@@ -101,8 +103,8 @@ public struct GroupNormPlan: Sendable {
     /// Per-(sample, bucket) moments, not merged over samples and not yet poisoned: what
     /// `moments` finishes with `finished`. Batch statistics merged sample by sample in
     /// order are the same bits whichever slabs the samples came in.
-    @_specialize(exported: true, where E == Float)
-    @_specialize(exported: true, where E == Double)
+    @_specialize(exported:true,where E == Float)
+    @_specialize(exported:true,where E == Double)
     public func sampleMoments<E: KernelElement>(of values: UnsafeBufferPointer<E>, sampleCount N: Int) -> [Moments] {
         precondition(values.count == N * sampleElements, "buffer holds \(values.count) values, not \(N) samples")
         let buckets = groupCount
@@ -172,7 +174,7 @@ public struct GroupNormPlan: Sendable {
         let slots = UnsafeMutablePointer<Moments>.allocate(capacity: taskCount * buckets)
         defer { slots.deallocate() }
         let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
-        defer { scratches.forEach { $0.deallocate() } }
+        defer { for scratch in scratches { scratch.deallocate() } }
         let shared = SharedPointer(base: slots)
         let spatial = spatialCount
         ParallelLoop(threadCount: workers).run(taskCount: taskCount) { tasks, worker in
@@ -216,15 +218,17 @@ public struct GroupNormPlan: Sendable {
     }
 
     /// Writes the normalized `source` to `destination`, which may be the same buffer.
-    @_specialize(exported: true, where E == Float)
-    @_specialize(exported: true, where E == Double)
+    @_specialize(exported:true,where E == Float)
+    @_specialize(exported:true,where E == Double)
     public func normalize<E: KernelElement>(
         _ source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>,
         sampleCount N: Int, parameters: NormalizationParameters
     ) throws(GroupNormError) {
         try validate(parameters, sampleCount: N)
         precondition(source.count == N * sampleElements && destination.count == source.count)
-        guard N > 0, spatialCount > 0, let input = source.baseAddress, let output = destination.baseAddress else { return }
+        guard N > 0, spatialCount > 0, let input = source.baseAddress, let output = destination.baseAddress else {
+            return
+        }
         let C = channelCount
         let channelsPerGroup = C / groupCount
         // One affine map per (sample, channel): statistics folded with γ and β.
@@ -249,8 +253,9 @@ public struct GroupNormPlan: Sendable {
                     let run = task / blocksPerRun
                     let start = (task % blocksPerRun) * Self.blockElements
                     let offset = run * spatial + start
-                    normalizeContiguous(input + offset, target.base + offset,
-                                        count: min(Self.blockElements, spatial - start), runs[run])
+                    normalizeContiguous(
+                        input + offset, target.base + offset,
+                        count: min(Self.blockElements, spatial - start), runs[run])
                 }
             }
         case .channelsLast:
@@ -274,7 +279,8 @@ public struct GroupNormPlan: Sendable {
                     let offset = (sample * spatial + firstRow) * C
                     let parameters = table + sample * C
                     normalizeChannelsLast(
-                        input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow), channelCount: C,
+                        input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
+                        channelCount: C,
                         meanHigh: parameters, meanLow: parameters + stride,
                         scale: parameters + 2 * stride, shift: parameters + 3 * stride)
                 }

@@ -8,14 +8,14 @@ public enum IntegerConversion {
     public static let blockLength = 1 << 16
 
     /// Writes `Double(source[i])` to `destination[i]`, on up to `threadCount` threads.
-    @_specialize(exported: true, where Source == UInt8)
-    @_specialize(exported: true, where Source == Int8)
-    @_specialize(exported: true, where Source == UInt16)
-    @_specialize(exported: true, where Source == Int16)
-    @_specialize(exported: true, where Source == UInt32)
-    @_specialize(exported: true, where Source == Int32)
-    @_specialize(exported: true, where Source == UInt64)
-    @_specialize(exported: true, where Source == Int64)
+    @_specialize(exported:true,where Source == UInt8)
+    @_specialize(exported:true,where Source == Int8)
+    @_specialize(exported:true,where Source == UInt16)
+    @_specialize(exported:true,where Source == Int16)
+    @_specialize(exported:true,where Source == UInt32)
+    @_specialize(exported:true,where Source == Int32)
+    @_specialize(exported:true,where Source == UInt64)
+    @_specialize(exported:true,where Source == Int64)
     public static func widen<Source: FixedWidthInteger>(
         _ source: UnsafeBufferPointer<Source>, into destination: UnsafeMutableBufferPointer<Double>, threadCount: Int
     ) {

@@ -34,7 +34,9 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
     /// Takes the next `values.count` values of the sample (channels-last: whole rows of C).
     public mutating func add(_ values: UnsafeBufferPointer<E>) {
         precondition(position + values.count <= plan.sampleElements, "more values than one sample holds")
-        precondition(plan.layout == .channelsFirst || values.count % plan.channelCount == 0, "channels-last pieces are whole rows")
+        precondition(
+            plan.layout == .channelsFirst || values.count % plan.channelCount == 0,
+            "channels-last pieces are whole rows")
         guard var next = values.baseAddress, !values.isEmpty else { return }
         var remaining = values.count
         if pendingCount > 0 {
@@ -90,7 +92,8 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
             ParallelLoop(threadCount: plan.threadCount).run(taskCount: starts.count) { tasks, _ in
                 for task in tasks {
                     let start = starts[task]
-                    shared.base[task] = contiguousMoments(base + (start - origin), count: plan.blockEnd(after: start) - start)
+                    shared.base[task] = contiguousMoments(
+                        base + (start - origin), count: plan.blockEnd(after: start) - start)
                 }
             }
             for (task, start) in starts.enumerated() {
@@ -101,7 +104,7 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
             let slots = UnsafeMutablePointer<Moments>.allocate(capacity: starts.count * buckets)
             defer { slots.deallocate() }
             let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
-            defer { scratches.forEach { $0.deallocate() } }
+            defer { for scratch in scratches { scratch.deallocate() } }
             let shared = SharedPointer(base: slots)
             ParallelLoop(threadCount: workers).run(taskCount: starts.count) { tasks, worker in
                 for task in tasks {
@@ -145,8 +148,8 @@ extension GroupNormPlan {
     /// whole rows) into `destination`, which may be the same memory, with that sample's
     /// statistics (`parameters.mean` and `.variance`: `statisticCount(sampleCount: 1)` values).
     /// Bitwise what `normalize` writes at those positions for the whole sample.
-    @_specialize(exported: true, where E == Float)
-    @_specialize(exported: true, where E == Double)
+    @_specialize(exported:true,where E == Float)
+    @_specialize(exported:true,where E == Double)
     public func normalize<E: KernelElement>(
         part source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>, at position: Int,
         parameters: NormalizationParameters
@@ -203,7 +206,8 @@ extension GroupNormPlan {
                     let firstRow = block * rowsPerBlock
                     normalizeChannelsLast(
                         input + firstRow * C, target.base + firstRow * C, rows: min(rowsPerBlock, rows - firstRow),
-                        channelCount: C, meanHigh: table, meanLow: table + C, scale: table + 2 * C, shift: table + 3 * C)
+                        channelCount: C, meanHigh: table, meanLow: table + C, scale: table + 2 * C, shift: table + 3 * C
+                    )
                 }
             }
         }

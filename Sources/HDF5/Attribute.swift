@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// The value of an attribute that gnorm writes or reads back.
@@ -58,10 +58,13 @@ enum Attributes {
             try write(name, type: chdf5_std_i64le(), memoryType: chdf5_native_int64(), count: nil, &stored, on: object)
         case .double(let number):
             var stored = number
-            try write(name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: nil, &stored, on: object)
+            try write(
+                name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: nil, &stored, on: object)
         case .doubles(let numbers):
             var stored = numbers
-            try write(name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: numbers.count, &stored, on: object)
+            try write(
+                name, type: chdf5_ieee_f64le(), memoryType: chdf5_native_double(), count: numbers.count, &stored,
+                on: object)
         }
     }
 
@@ -121,7 +124,9 @@ enum Attributes {
     /// with the new length, and the attributes created after it are made again after it,
     /// so that tools listing attributes in creation order (ncdump) show the same order.
     /// A missing attribute is created as `set` does, fixed-length when `fixedIfNew`.
-    static func replaceText(_ name: String, with text: String, on object: hid_t, fixedIfNew: Bool = false) throws(HDF5Error) {
+    static func replaceText(_ name: String, with text: String, on object: hid_t, fixedIfNew: Bool = false)
+        throws(HDF5Error)
+    {
         guard H5Aexists(object, name) > 0 else {
             return try set(name, fixedIfNew ? .fixedString(text) : .string(text), on: object)
         }
@@ -150,8 +155,9 @@ enum Attributes {
         try checkedStatus(H5Tset_size(fixed, max(1, bytes.count)), "H5Tset_size '\(name)'")
         if bytes.isEmpty { bytes = [0] }
         try checkedStatus(H5Adelete(object, name), "H5Adelete '\(name)'")
-        let created = try checkedId(H5Acreate2(object, name, fixed, space.id, chdf5_default(), chdf5_default()),
-                                    "H5Acreate2 '\(name)'")
+        let created = try checkedId(
+            H5Acreate2(object, name, fixed, space.id, chdf5_default(), chdf5_default()),
+            "H5Acreate2 '\(name)'")
         defer { H5Aclose(created) }
         try checkedStatus(H5Awrite(created, fixed, &bytes), "H5Awrite '\(name)'")
         for other in later { try copy(other, from: object, to: object) }
@@ -175,23 +181,29 @@ enum Attributes {
         let names = Names()
         var index: hsize_t = 0
         let status = withExtendedLifetime(names) {
-            H5Aiterate2(object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
-                guard let name, let context else { return -1 }
-                Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
-                return 0
-            }, Unmanaged.passUnretained(names).toOpaque())
+            H5Aiterate2(
+                object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
+                { _, name, _, context in
+                    guard let name, let context else { return -1 }
+                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+                    return 0
+                }, Unmanaged.passUnretained(names).toOpaque())
         }
         if status < 0 {
             // Objects without creation-order tracking only have a name index.
             names.list.removeAll()
             index = 0
-            try checkedStatus(withExtendedLifetime(names) {
-                H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, _, context in
-                    guard let name, let context else { return -1 }
-                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
-                    return 0
-                }, Unmanaged.passUnretained(names).toOpaque())
-            }, "H5Aiterate2")
+            try checkedStatus(
+                withExtendedLifetime(names) {
+                    H5Aiterate2(
+                        object, H5_INDEX_NAME, H5_ITER_INC, &index,
+                        { _, name, _, context in
+                            guard let name, let context else { return -1 }
+                            Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(
+                                String(cString: name))
+                            return 0
+                        }, Unmanaged.passUnretained(names).toOpaque())
+                }, "H5Aiterate2")
         }
         return names.list
     }
@@ -225,7 +237,9 @@ enum Attributes {
 
     /// Stores a numeric attribute again in `type` (exactly, as gnorm converts);
     /// false when it is not numeric, for the caller to copy it as it is.
-    private static func retype(_ name: String, from source: hid_t, to destination: hid_t, as type: ElementType) throws(HDF5Error) -> Bool {
+    private static func retype(_ name: String, from source: hid_t, to destination: hid_t, as type: ElementType)
+        throws(HDF5Error) -> Bool
+    {
         let attribute = try checkedId(H5Aopen(source, name, chdf5_default()), "H5Aopen '\(name)'")
         defer { H5Aclose(attribute) }
         let fileType = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
@@ -241,12 +255,12 @@ enum Attributes {
         defer { H5Tclose(storedType) }
         if H5Aexists(destination, name) > 0 { H5Adelete(destination, name) }
         let copied = try checkedId(
-            H5Acreate2(destination, name, storedType, space.id, chdf5_default(), chdf5_default()), "H5Acreate2 '\(name)'")
+            H5Acreate2(destination, name, storedType, space.id, chdf5_default(), chdf5_default()),
+            "H5Acreate2 '\(name)'")
         defer { H5Aclose(copied) }
         try checkedStatus(H5Awrite(copied, storedType, &bytes), "H5Awrite '\(name)'")
         return true
     }
-
 
     private static func copy(_ name: String, from source: hid_t, to destination: hid_t) throws(HDF5Error) {
         let attribute = try checkedId(H5Aopen(source, name, chdf5_default()), "H5Aopen '\(name)'")

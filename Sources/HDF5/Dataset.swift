@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// An open dataset, owning its id.
@@ -73,7 +73,7 @@ public struct Dataset: ~Copyable {
             let offset = H5Dget_offset(id)
             guard offset != chdf5_haddr_undef() else { return .contiguous(byteRange: nil) }
             let start = Int(offset)
-            return .contiguous(byteRange: start ..< start + Int(H5Dget_storage_size(id)))
+            return .contiguous(byteRange: start..<start + Int(H5Dget_storage_size(id)))
         }
     }
 
@@ -98,9 +98,10 @@ public struct Dataset: ~Copyable {
             var mask: UInt32 = 0
             var address: haddr_t = 0
             var size: hsize_t = 0
-            try checkedStatus(H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
-                              "H5Dget_chunk_info '\(path)' \(index)")
-            if address != chdf5_haddr_undef() { ranges.append(base + Int(address) ..< base + Int(address) + Int(size)) }
+            try checkedStatus(
+                H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
+                "H5Dget_chunk_info '\(path)' \(index)")
+            if address != chdf5_haddr_undef() { ranges.append(base + Int(address)..<base + Int(address) + Int(size)) }
         }
         return ranges
     }
@@ -119,8 +120,10 @@ public struct Dataset: ~Copyable {
     }
 
     /// Reads `block`, converting to `T`, into `buffer` in row-major order. The HDF5 call is `H5Dread`.
-    public func read<T: NativeElement>(_ block: Hyperslab, into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
-        try transfer(block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(buffer.baseAddress), writing: false)
+    public func read<T: NativeElement>(_ block: Hyperslab, into buffer: UnsafeMutableBufferPointer<T>) throws(HDF5Error)
+    {
+        try transfer(
+            block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(buffer.baseAddress), writing: false)
     }
 
     /// Writes `rows` along axis 0 from `buffer`, converting to the stored type.
@@ -131,7 +134,9 @@ public struct Dataset: ~Copyable {
 
     /// Writes `block` from `buffer` (row-major), converting to the stored type. The HDF5 call is `H5Dwrite`.
     public func write<T: NativeElement>(_ block: Hyperslab, from buffer: UnsafeBufferPointer<T>) throws(HDF5Error) {
-        try transfer(block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+        try transfer(
+            block, count: buffer.count, T.memoryType, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+            writing: true)
     }
 
     /// Reads `rows` as stored, without conversion, into `buffer`, which holds
@@ -145,7 +150,8 @@ public struct Dataset: ~Copyable {
     public func readStored(_ block: Hyperslab, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
         let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
         defer { H5Tclose(type) }
-        try transfer(block, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
+        try transfer(
+            block, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
     }
 
     /// Writes `rows` already in the file type, so HDF5 converts nothing.
@@ -158,15 +164,17 @@ public struct Dataset: ~Copyable {
     public func writeStored(_ block: Hyperslab, from buffer: UnsafeRawBufferPointer) throws(HDF5Error) {
         let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
         defer { H5Tclose(type) }
-        try transfer(block, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
-                     UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+        try transfer(
+            block, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
+            UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
     }
 
     private func transfer(
         _ block: Hyperslab, count: Int, _ memoryType: MemoryType, _ pointer: UnsafeMutableRawPointer?, writing: Bool
     ) throws(HDF5Error) {
-        try transfer(block, byteCount: count * memoryType.size, elementSize: memoryType.size, memoryType.typeId,
-                     pointer, writing: writing)
+        try transfer(
+            block, byteCount: count * memoryType.size, elementSize: memoryType.size, memoryType.typeId,
+            pointer, writing: writing)
     }
 
     private func transfer(
@@ -181,16 +189,19 @@ public struct Dataset: ~Copyable {
             if writing && !shape.isEmpty && isParallel(id) { try writeNothing(memoryType) }
             return
         }
-        precondition(block.count.count == shape.count && zip(zip(block.start, block.count), shape).allSatisfy {
-            $0.0 >= 0 && $0.0 + $0.1 <= $1
-        }, "\(block) outside \(shape)")
+        precondition(
+            block.count.count == shape.count
+                && zip(zip(block.start, block.count), shape).allSatisfy {
+                    $0.0 >= 0 && $0.0 + $0.1 <= $1
+                }, "\(block) outside \(shape)")
         precondition(count == block.elementCount, "buffer of \(count) for \(block)")
         try fileSpace.select(block)
         // The memory space has the block's own shape: HDF5 then maps chunks to
         // memory directly instead of projecting a 1-D selection element by element.
         let memorySpace = try Dataspace(shape: block.count)
         let verb = writing ? "H5Dwrite" : "H5Dread"
-        let status = writing
+        let status =
+            writing
             ? H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
             : H5Dread(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), pointer)
         try checkedStatus(status, "\(verb) '\(path)' \(block)")
@@ -203,9 +214,10 @@ public struct Dataset: ~Copyable {
         if count == 0 { return [] }
         var values = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
         if shape.isEmpty {
-            try checkedStatus(values.withUnsafeMutableBytes {
-                H5Dread(id, T.memoryType.typeId, chdf5_all(), chdf5_all(), chdf5_default(), $0.baseAddress)
-            }, "H5Dread '\(path)'")
+            try checkedStatus(
+                values.withUnsafeMutableBytes {
+                    H5Dread(id, T.memoryType.typeId, chdf5_all(), chdf5_all(), chdf5_default(), $0.baseAddress)
+                }, "H5Dread '\(path)'")
             return values
         }
         try values.withUnsafeMutableBufferPointer { (buffer) throws(HDF5Error) in
@@ -278,7 +290,8 @@ extension Dataset {
     public func storedChunkSize(at offset: [Int]) throws(HDF5Error) -> Int {
         var size: hsize_t = 0
         let coordinates = offset.map { hsize_t($0) }
-        try checkedStatus(H5Dget_chunk_storage_size(id, coordinates, &size), "H5Dget_chunk_storage_size '\(path)' \(offset)")
+        try checkedStatus(
+            H5Dget_chunk_storage_size(id, coordinates, &size), "H5Dget_chunk_storage_size '\(path)' \(offset)")
         return Int(size)
     }
 
@@ -289,7 +302,9 @@ extension Dataset {
         var bytes = [UInt8](repeating: 0, count: size)
         var mask: UInt32 = 0
         let coordinates = offset.map { hsize_t($0) }
-        let status = bytes.withUnsafeMutableBytes { H5Dread_chunk(id, chdf5_default(), coordinates, &mask, $0.baseAddress) }
+        let status = bytes.withUnsafeMutableBytes {
+            H5Dread_chunk(id, chdf5_default(), coordinates, &mask, $0.baseAddress)
+        }
         try checkedStatus(status, "H5Dread_chunk '\(path)' \(offset)")
         return (bytes, mask)
     }
@@ -299,15 +314,18 @@ extension Dataset {
     public func readRawChunk(at offset: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) -> UInt32 {
         var mask: UInt32 = 0
         let coordinates = offset.map { hsize_t($0) }
-        try checkedStatus(H5Dread_chunk(id, chdf5_default(), coordinates, &mask, buffer.baseAddress),
-                          "H5Dread_chunk '\(path)' \(offset)")
+        try checkedStatus(
+            H5Dread_chunk(id, chdf5_default(), coordinates, &mask, buffer.baseAddress),
+            "H5Dread_chunk '\(path)' \(offset)")
         return mask
     }
 
     /// Stores already-filtered bytes as the chunk at `offset`. The HDF5 call is `H5Dwrite_chunk`.
-    public func writeRawChunk(at offset: [Int], bytes: UnsafeRawBufferPointer, filterMask: UInt32 = 0) throws(HDF5Error) {
+    public func writeRawChunk(at offset: [Int], bytes: UnsafeRawBufferPointer, filterMask: UInt32 = 0) throws(HDF5Error)
+    {
         let coordinates = offset.map { hsize_t($0) }
-        try checkedStatus(H5Dwrite_chunk(id, chdf5_default(), filterMask, coordinates, bytes.count, bytes.baseAddress),
-                          "H5Dwrite_chunk '\(path)' \(offset)")
+        try checkedStatus(
+            H5Dwrite_chunk(id, chdf5_default(), filterMask, coordinates, bytes.count, bytes.baseAddress),
+            "H5Dwrite_chunk '\(path)' \(offset)")
     }
 }

@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// A filter of a chunked dataset's pipeline.
@@ -34,7 +34,8 @@ extension Filter {
 
     /// What provides the filter's plugin, for the message when it is missing.
     public var provider: String {
-        let pipPlugins = "or pip install hdf5plugin and export HDF5_PLUGIN_PATH=\"$(python3 -c 'import hdf5plugin; "
+        let pipPlugins =
+            "or pip install hdf5plugin and export HDF5_PLUGIN_PATH=\"$(python3 -c 'import hdf5plugin; "
             + "print(hdf5plugin.PLUGIN_PATH)')\""
         guard case .other(let id, _, _, _) = self else { return "" }
         switch id {
@@ -86,8 +87,12 @@ public struct DatasetCreation: Equatable, Sendable {
             } else if id == chdf5_filter_shuffle() {
                 filters.append(.shuffle)
             } else if id >= 0 {
-                filters.append(.other(id: Int(id), name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), flags: flags,
-                                      values: Array(values.prefix(min(valueCount, values.count)))))
+                filters.append(
+                    .other(
+                        id: Int(id),
+                        name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                        flags: flags,
+                        values: Array(values.prefix(min(valueCount, values.count)))))
             }
         }
         self.filters = filters

@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// A dataset being replaced by one of another type or layout, in the same file,
@@ -100,9 +100,12 @@ extension DatasetReplacement {
     /// temporary name for the new one.
     public func finish(in file: borrowing File) throws(HDF5Error) -> [String] {
         let temporary = "/.gnorm-replacing"
-        try checkedStatus(H5Olink(dataset.id, file.id, temporary, chdf5_default(), chdf5_default()),
-                          "H5Olink '\(temporary)'")
-        let unresolved = try file.remapReferences([oldAddress: MovedObject(address: try dataset.address(), path: temporary)])
+        try checkedStatus(
+            H5Olink(dataset.id, file.id, temporary, chdf5_default(), chdf5_default()),
+            "H5Olink '\(temporary)'")
+        let unresolved = try file.remapReferences([
+            oldAddress: MovedObject(address: try dataset.address(), path: temporary)
+        ])
         for name in names {
             try file.relink(name, to: dataset.id)
         }

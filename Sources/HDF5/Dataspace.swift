@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// An owned dataspace id: a shape, optionally with a selection.
@@ -50,7 +50,8 @@ struct Dataspace: ~Copyable {
     /// Selects `block`. The HDF5 call is `H5Sselect_hyperslab`.
     func select(_ block: Hyperslab) throws(HDF5Error) {
         try checkedStatus(
-            H5Sselect_hyperslab(id, H5S_SELECT_SET, block.start.map { hsize_t($0) }, nil, block.count.map { hsize_t($0) }, nil),
+            H5Sselect_hyperslab(
+                id, H5S_SELECT_SET, block.start.map { hsize_t($0) }, nil, block.count.map { hsize_t($0) }, nil),
             "H5Sselect_hyperslab \(block)")
     }
 }

@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// An open HDF5 file, owning its id. Closed in `deinit`; `close()` reports
@@ -101,7 +101,8 @@ public struct File: ~Copyable {
         for component in path.split(separator: "/") {
             prefix += "/" + component
             var info = H5L_info_t()
-            guard H5Lexists(id, prefix, chdf5_default()) > 0, H5Lget_info(id, prefix, &info, chdf5_default()) >= 0 else {
+            guard H5Lexists(id, prefix, chdf5_default()) > 0, H5Lget_info(id, prefix, &info, chdf5_default()) >= 0
+            else {
                 return nil
             }
             guard info.type == H5L_TYPE_EXTERNAL else { continue }
@@ -110,7 +111,9 @@ public struct File: ~Copyable {
             var flags: UInt32 = 0
             var file: UnsafePointer<CChar>? = nil
             var object: UnsafePointer<CChar>? = nil
-            let unpacked = value.withUnsafeBytes { H5Lunpack_elink_val($0.baseAddress, $0.count, &flags, &file, &object) }
+            let unpacked = value.withUnsafeBytes {
+                H5Lunpack_elink_val($0.baseAddress, $0.count, &flags, &file, &object)
+            }
             guard unpacked >= 0 else { return nil }
             return (prefix, (file.map { String(cString: $0) } ?? "?", object.map { String(cString: $0) } ?? "?"))
         }
@@ -124,7 +127,8 @@ public struct File: ~Copyable {
         for _ in 0..<16 {
             var info = H5L_info_t()
             guard H5Lexists(id, current, chdf5_default()) > 0,
-                  H5Lget_info(id, current, &info, chdf5_default()) >= 0, info.type == H5L_TYPE_SOFT else { return current }
+                H5Lget_info(id, current, &info, chdf5_default()) >= 0, info.type == H5L_TYPE_SOFT
+            else { return current }
             var value = [CChar](repeating: 0, count: Int(info.u.val_size) + 1)
             guard H5Lget_val(id, current, &value, value.count, chdf5_default()) >= 0 else { return current }
             let target = String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -158,20 +162,23 @@ public struct File: ~Copyable {
         final class Entries { var list: [ObjectEntry] = [] }
         let entries = Entries()
         let status = withExtendedLifetime(entries) {
-            H5Ovisit2(id, H5_INDEX_NAME, H5_ITER_INC, { _, name, info, context in
-                guard let name, let info, let context else { return -1 }
-                let kind: ObjectEntry.Kind
-                switch info.pointee.type {
-                case H5O_TYPE_GROUP: kind = .group
-                case H5O_TYPE_DATASET: kind = .dataset
-                case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
-                default: kind = .unknown
-                }
-                let relative = String(cString: name)
-                let path = relative == "." ? "/" : "/" + relative
-                Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(ObjectEntry(path: path, kind: kind))
-                return 0
-            }, Unmanaged.passUnretained(entries).toOpaque(), chdf5_oinfo_basic())
+            H5Ovisit2(
+                id, H5_INDEX_NAME, H5_ITER_INC,
+                { _, name, info, context in
+                    guard let name, let info, let context else { return -1 }
+                    let kind: ObjectEntry.Kind
+                    switch info.pointee.type {
+                    case H5O_TYPE_GROUP: kind = .group
+                    case H5O_TYPE_DATASET: kind = .dataset
+                    case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
+                    default: kind = .unknown
+                    }
+                    let relative = String(cString: name)
+                    let path = relative == "." ? "/" : "/" + relative
+                    Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(
+                        ObjectEntry(path: path, kind: kind))
+                    return 0
+                }, Unmanaged.passUnretained(entries).toOpaque(), chdf5_oinfo_basic())
         }
         try checkedStatus(status, "H5Ovisit2 '\(name)'")
         return entries.list
@@ -220,7 +227,9 @@ public struct File: ~Copyable {
 
     /// Replaces a string attribute's text, keeping its place and its kind of string.
     /// A new one is fixed-length with `fixedIfNew` (netCDF's NC_CHAR), variable-length otherwise.
-    public func replaceText(of name: String, with text: String, on path: String = "/", fixedIfNew: Bool = false) throws(HDF5Error) {
+    public func replaceText(of name: String, with text: String, on path: String = "/", fixedIfNew: Bool = false)
+        throws(HDF5Error)
+    {
         let object = try checkedId(H5Oopen(id, path, chdf5_default()), "H5Oopen '\(path)'")
         defer { H5Oclose(object) }
         try Attributes.replaceText(name, with: text, on: object, fixedIfNew: fixedIfNew)

@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// A failed HDF5 call: what was attempted and the messages of HDF5's error stack.
@@ -23,7 +23,9 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         // A missing filter is reported above HDF5's plugin search, which says only
         // that a plugin folder could not be read.
         if let filter = stack.first(where: { $0.contains("is not registered") }) {
-            return filter.split(separator: ":", maxSplits: 1).last.map { String($0.split(separator: "—")[0]).trimmingCharacters() }
+            return filter.split(separator: ":", maxSplits: 1).last.map {
+                String($0.split(separator: "—")[0]).trimmingCharacters()
+            }
         }
         // A file written with a newer format than this libhdf5 knows (HDF5 2.0, libver='latest').
         if stack.contains(where: { $0.contains("bad version number") || $0.contains("wrong version number") }) {
@@ -57,19 +59,24 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         if stackId >= 0 {
             withExtendedLifetime(frames) {
                 let context = Unmanaged.passUnretained(frames).toOpaque()
-                _ = H5Ewalk2(stackId, H5E_WALK_DOWNWARD, { _, frame, context in
-                    guard let frame, let context else { return 0 }
-                    let frames = Unmanaged<Frames>.fromOpaque(context).takeUnretainedValue()
-                    let function = frame.pointee.func_name.map { String(cString: $0) } ?? "?"
-                    let detail = frame.pointee.desc.map { String(cString: $0) } ?? ""
-                    var minor = [CChar](repeating: 0, count: 256)
-                    var kind = H5E_MINOR
-                    let length = H5Eget_msg(frame.pointee.min_num, &kind, &minor, minor.count)
-                    let minorText = length > 0 ? String(decoding: minor.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-                    let text = [detail, minorText].filter { !$0.isEmpty }.joined(separator: " — ")
-                    frames.lines.append("\(function): \(text)")
-                    return 0
-                }, context)
+                _ = H5Ewalk2(
+                    stackId, H5E_WALK_DOWNWARD,
+                    { _, frame, context in
+                        guard let frame, let context else { return 0 }
+                        let frames = Unmanaged<Frames>.fromOpaque(context).takeUnretainedValue()
+                        let function = frame.pointee.func_name.map { String(cString: $0) } ?? "?"
+                        let detail = frame.pointee.desc.map { String(cString: $0) } ?? ""
+                        var minor = [CChar](repeating: 0, count: 256)
+                        var kind = H5E_MINOR
+                        let length = H5Eget_msg(frame.pointee.min_num, &kind, &minor, minor.count)
+                        let minorText =
+                            length > 0
+                            ? String(decoding: minor.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                            : ""
+                        let text = [detail, minorText].filter { !$0.isEmpty }.joined(separator: " — ")
+                        frames.lines.append("\(function): \(text)")
+                        return 0
+                    }, context)
             }
             _ = H5Eclose_stack(stackId)
         }

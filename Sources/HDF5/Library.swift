@@ -1,10 +1,10 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// HDF5's one-time setup: open the library and stop it printing its error
@@ -22,7 +22,9 @@ let libraryReady: Bool = {
 
 /// The libhdf5 gnorm runs with, e.g. "1.10.8". The HDF5 call is `H5get_libversion`.
 public let libraryVersion: String = {
-    var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+    var major: UInt32 = 0
+    var minor: UInt32 = 0
+    var release: UInt32 = 0
     _ = H5get_libversion(&major, &minor, &release)
     return "\(major).\(minor).\(release)"
 }()
@@ -48,4 +50,3 @@ func checkedId(_ id: hid_t, _ operation: @autoclosure () -> String) throws(HDF5E
 func checkedStatus(_ status: herr_t, _ operation: @autoclosure () -> String) throws(HDF5Error) {
     if status < 0 { throw HDF5Error.capture(operation()) }
 }
-

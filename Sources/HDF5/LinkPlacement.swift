@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// Re-pointing the names of an object at another object, each name kept at its
@@ -19,14 +19,16 @@ extension File {
         }
         let found = Found(address.rawValue)
         let status = withExtendedLifetime(found) {
-            H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, { _, name, info, context in
-                guard let name, let info, let context else { return -1 }
-                let found = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
-                if info.pointee.type == H5L_TYPE_HARD, info.pointee.u.address == found.target {
-                    found.paths.append("/" + String(cString: name))
-                }
-                return 0
-            }, Unmanaged.passUnretained(found).toOpaque())
+            H5Lvisit(
+                id, H5_INDEX_NAME, H5_ITER_INC,
+                { _, name, info, context in
+                    guard let name, let info, let context else { return -1 }
+                    let found = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
+                    if info.pointee.type == H5L_TYPE_HARD, info.pointee.u.address == found.target {
+                        found.paths.append("/" + String(cString: name))
+                    }
+                    return 0
+                }, Unmanaged.passUnretained(found).toOpaque())
         }
         try checkedStatus(status, "H5Lvisit '\(name)'")
         return found.paths
@@ -34,8 +36,9 @@ extension File {
 
     /// Makes `link` another name of the object at `target`. The HDF5 call is `H5Lcreate_hard`.
     public func createHardLink(_ link: String, to target: String) throws(HDF5Error) {
-        try checkedStatus(H5Lcreate_hard(id, target, id, link, chdf5_default(), chdf5_default()),
-                          "H5Lcreate_hard '\(link)'")
+        try checkedStatus(
+            H5Lcreate_hard(id, target, id, link, chdf5_default(), chdf5_default()),
+            "H5Lcreate_hard '\(link)'")
     }
 
     /// Makes the link at `path` name `object` instead of what it named. In a group
@@ -51,11 +54,13 @@ extension File {
         try checkedStatus(H5Olink(object, parent, linkName, chdf5_default(), chdf5_default()), "H5Olink '\(path)'")
         let temporary = ".gnorm-relink"
         for name in later {
-            try checkedStatus(H5Lcopy(parent, name, parent, temporary, chdf5_default(), chdf5_default()),
-                              "H5Lcopy '\(parentPath)/\(name)'")
+            try checkedStatus(
+                H5Lcopy(parent, name, parent, temporary, chdf5_default(), chdf5_default()),
+                "H5Lcopy '\(parentPath)/\(name)'")
             try checkedStatus(H5Ldelete(parent, name, chdf5_default()), "H5Ldelete '\(parentPath)/\(name)'")
-            try checkedStatus(H5Lmove(parent, temporary, parent, name, chdf5_default(), chdf5_default()),
-                              "H5Lmove '\(parentPath)/\(name)'")
+            try checkedStatus(
+                H5Lmove(parent, temporary, parent, name, chdf5_default(), chdf5_default()),
+                "H5Lmove '\(parentPath)/\(name)'")
         }
     }
 
@@ -71,11 +76,13 @@ extension File {
         let names = Names()
         var index: hsize_t = 0
         let status = withExtendedLifetime(names) {
-            H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, name, _, context in
-                guard let name, let context else { return -1 }
-                Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
-                return 0
-            }, Unmanaged.passUnretained(names).toOpaque())
+            H5Literate(
+                group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
+                { _, name, _, context in
+                    guard let name, let context else { return -1 }
+                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
+                    return 0
+                }, Unmanaged.passUnretained(names).toOpaque())
         }
         try checkedStatus(status, "H5Literate '\(path)' by creation order")
         guard let position = names.list.firstIndex(of: name) else { return [] }

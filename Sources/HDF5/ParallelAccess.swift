@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 // Files written by every process of an MPI job together (the MPI build only; the
@@ -19,9 +19,9 @@ extension File {
     /// Whether this build can open files for writing by several processes (the MPI build).
     public static var supportsParallelAccess: Bool {
         #if MPI
-        return true
+            return true
         #else
-        return false
+            return false
         #endif
     }
 
@@ -32,16 +32,16 @@ extension File {
     public init(openingForWritingByAllProcesses path: String) throws(HDF5Error) {
         ensureLibrary()
         #if MPI
-        let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
-        defer { H5Pclose(fapl) }
-        try checkedStatus(H5Pset_fapl_mpio(fapl, chdf5_comm_world(), chdf5_info_null()), "H5Pset_fapl_mpio")
-        try checkedStatus(H5Pset_all_coll_metadata_ops(fapl, true), "H5Pset_all_coll_metadata_ops")
-        try checkedStatus(H5Pset_coll_metadata_write(fapl, true), "H5Pset_coll_metadata_write")
-        id = try checkedId(H5Fopen(path, chdf5_acc_rdwr(), fapl), "H5Fopen '\(path)' read-write, MPI-IO")
-        name = path
-        parallelFiles.insert(id)
+            let fapl = try checkedId(H5Pcreate(chdf5_file_access_class()), "H5Pcreate fapl")
+            defer { H5Pclose(fapl) }
+            try checkedStatus(H5Pset_fapl_mpio(fapl, chdf5_comm_world(), chdf5_info_null()), "H5Pset_fapl_mpio")
+            try checkedStatus(H5Pset_all_coll_metadata_ops(fapl, true), "H5Pset_all_coll_metadata_ops")
+            try checkedStatus(H5Pset_coll_metadata_write(fapl, true), "H5Pset_coll_metadata_write")
+            id = try checkedId(H5Fopen(path, chdf5_acc_rdwr(), fapl), "H5Fopen '\(path)' read-write, MPI-IO")
+            name = path
+            parallelFiles.insert(id)
         #else
-        preconditionFailure("opening '\(path)' in parallel needs the MPI build")
+            preconditionFailure("opening '\(path)' in parallel needs the MPI build")
         #endif
     }
 }
@@ -77,29 +77,29 @@ func isParallel(_ object: hid_t) -> Bool {
 /// MPI-IO in a file open by all processes, the default otherwise.
 func transferList(for object: hid_t) -> hid_t {
     #if MPI
-    return isParallel(object) ? collectiveTransfer : chdf5_default()
+        return isParallel(object) ? collectiveTransfer : chdf5_default()
     #else
-    return chdf5_default()
+        return chdf5_default()
     #endif
 }
 
 #if MPI
-/// One collective transfer list for the process; never closed. The HDF5 call is `H5Pset_dxpl_mpio`.
-private let collectiveTransfer: hid_t = {
-    let dxpl = H5Pcreate(chdf5_dataset_transfer_class())
-    precondition(dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0, "H5Pset_dxpl_mpio")
-    return dxpl
-}()
+    /// One collective transfer list for the process; never closed. The HDF5 call is `H5Pset_dxpl_mpio`.
+    private let collectiveTransfer: hid_t = {
+        let dxpl = H5Pcreate(chdf5_dataset_transfer_class())
+        precondition(dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0, "H5Pset_dxpl_mpio")
+        return dxpl
+    }()
 
-/// This process's rank in `MPI_COMM_WORLD` (0 when MPI is not initialised).
-func worldRank() -> Int {
-    var initialized: Int32 = 0
-    MPI_Initialized(&initialized)
-    guard initialized != 0 else { return 0 }
-    var rank: Int32 = 0
-    MPI_Comm_rank(chdf5_comm_world(), &rank)
-    return Int(rank)
-}
+    /// This process's rank in `MPI_COMM_WORLD` (0 when MPI is not initialised).
+    func worldRank() -> Int {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        guard initialized != 0 else { return 0 }
+        var rank: Int32 = 0
+        MPI_Comm_rank(chdf5_comm_world(), &rank)
+        return Int(rank)
+    }
 #endif
 
 extension Dataset {
@@ -111,17 +111,18 @@ extension Dataset {
         let memorySpace = try Dataspace(shape: [1])
         try checkedStatus(H5Sselect_none(memorySpace.id), "H5Sselect_none")
         var placeholder: UInt64 = 0
-        try checkedStatus(H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), &placeholder),
-                          "H5Dwrite '\(path)' (no rows)")
+        try checkedStatus(
+            H5Dwrite(id, memoryType, memorySpace.id, fileSpace.id, transferList(for: id), &placeholder),
+            "H5Dwrite '\(path)' (no rows)")
     }
 
     /// Whether this process holds the values that `writeAll` stores: every process in a serial
     /// file; only rank 0 in a file shared by all processes (the others join with no rows).
     var writesWholeValues: Bool {
         #if MPI
-        return !isParallel(id) || worldRank() == 0
+            return !isParallel(id) || worldRank() == 0
         #else
-        return true
+            return true
         #endif
     }
 }

@@ -1,7 +1,7 @@
 #if MPI
-internal import CHDF5MPI
+    internal import CHDF5MPI
 #else
-internal import CHDF5
+    internal import CHDF5
 #endif
 
 /// Where a replaced object now lives.
@@ -55,9 +55,10 @@ private struct ReferenceRemapper {
         defer { H5Tclose(fileType) }
         guard H5Tdetect_class(fileType, H5T_REFERENCE) > 0 else { return }
         let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
-        try rewrite(fileType: fileType, space: space.id, where: "attribute \(name) of \(path)",
-                    read: { type, buffer in H5Aread(attribute, type, buffer) },
-                    write: { type, buffer in H5Awrite(attribute, type, buffer) })
+        try rewrite(
+            fileType: fileType, space: space.id, where: "attribute \(name) of \(path)",
+            read: { type, buffer in H5Aread(attribute, type, buffer) },
+            write: { type, buffer in H5Awrite(attribute, type, buffer) })
     }
 
     mutating func remapDataset(_ dataset: hid_t, at path: String) throws(HDF5Error) {
@@ -65,9 +66,12 @@ private struct ReferenceRemapper {
         defer { H5Tclose(fileType) }
         guard H5Tdetect_class(fileType, H5T_REFERENCE) > 0 else { return }
         let space = try Dataspace(adopting: H5Dget_space(dataset), "H5Dget_space '\(path)'")
-        try rewrite(fileType: fileType, space: space.id, where: "dataset \(path)",
-                    read: { type, buffer in H5Dread(dataset, type, chdf5_all(), chdf5_all(), chdf5_default(), buffer) },
-                    write: { type, buffer in H5Dwrite(dataset, type, chdf5_all(), chdf5_all(), transferList(for: dataset), buffer) })
+        try rewrite(
+            fileType: fileType, space: space.id, where: "dataset \(path)",
+            read: { type, buffer in H5Dread(dataset, type, chdf5_all(), chdf5_all(), chdf5_default(), buffer) },
+            write: { type, buffer in
+                H5Dwrite(dataset, type, chdf5_all(), chdf5_all(), transferList(for: dataset), buffer)
+            })
     }
 
     private mutating func rewrite(
@@ -147,7 +151,10 @@ private struct ReferenceRemapper {
     /// A region reference is a heap entry naming the object and the selection:
     /// one to a moved dataset is made again, with the same selection, to the new one.
     private mutating func patchRegion(_ pointer: UnsafeMutableRawPointer, place: String) -> Bool {
-        guard UnsafeRawBufferPointer(start: pointer, count: MemoryLayout<hdset_reg_ref_t>.size).contains(where: { $0 != 0 })
+        guard
+            UnsafeRawBufferPointer(start: pointer, count: MemoryLayout<hdset_reg_ref_t>.size).contains(where: {
+                $0 != 0
+            })
         else { return false }
         let object = H5Rdereference2(file, chdf5_default(), H5R_DATASET_REGION, pointer)
         guard object >= 0 else {

@@ -34,7 +34,9 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Batch mode: per-channel mean to use (eval mode).", valueName: "spec"))
     var mean: String?
 
-    @Option(name: .customLong("var"), help: ArgumentHelp("Batch mode: per-channel variance to use (eval mode).", valueName: "spec"))
+    @Option(
+        name: .customLong("var"),
+        help: ArgumentHelp("Batch mode: per-channel variance to use (eval mode).", valueName: "spec"))
     var variance: String?
 
     @Option(help: "Output element type: same (float32 for integers) | f16 | f32 | f64.")
@@ -43,7 +45,9 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Filters of normalized datasets: same | none | gzip[=1-9].", valueName: "filters"))
     var compression: CompressionChoice = .same
 
-    @Option(help: ArgumentHelp("Also write the statistics report (.csv, .json, .ndjson; - for CSV on stdout).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the statistics report (.csv, .json, .ndjson; - for CSV on stdout).", valueName: "path"))
     var report: String?
 
     @Flag(name: [.customShort("f"), .long], help: "Replace an existing OUTPUT.")
@@ -79,7 +83,8 @@ struct ApplyCommand: ParsableCommand {
         // Under MPI only process 0 shows progress and warnings.
         let progress = Processes.current.rank == 0 ? messages.observer() : nil
         _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
-            try ApplyRun.run(input: input, output: output, options: normalization.options, apply: apply, progress: progress)
+            try ApplyRun.run(
+                input: input, output: output, options: normalization.options, apply: apply, progress: progress)
         }
     }
 }

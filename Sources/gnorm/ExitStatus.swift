@@ -2,7 +2,7 @@ import ArgumentParser
 import GnormPipeline
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Prints a pipeline failure as one `gnorm: error:` line and returns the

@@ -1,7 +1,8 @@
 import ArgumentParser
 import GnormPipeline
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -26,7 +27,9 @@ struct Gnorm: ParsableCommand {
         // gnorm-mpi joins its MPI job here (under mpirun/srun, or with --mpi); gnorm never does.
         let arguments = Processes.start(arguments: Array(CommandLine.arguments.dropFirst()))
         Processes.loneFailure = { error in
-            Processes.end(status: exitStatus(for: error).rawValue, message: errorMessage(for: error, verbose: arguments.contains("--verbose")))
+            Processes.end(
+                status: exitStatus(for: error).rawValue,
+                message: errorMessage(for: error, verbose: arguments.contains("--verbose")))
         }
         do {
             var command = try parseAsRoot(arguments)

@@ -18,8 +18,10 @@ extension Listing.Format: ExpressibleByArgument {}
 
 /// The options `apply` and `stats` share (SPEC §2).
 struct NormalizationArguments: ParsableArguments {
-    @Option(name: [.customShort("d"), .long], help: ArgumentHelp(
-        "Dataset to process; repeatable (default: every numeric dataset of rank ≥ 3).", valueName: "path"))
+    @Option(
+        name: [.customShort("d"), .long],
+        help: ArgumentHelp(
+            "Dataset to process; repeatable (default: every numeric dataset of rank ≥ 3).", valueName: "path"))
     var dataset: [String] = []
 
     @Option(name: [.customShort("g"), .long], help: "Number of groups; must divide C. (default: 32)")
@@ -56,7 +58,8 @@ struct NormalizationArguments: ParsableArguments {
         if let groups, groups < 1 { throw ValidationError("--groups must be at least 1, got \(groups)") }
         if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be at least 1, got \(groupSize)") }
         if (groups != nil || groupSize != nil) && mode != .group {
-            throw ValidationError("--groups and --group-size apply to --mode group only (\(mode.rawValue) fixes the groups)")
+            throw ValidationError(
+                "--groups and --group-size apply to --mode group only (\(mode.rawValue) fixes the groups)")
         }
         if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -66,8 +69,11 @@ struct NormalizationArguments: ParsableArguments {
     var options: NormalizationOptions {
         var options = NormalizationOptions()
         options.datasets = dataset
-        if let groupSize { options.groups = .channelsPerGroup(groupSize) }
-        else if let groups { options.groups = .count(groups) }
+        if let groupSize {
+            options.groups = .channelsPerGroup(groupSize)
+        } else if let groups {
+            options.groups = .count(groups)
+        }
         options.mode = mode
         options.epsilon = eps
         options.layout = layout

@@ -28,9 +28,10 @@ struct StatsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Table format: at most this many rows per dataset; 0 for all.", valueName: "rows"))
     var limit: Int = 50
 
-    @Option(help: ArgumentHelp(
-        "Batch mode: also store the statistics as HDF5 (/gnorm/PATH/mean and var, for apply --mean/--var).",
-        valueName: "file.h5"))
+    @Option(
+        help: ArgumentHelp(
+            "Batch mode: also store the statistics as HDF5 (/gnorm/PATH/mean and var, for apply --mean/--var).",
+            valueName: "file.h5"))
     var save: String?
 
     @OptionGroup var messages: MessageArguments
@@ -39,7 +40,9 @@ struct StatsCommand: ParsableCommand {
     var inputs: [String] = []
 
     func validate() throws {
-        if inputs.isEmpty { throw ValidationError("missing INPUT: give one or more HDF5 files, or - for standard input") }
+        if inputs.isEmpty {
+            throw ValidationError("missing INPUT: give one or more HDF5 files, or - for standard input")
+        }
     }
 
     func run() throws {
@@ -48,8 +51,9 @@ struct StatsCommand: ParsableCommand {
         let progress = Processes.current.rank == 0 ? messages.observer() : nil
         progress?.printsSummary = false
         reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
-            try StatisticsRun.run(inputs: inputs, options: normalization.options, format: chosen,
-                                  rowLimit: limit > 0 ? limit : nil, save: save, progress: progress)
+            try StatisticsRun.run(
+                inputs: inputs, options: normalization.options, format: chosen,
+                rowLimit: limit > 0 ? limit : nil, save: save, progress: progress)
         }
     }
 }

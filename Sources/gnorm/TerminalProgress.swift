@@ -48,8 +48,9 @@ final class TerminalProgress: ProgressObserver {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let passText = passes > 1 ? " pass \(pass + 1)/\(passes)" : ""
-        let line = String(format: "%@ [%@] %d/%d samples%@ %.0f MB/s ETA %.0fs",
-                          dataset, bar, samplesDone, total, passText, rate, remaining)
+        let line = String(
+            format: "%@ [%@] %d/%d samples%@ %.0f MB/s ETA %.0fs",
+            dataset, bar, samplesDone, total, passText, rate, remaining)
         writeToStandardError("\r\u{1B}[2K" + line)
         drawn = true
     }
@@ -57,9 +58,10 @@ final class TerminalProgress: ProgressObserver {
     func finished(_ summary: DatasetSummary) {
         erase()
         let shape = "(" + summary.shape.map(String.init).joined(separator: ", ") + ")"
-        var line = String(format: "%@ %@ %@ groups=%d: %d elements in %.2fs, %.2f GB/s",
-                          summary.path, shape, summary.mode, summary.groups, summary.elements,
-                          summary.seconds, summary.bytesPerSecond / 1e9)
+        var line = String(
+            format: "%@ %@ %@ groups=%d: %d elements in %.2fs, %.2f GB/s",
+            summary.path, shape, summary.mode, summary.groups, summary.elements,
+            summary.seconds, summary.bytesPerSecond / 1e9)
         let warning = "warning: \(summary.nonFiniteGroups) group(s) of \(summary.path) held NaN or Inf and came out NaN"
         if summary.maskedValues > 0 {
             line += "; \(summary.maskedValues) fill values masked"

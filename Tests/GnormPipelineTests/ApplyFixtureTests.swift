@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import HDF5
+import Testing
+
 @testable import GnormPipeline
 
 /// One fixture case: the dataset in cases.h5, the options, and the tolerance.
@@ -23,16 +24,19 @@ struct FixtureCase: CustomTestStringConvertible, Sendable {
 let fixtureCases: [FixtureCase] = [
     FixtureCase(dataset: "seed", groups: .count(2)),
     FixtureCase(dataset: "affine", groups: .count(8), weight: "/gamma", bias: Fixtures.path("beta.npy")),
-    FixtureCase(dataset: "affine", groups: .channelsPerGroup(4), weight: "/gamma_column",
-                bias: Fixtures.path("cases.h5") + ":/beta"),
-    FixtureCase(dataset: "affine", groups: .count(8), weight: Fixtures.path("gamma.npy"), bias: "/beta", memoryLimit: 4500),
+    FixtureCase(
+        dataset: "affine", groups: .channelsPerGroup(4), weight: "/gamma_column",
+        bias: Fixtures.path("cases.h5") + ":/beta"),
+    FixtureCase(
+        dataset: "affine", groups: .count(8), weight: Fixtures.path("gamma.npy"), bias: "/beta", memoryLimit: 4500),
     FixtureCase(dataset: "nhwc", layout: "nhwc"),
     FixtureCase(dataset: "layer", mode: .layer),
     FixtureCase(dataset: "instance", mode: .instance),
     FixtureCase(dataset: "batch", mode: .batch),
     FixtureCase(dataset: "batch", mode: .batch, memoryLimit: 700),
-    FixtureCase(dataset: "batch_eval", mode: .batch, mean: Fixtures.path("batch_mean.npy"),
-                variance: Fixtures.path("batch_var.npy")),
+    FixtureCase(
+        dataset: "batch_eval", mode: .batch, mean: Fixtures.path("batch_mean.npy"),
+        variance: Fixtures.path("batch_var.npy")),
     FixtureCase(dataset: "batch_nhwc", mode: .batch, layout: "nhwc"),
     FixtureCase(dataset: "f64", tolerance: 1e-10),
     FixtureCase(dataset: "f16", tolerance: 2e-3),
@@ -44,7 +48,7 @@ let fixtureCases: [FixtureCase] = [
     FixtureCase(dataset: "empty", groups: .count(2)),
     FixtureCase(dataset: "chunked"),
     FixtureCase(dataset: "chunked", memoryLimit: 5000),
-    FixtureCase(dataset: "chunked3"),                       // partial last chunk, through parallel deflate
+    FixtureCase(dataset: "chunked3"),  // partial last chunk, through parallel deflate
     FixtureCase(dataset: "chunked3", memoryLimit: 4 * 2 * 960 * 4),
     FixtureCase(dataset: "chunked3_f64", tolerance: 1e-10),  // deflate without shuffle, float64
     FixtureCase(dataset: "rank2", groups: .count(2)),
@@ -80,15 +84,19 @@ let fixtureCases: [FixtureCase] = [
         let mean = try Fixtures.read(output, "/gnorm/\(name)/mean")
         let variance = try Fixtures.read(output, "/gnorm/\(name)/var")
         #expect(Fixtures.maxDifference(mean, try Fixtures.read(expected, "/\(name)/mean")) <= 1e-9)
-        #expect(Fixtures.maxDifference(variance, try Fixtures.read(expected, "/\(name)/var")) <= 1e-9 * max(1, variance.map(abs).max() ?? 1))
+        #expect(
+            Fixtures.maxDifference(variance, try Fixtures.read(expected, "/\(name)/var")) <= 1e-9
+                * max(1, variance.map(abs).max() ?? 1))
 
         let file = try File(openingForReading: output)
         let dataset = try file.openDataset("/" + name)
         let source = try File(openingForReading: Fixtures.path("cases.h5")).openDataset("/" + name)
         #expect(dataset.shape == source.shape)
         #expect(dataset.creation == source.creation)
-        let statisticsShape = fixture.mode == .batch ? [source.shape[fixture.layout == "nhwc" ? source.shape.count - 1 : 1]]
-                                                       : [source.shape[0], try #require(file.openDataset("/gnorm/\(name)/mean").shape.last)]
+        let statisticsShape =
+            fixture.mode == .batch
+            ? [source.shape[fixture.layout == "nhwc" ? source.shape.count - 1 : 1]]
+            : [source.shape[0], try #require(file.openDataset("/gnorm/\(name)/mean").shape.last)]
         #expect(try file.openDataset("/gnorm/\(name)/mean").shape == statisticsShape)
         #expect(try dataset.attribute("gnorm_mode") == .string(fixture.mode.rawValue))
         #expect(try file.attribute("mode", on: "/gnorm/" + name) == .string(fixture.mode.rawValue))
@@ -114,7 +122,8 @@ let fixtureCases: [FixtureCase] = [
         let sourcePaths = Set(try source.objects().map(\.path))
         let resultPaths = Set(try result.objects().map(\.path))
         #expect(sourcePaths.isSubset(of: resultPaths))
-        #expect(resultPaths.subtracting(sourcePaths) == ["/gnorm", "/gnorm/seed", "/gnorm/seed/mean", "/gnorm/seed/var"])
+        #expect(
+            resultPaths.subtracting(sourcePaths) == ["/gnorm", "/gnorm/seed", "/gnorm/seed/mean", "/gnorm/seed/var"])
         #expect(try result.attribute("title") == .string("gnorm fixtures"))
         #expect(try result.attribute("note", on: "/meta/deep") == .string("keep me"))
         #expect(try result.openDataset("/seed").attribute("units") == .string("volts"))

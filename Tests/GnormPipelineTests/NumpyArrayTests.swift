@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GnormPipeline
 
 @Suite struct NumpyArrayTests {
@@ -21,7 +22,8 @@ import Testing
             var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }".utf8)
             while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
             header.append(0x0A)
-            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + payload
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header
+                + payload
         }
         #expect(try NumpyArray(bytes: npy("<f2", shape: "(2,)", [0x00, 0x3C, 0x00, 0xC0])).values == [1, -2])
         #expect(try NumpyArray(bytes: npy("<i2", shape: "(2,)", [0xFF, 0xFF, 0x02, 0x00])).values == [-1, 2])
@@ -35,9 +37,12 @@ import Testing
     @Test func rejectsBadFilesWithAReason() throws {
         #expect(throws: NumpyArray.ParseError.notNumpy) { try NumpyArray(bytes: Array("hello world".utf8)) }
         #expect(throws: NumpyArray.ParseError.self) { try NumpyArray(bytes: try load("bad-header.npy")) }
-        #expect(throws: NumpyArray.ParseError.self) { try NumpyArray(bytes: [0x93] + Array("NUMPY".utf8) + [9, 0, 0, 0]) }
+        #expect(throws: NumpyArray.ParseError.self) {
+            try NumpyArray(bytes: [0x93] + Array("NUMPY".utf8) + [9, 0, 0, 0])
+        }
         let complex = Array("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n".utf8)
-        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(complex.count), 0] + complex + [UInt8](repeating: 0, count: 8)
+        let bytes =
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(complex.count), 0] + complex + [UInt8](repeating: 0, count: 8)
         #expect(throws: NumpyArray.ParseError.unsupported("dtype '<c8'")) { try NumpyArray(bytes: bytes) }
         let huge = Array("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n".utf8)
         #expect(throws: NumpyArray.ParseError.self) {
@@ -49,8 +54,11 @@ import Testing
 @Suite struct ParameterSourceTests {
     @Test func parsesTheThreeForms() {
         #expect(ParameterSource(spec: "/gamma") == .inputDataset("/gamma"))
-        #expect(ParameterSource(spec: "train.h5:/gnorm/x/mean") == .fileDataset(file: "train.h5", path: "/gnorm/x/mean"))
-        #expect(ParameterSource(spec: Fixtures.path("params.h5") + ":/w") == .fileDataset(file: Fixtures.path("params.h5"), path: "/w"))
+        #expect(
+            ParameterSource(spec: "train.h5:/gnorm/x/mean") == .fileDataset(file: "train.h5", path: "/gnorm/x/mean"))
+        #expect(
+            ParameterSource(spec: Fixtures.path("params.h5") + ":/w")
+                == .fileDataset(file: Fixtures.path("params.h5"), path: "/w"))
         #expect(ParameterSource(spec: "gamma.npy") == .numpy("gamma.npy"))
         #expect(ParameterSource(spec: "/abs/gamma.npy") == .numpy("/abs/gamma.npy"))
         #expect(ParameterSource(spec: "gamma") == nil)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import GroupNormKernel
+import Testing
+
 @testable import GnormPipeline
 
 @Suite struct ReportTests {

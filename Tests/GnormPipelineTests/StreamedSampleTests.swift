@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-import HDF5
 import GroupNormKernel
+import HDF5
+import Testing
+
 @testable import GnormPipeline
 
 /// Issue 9: a sample larger than the memory budget streams in pieces with the bits of
@@ -26,7 +27,9 @@ import GroupNormKernel
         for layout in [ChannelLayout.channelsFirst, .channelsLast] {
             for mode in NormalizationMode.allCases {
                 for bits in [32, 64] {
-                    for masked in [false, true] { cases.append(Case(layout: layout, mode: mode, bits: bits, masked: masked)) }
+                    for masked in [false, true] {
+                        cases.append(Case(layout: layout, mode: mode, bits: bits, masked: masked))
+                    }
                 }
             }
         }
@@ -41,12 +44,13 @@ import GroupNormKernel
         let count = testCase.shape.reduce(1, *)
         var state: UInt64 = 42
         var values = (0..<count).map { _ -> Double in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) / Double(1 << 53) * 4 + 1
         }
         if testCase.masked { for index in stride(from: 5, to: count, by: 37) { values[index] = fill } }
-        let dataset = try file.createDataset("/x", shape: testCase.shape,
-                                             elementType: testCase.bits == 32 ? .float32 : .float64)
+        let dataset = try file.createDataset(
+            "/x", shape: testCase.shape,
+            elementType: testCase.bits == 32 ? .float32 : .float64)
         if testCase.bits == 32 { try dataset.writeAll(values.map { Float($0) }) } else { try dataset.writeAll(values) }
         if testCase.masked { try dataset.setAttribute("_FillValue", .double(fill)) }
         try file.close()
@@ -84,7 +88,8 @@ import GroupNormKernel
             // Masked statistics gathered across pieces of one group (or channels-last sample) are refused.
             if testCase.masked && (testCase.layout == .channelsLast || [.group, .layer].contains(testCase.mode)) {
                 #expect {
-                    try Self.run(testCase, input: input, output: output, memoryLimit: testCase.memoryLimit, threads: threads)
+                    try Self.run(
+                        testCase, input: input, output: output, memoryLimit: testCase.memoryLimit, threads: threads)
                 } throws: { error in
                     guard case PipelineError.data(let message, _, _, _) = error else { return false }
                     return message.contains("--no-mask") && message.contains("--memory-limit")
@@ -107,12 +112,13 @@ import GroupNormKernel
         #expect(rows.axis == 1 && rows.run == 7 && rows.count == 8 * 6)
         let last = rows.piece(rows.count - 1, ofSample: 1)
         #expect(last.block == Hyperslab(start: [1, 7, 35, 0], count: [1, 1, 5, 128]))
-        #expect(last.values == 8 * 40 * 128 - 5 * 128 ..< 8 * 40 * 128)
+        #expect(last.values == 8 * 40 * 128 - 5 * 128..<8 * 40 * 128)
         // Channels-last: never inside a row of C.
         let wide = PiecePlan(sampleShape: [4, 4, 10000], layout: .channelsLast, maxElements: 100)
         #expect(wide.axis == 1 && wide.run == 1 && wide.unitElements == 10000)
         // Whole chunks where a chunk's slab fits.
-        let chunked = PiecePlan(sampleShape: [8, 40, 128], layout: .channelsFirst, maxElements: 1000, chunk: [1, 1, 4, 128])
+        let chunked = PiecePlan(
+            sampleShape: [8, 40, 128], layout: .channelsFirst, maxElements: 1000, chunk: [1, 1, 4, 128])
         #expect(chunked.axis == 1 && chunked.run == 4)
     }
 }
@@ -125,15 +131,17 @@ import GroupNormKernel
         let shape = [5, 8, 24, 16]
         var state: UInt64 = 7
         let values = (0..<shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(state >> 40) / Float(1 << 24) * 6 - 2
         }
         let input = folder + "/in.h5"
         do {
             let file = try File(creating: input)
             // Whole samples per chunk, shuffled and deflated (the codec's case), and the same values contiguous.
-            let gzip = try file.createDataset("/gzip", shape: shape, elementType: .float16, creation: DatasetCreation(
-                chunkShape: [2] + shape.dropFirst(), filters: [.shuffle, .deflate(level: 4)]))
+            let gzip = try file.createDataset(
+                "/gzip", shape: shape, elementType: .float16,
+                creation: DatasetCreation(
+                    chunkShape: [2] + shape.dropFirst(), filters: [.shuffle, .deflate(level: 4)]))
             // The bits themselves: libhdf5's float32 → float16 conversion rounds differently by layout.
             var bits = [UInt16](repeating: 0, count: values.count)
             values.withUnsafeBufferPointer { source in
@@ -157,15 +165,19 @@ import GroupNormKernel
             let source = try File(openingForReading: input).openDataset(dataset)
             #expect(written.elementType == .float16 && written.creation == source.creation)
             // The gzip dataset is one ParallelDeflate moves (float16 bits, whole samples per chunk).
-            #expect((ParallelDeflate(creation: source.creation, shape: shape, elementType: .float16, slotCount: 0) != nil)
+            #expect(
+                (ParallelDeflate(creation: source.creation, shape: shape, elementType: .float16, slotCount: 0) != nil)
                     == (dataset == "/gzip"))
-            results["\(dataset)\(threads)"] = try written.readAll(as: Double.self)
+            results["\(dataset)\(threads)"] =
+                try written.readAll(as: Double.self)
                 + Fixtures.read(output, "/gnorm\(dataset)/mean") + Fixtures.read(output, "/gnorm\(dataset)/var")
         }
         let plain = try #require(results["/plain2"])
         for key in ["/gzip1", "/gzip3"] {
             let difference = StreamedSampleTests.firstDifference(try #require(results[key]), plain)
-            #expect(difference == nil, "\(key) at \(difference ?? 0): \(results[key]![difference ?? 0]) vs \(plain[difference ?? 0])")
+            #expect(
+                difference == nil,
+                "\(key) at \(difference ?? 0): \(results[key]![difference ?? 0]) vs \(plain[difference ?? 0])")
         }
     }
 }

@@ -35,12 +35,14 @@ import Testing
         let (n, c, s) = (3, 8, 1100)  // 2 × 1100 values per group: blocks of 4096 unmasked values and tails
         let x = Self.input(n: n, c: c, s: s, layout: test.layout, fill: test.fill)
         let scope: StatisticsScope = test.groups.map { .groups($0) } ?? .channels
-        let expected = Reference.normalize(x, n: n, c: c, s: s, groups: test.groups,
-                                           channelsLast: test.layout == .channelsLast, fill: test.fill)
+        let expected = Reference.normalize(
+            x, n: n, c: c, s: s, groups: test.groups,
+            channelsLast: test.layout == .channelsLast, fill: test.fill)
         var outputs: [[Double]] = []
         for threads in [1, 3] {
-            let plan = try GroupNormPlan(channelCount: c, spatialCount: s, layout: test.layout, scope: scope,
-                                         threadCount: threads)
+            let plan = try GroupNormPlan(
+                channelCount: c, spatialCount: s, layout: test.layout, scope: scope,
+                threadCount: threads)
             let mask = FillMask<Double>(markers: [test.fill], outputFill: test.fill)
             var y = x
             try y.withUnsafeMutableBufferPointer { buffer in
@@ -56,8 +58,10 @@ import Testing
                         #expect(abs(got.variance - want.1) <= 1e-9 * want.1)
                     }
                 }
-                try plan.normalize(source, into: buffer, sampleCount: n, parameters: NormalizationParameters(
-                    mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
+                try plan.normalize(
+                    source, into: buffer, sampleCount: n,
+                    parameters: NormalizationParameters(
+                        mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
                 plan.restore(fill, in: buffer, fill: mask)
             }
             for (got, want) in zip(y, expected.y) {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GroupNormKernel
 
 /// Float16Conversion against Swift's own `Float16` conversions (compiler-rt's
@@ -132,7 +133,8 @@ import Testing
         var traps = 0
         for (m, below, above) in Self.midpoints() where m < 65520 {
             for offset in [0x1p-30, 0x1p-40, 0x1p-52] {
-                let up = m + m * offset, down = m - m * offset
+                let up = m + m * offset
+                let down = m - m * offset
                 if Double(Float(up)) == m && Double(Float(down)) == m { traps += 1 }
                 values += [up, down, -up, -down]
                 expected += [above, below, above | 0x8000, below | 0x8000]
@@ -189,12 +191,16 @@ import Testing
         let halves = (0..<count).map { _ in UInt16(truncatingIfNeeded: random.next()) }
         #expect(Self.narrow(floats, threadCount: threads) == Self.narrow(floats, threadCount: 1))
         #expect(Self.narrow(doubles, threadCount: threads) == Self.narrow(doubles, threadCount: 1))
-        #expect(Self.widen(halves, to: Float.self, threadCount: threads).map(\.bitPattern)
-            == Self.widen(halves, to: Float.self, threadCount: 1).map(\.bitPattern))
-        #expect(Self.widen(halves, to: Double.self, threadCount: threads).map(\.bitPattern)
-            == Self.widen(halves, to: Double.self, threadCount: 1).map(\.bitPattern))
+        #expect(
+            Self.widen(halves, to: Float.self, threadCount: threads).map(\.bitPattern)
+                == Self.widen(halves, to: Float.self, threadCount: 1).map(\.bitPattern))
+        #expect(
+            Self.widen(halves, to: Double.self, threadCount: threads).map(\.bitPattern)
+                == Self.widen(halves, to: Double.self, threadCount: 1).map(\.bitPattern))
         // And the tail agrees with Swift like the rest.
-        #expect(Array(Self.narrow(floats, threadCount: threads).suffix(13)) == floats.suffix(13).map { Float16($0).bitPattern })
+        #expect(
+            Array(Self.narrow(floats, threadCount: threads).suffix(13))
+                == floats.suffix(13).map { Float16($0).bitPattern })
     }
 
     // MARK: Helpers
@@ -203,15 +209,20 @@ import Testing
     /// exact midpoint between them.
     static func midpoints() -> [(midpoint: Double, below: UInt16, above: UInt16)] {
         (UInt16(0)..<0x7C00).map { bits in
-            let midpoint = (Double(Float16(bitPattern: bits)) + (bits == 0x7BFF ? 65536 : Double(Float16(bitPattern: bits + 1)))) / 2
+            let midpoint =
+                (Double(Float16(bitPattern: bits)) + (bits == 0x7BFF ? 65536 : Double(Float16(bitPattern: bits + 1))))
+                / 2
             return (midpoint, bits, bits + 1)
         }
     }
 
-    static func widen<Element: KernelElement>(_ halves: [UInt16], to _: Element.Type, threadCount: Int = 2) -> [Element] {
+    static func widen<Element: KernelElement>(_ halves: [UInt16], to _: Element.Type, threadCount: Int = 2) -> [Element]
+    {
         var result = [Element](repeating: .nan, count: halves.count)
         halves.withUnsafeBufferPointer { source in
-            result.withUnsafeMutableBufferPointer { Float16Conversion.widen(source, into: $0, threadCount: threadCount) }
+            result.withUnsafeMutableBufferPointer {
+                Float16Conversion.widen(source, into: $0, threadCount: threadCount)
+            }
         }
         return result
     }
@@ -219,7 +230,9 @@ import Testing
     static func narrow<Element: KernelElement>(_ values: [Element], threadCount: Int = 2) -> [UInt16] {
         var result = [UInt16](repeating: 0xDEAD, count: values.count)
         values.withUnsafeBufferPointer { source in
-            result.withUnsafeMutableBufferPointer { Float16Conversion.narrow(source, into: $0, threadCount: threadCount) }
+            result.withUnsafeMutableBufferPointer {
+                Float16Conversion.narrow(source, into: $0, threadCount: threadCount)
+            }
         }
         return result
     }
@@ -235,11 +248,13 @@ import Testing
     }
 
     /// The first few differences, readable: "input: got 0x…, expected 0x…".
-    static func mismatches<Input, Bits: BinaryInteger>(_ inputs: [Input], _ got: [Bits], _ expected: [Bits]) -> [String] {
+    static func mismatches<Input, Bits: BinaryInteger>(_ inputs: [Input], _ got: [Bits], _ expected: [Bits]) -> [String]
+    {
         precondition(inputs.count == got.count && got.count == expected.count)
         var found: [String] = []
         for i in inputs.indices where got[i] != expected[i] {
-            found.append("\(inputs[i]): got 0x\(String(got[i], radix: 16)), expected 0x\(String(expected[i], radix: 16))")
+            found.append(
+                "\(inputs[i]): got 0x\(String(got[i], radix: 16)), expected 0x\(String(expected[i], radix: 16))")
             if found.count == 10 { break }
         }
         return found

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GroupNormKernel
 
 /// One shape of the table: N, C, S, groups (nil = batch statistics), layout.
@@ -23,17 +24,17 @@ struct KernelCase: CustomTestStringConvertible, Sendable {
 }
 
 let kernelCases: [KernelCase] = [
-    KernelCase(n: 2, c: 10, s: 9, groups: 2, channelsLast: false),      // the seed's shape, SIMD tails
+    KernelCase(n: 2, c: 10, s: 9, groups: 2, channelsLast: false),  // the seed's shape, SIMD tails
     KernelCase(n: 3, c: 32, s: 35, groups: 8, channelsLast: false),
-    KernelCase(n: 2, c: 12, s: 7, groups: 1, channelsLast: false),      // layer
-    KernelCase(n: 2, c: 12, s: 7, groups: 12, channelsLast: false),     // instance
-    KernelCase(n: 1, c: 4, s: 256 * 256, groups: 1, channelsLast: false), // one huge group: many blocks
-    KernelCase(n: 2, c: 20, s: 30, groups: 4, channelsLast: true),      // channels last, C tail
+    KernelCase(n: 2, c: 12, s: 7, groups: 1, channelsLast: false),  // layer
+    KernelCase(n: 2, c: 12, s: 7, groups: 12, channelsLast: false),  // instance
+    KernelCase(n: 1, c: 4, s: 256 * 256, groups: 1, channelsLast: false),  // one huge group: many blocks
+    KernelCase(n: 2, c: 20, s: 30, groups: 4, channelsLast: true),  // channels last, C tail
     KernelCase(n: 2, c: 7, s: 13, groups: 7, channelsLast: true),
-    KernelCase(n: 1, c: 64, s: 4096, groups: 32, channelsLast: true),   // several row blocks
-    KernelCase(n: 4, c: 6, s: 25, groups: nil, channelsLast: false),    // batch
+    KernelCase(n: 1, c: 64, s: 4096, groups: 32, channelsLast: true),  // several row blocks
+    KernelCase(n: 4, c: 6, s: 25, groups: nil, channelsLast: false),  // batch
     KernelCase(n: 3, c: 6, s: 16, groups: nil, channelsLast: true),
-    KernelCase(n: 5, c: 8, s: 1, groups: 2, channelsLast: false),       // rank 2
+    KernelCase(n: 5, c: 8, s: 1, groups: 2, channelsLast: false),  // rank 2
     KernelCase(n: 2, c: 16, s: 4096, groups: 4, channelsLast: false, offset: 1e4),
     KernelCase(n: 2, c: 16, s: 4096, groups: 4, channelsLast: true, offset: 1e4),
 ]
@@ -45,18 +46,21 @@ let kernelCases: [KernelCase] = [
         var random = SplitMix(state: 7)
         let scale = (0..<shape.c).map { _ in 0.5 + abs(random.normal()) }
         let shift = (0..<shape.c).map { _ in random.normal() }
-        let expected = Reference.normalize(x, n: shape.n, c: shape.c, s: shape.s, groups: shape.groups,
-                                           channelsLast: shape.channelsLast, scale: scale, shift: shift)
-        let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
-                                     scope: shape.scope, threadCount: 2)
+        let expected = Reference.normalize(
+            x, n: shape.n, c: shape.c, s: shape.s, groups: shape.groups,
+            channelsLast: shape.channelsLast, scale: scale, shift: shift)
+        let plan = try GroupNormPlan(
+            channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+            scope: shape.scope, threadCount: 2)
         let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
         for (moment, (mean, variance)) in zip(moments, zip(expected.mean, expected.variance)) {
             #expect(abs(moment.mean - mean) <= 1e-12 * max(1, abs(mean)))
             #expect(abs(moment.variance - variance) <= 1e-10 * max(1, variance))
         }
         var y = [Double](repeating: .nan, count: x.count)
-        let parameters = NormalizationParameters(mean: moments.map(\.mean), variance: moments.map(\.variance),
-                                                 scale: scale, shift: shift, epsilon: 1e-5)
+        let parameters = NormalizationParameters(
+            mean: moments.map(\.mean), variance: moments.map(\.variance),
+            scale: scale, shift: shift, epsilon: 1e-5)
         try x.withUnsafeBufferPointer { input in
             try y.withUnsafeMutableBufferPointer { output in
                 try plan.normalize(input, into: output, sampleCount: shape.n, parameters: parameters)
@@ -71,13 +75,16 @@ let kernelCases: [KernelCase] = [
     func float32WithinUlpsOfFloat64Reference(_ shape: KernelCase) throws {
         // The reference sees exactly the stored float32 values.
         let x = shape.values(seed: 2).map { Float($0) }
-        let expected = Reference.normalize(x.map(Double.init), n: shape.n, c: shape.c, s: shape.s,
-                                           groups: shape.groups, channelsLast: shape.channelsLast)
-        let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
-                                     scope: shape.scope, threadCount: 3)
+        let expected = Reference.normalize(
+            x.map(Double.init), n: shape.n, c: shape.c, s: shape.s,
+            groups: shape.groups, channelsLast: shape.channelsLast)
+        let plan = try GroupNormPlan(
+            channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+            scope: shape.scope, threadCount: 3)
         let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
         var y = x
-        let parameters = NormalizationParameters(mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5)
+        let parameters = NormalizationParameters(
+            mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5)
         try y.withUnsafeMutableBufferPointer { buffer in
             try plan.normalize(UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n, parameters: parameters)
         }
@@ -92,14 +99,17 @@ let kernelCases: [KernelCase] = [
             var outputs: [[Float]] = []
             var statistics: [[Moments]] = []
             for threads in [1, 2, 3, 8] {
-                let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
-                                             scope: shape.scope, threadCount: threads)
+                let plan = try GroupNormPlan(
+                    channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+                    scope: shape.scope, threadCount: threads)
                 let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
                 var y = [Float](repeating: 0, count: x.count)
                 try x.withUnsafeBufferPointer { input in
                     try y.withUnsafeMutableBufferPointer { output in
-                        try plan.normalize(input, into: output, sampleCount: shape.n, parameters: NormalizationParameters(
-                            mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
+                        try plan.normalize(
+                            input, into: output, sampleCount: shape.n,
+                            parameters: NormalizationParameters(
+                                mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
                     }
                 }
                 outputs.append(y)
@@ -117,14 +127,17 @@ let kernelCases: [KernelCase] = [
         // 0.1 is not a sum-exact value in float64: a naive mean drifts, the kernel must not.
         for value in [0.1, 5.0, -3.25e7] {
             let x = [Double](repeating: value, count: 2 * 4 * 9)
-            let plan = try GroupNormPlan(channelCount: 4, spatialCount: 9, layout: layout, scope: .groups(2), threadCount: 2)
+            let plan = try GroupNormPlan(
+                channelCount: 4, spatialCount: 9, layout: layout, scope: .groups(2), threadCount: 2)
             let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: 2) }
             #expect(moments.allSatisfy { $0.mean == value && $0.variance == 0 })
             var y = x
             let shift = [0.25, -0.5, 1.0, 2.0]
             try y.withUnsafeMutableBufferPointer { buffer in
-                try plan.normalize(UnsafeBufferPointer(buffer), into: buffer, sampleCount: 2, parameters: NormalizationParameters(
-                    mean: moments.map(\.mean), variance: moments.map(\.variance), shift: shift, epsilon: 1e-5))
+                try plan.normalize(
+                    UnsafeBufferPointer(buffer), into: buffer, sampleCount: 2,
+                    parameters: NormalizationParameters(
+                        mean: moments.map(\.mean), variance: moments.map(\.variance), shift: shift, epsilon: 1e-5))
             }
             for (index, output) in y.enumerated() {
                 let channel = layout == .channelsFirst ? index / 9 % 4 : index % 4
@@ -141,14 +154,17 @@ let kernelCases: [KernelCase] = [
             // Sample 1, channel 2 (group 1): one bad value.
             let position = layout == .channelsFirst ? (1 * 4 + 2) * 9 + 4 : (1 * 9 + 4) * 4 + 2
             x[position] = poison
-            let plan = try GroupNormPlan(channelCount: 4, spatialCount: 9, layout: layout, scope: .groups(2), threadCount: 2)
+            let plan = try GroupNormPlan(
+                channelCount: 4, spatialCount: 9, layout: layout, scope: .groups(2), threadCount: 2)
             let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: 2) }
             #expect(moments[3].mean.isNaN && moments[3].variance.isNaN)
             #expect(moments[0..<3].allSatisfy { $0.mean.isFinite && $0.variance.isFinite })
             var y = x
             try y.withUnsafeMutableBufferPointer { buffer in
-                try plan.normalize(UnsafeBufferPointer(buffer), into: buffer, sampleCount: 2, parameters: NormalizationParameters(
-                    mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
+                try plan.normalize(
+                    UnsafeBufferPointer(buffer), into: buffer, sampleCount: 2,
+                    parameters: NormalizationParameters(
+                        mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
             }
             for (index, value) in y.enumerated() {
                 let (sample, channel) = layout == .channelsFirst ? (index / 36, index / 9 % 4) : (index / 36, index % 4)
@@ -159,17 +175,21 @@ let kernelCases: [KernelCase] = [
 
     @Test func invalidShapesAreRejectedWithTheValidGroupCounts() {
         #expect(throws: GroupNormError.channelsNotDivisible(channels: 10, groups: 32)) {
-            try GroupNormPlan(channelCount: 10, spatialCount: 4, layout: .channelsFirst, scope: .groups(32), threadCount: 1)
+            try GroupNormPlan(
+                channelCount: 10, spatialCount: 4, layout: .channelsFirst, scope: .groups(32), threadCount: 1)
         }
-        #expect(GroupNormError.channelsNotDivisible(channels: 10, groups: 32).description
+        #expect(
+            GroupNormError.channelsNotDivisible(channels: 10, groups: 32).description
                 == "10 channels cannot be split into 32 groups; valid group counts: 1, 2, 5, 10")
         #expect(throws: GroupNormError.self) {
-            try GroupNormPlan(channelCount: 0, spatialCount: 4, layout: .channelsFirst, scope: .groups(1), threadCount: 1)
+            try GroupNormPlan(
+                channelCount: 0, spatialCount: 4, layout: .channelsFirst, scope: .groups(1), threadCount: 1)
         }
     }
 
     @Test func wrongParameterLengthsAreRejected() throws {
-        let plan = try GroupNormPlan(channelCount: 4, spatialCount: 2, layout: .channelsFirst, scope: .groups(2), threadCount: 1)
+        let plan = try GroupNormPlan(
+            channelCount: 4, spatialCount: 2, layout: .channelsFirst, scope: .groups(2), threadCount: 1)
         let good = NormalizationParameters(mean: [0, 0], variance: [1, 1], epsilon: 0)
         #expect(throws: Never.self) { try plan.validate(good, sampleCount: 1) }
         var bad = good
@@ -184,7 +204,8 @@ let kernelCases: [KernelCase] = [
         let b: [Double] = [10, -2, 7]
         func moments(_ values: [Double]) -> Moments {
             let mean = values.reduce(0, +) / Double(values.count)
-            return Moments(count: Double(values.count), mean: mean, m2: values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +))
+            return Moments(
+                count: Double(values.count), mean: mean, m2: values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +))
         }
         let merged = moments(a).merging(moments(b))
         let whole = moments(a + b)
@@ -201,20 +222,25 @@ let kernelCases: [KernelCase] = [
         var random = SplitMix(state: 9)
         let scale = (0..<shape.c).map { _ in random.normal() }
         let shift = (0..<shape.c).map { _ in random.normal() }
-        let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
-                                     scope: shape.scope, threadCount: 2)
+        let plan = try GroupNormPlan(
+            channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+            scope: shape.scope, threadCount: 2)
         let twoStep = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
         var expected = [Float](repeating: 0, count: x.count)
         try x.withUnsafeBufferPointer { input in
             try expected.withUnsafeMutableBufferPointer { output in
-                try plan.normalize(input, into: output, sampleCount: shape.n, parameters: NormalizationParameters(
-                    mean: twoStep.map(\.mean), variance: twoStep.map(\.variance), scale: scale, shift: shift, epsilon: 1e-5))
+                try plan.normalize(
+                    input, into: output, sampleCount: shape.n,
+                    parameters: NormalizationParameters(
+                        mean: twoStep.map(\.mean), variance: twoStep.map(\.variance), scale: scale, shift: shift,
+                        epsilon: 1e-5))
             }
         }
         var fused = x
         let statistics = try fused.withUnsafeMutableBufferPointer { buffer in
-            try plan.normalizeWithOwnStatistics(UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n,
-                                                scale: scale, shift: shift, epsilon: 1e-5)
+            try plan.normalizeWithOwnStatistics(
+                UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n,
+                scale: scale, shift: shift, epsilon: 1e-5)
         }
         #expect(statistics == twoStep)
         #expect(fused.map(\.bitPattern) == expected.map(\.bitPattern))

@@ -31,7 +31,9 @@ import Testing
 
     @Test func wideIntegersRoundToNearestAcrossBlocksAndThreads() {
         var generator = SplitMix(state: 11)
-        let random64 = (0..<(2 * IntegerConversion.blockLength + 17)).map { _ in generator.next() >> (generator.next() % 64) }
+        let random64 = (0..<(2 * IntegerConversion.blockLength + 17)).map { _ in
+            generator.next() >> (generator.next() % 64)
+        }
         checkRounded(random64, threads: 1)
         checkRounded(random64.map { Int64(bitPattern: $0) }, threads: 3)
         checkExact(random64.map { UInt32(truncatingIfNeeded: $0) })

@@ -28,7 +28,7 @@ enum Reference {
         if let groups {
             let k = c / groups
             for sample in 0..<n {
-                for group in 0..<groups { members.append((group * k ..< (group + 1) * k).map { (sample, $0) }) }
+                for group in 0..<groups { members.append((group * k..<(group + 1) * k).map { (sample, $0) }) }
             }
         } else {
             for channel in 0..<c { members.append((0..<n).map { ($0, channel) }) }
@@ -52,7 +52,9 @@ enum Reference {
                         y[i] = fill!
                         continue
                     }
-                    y[i] = (x[i] - mean) / (variance + epsilon).squareRoot() * (scale?[channel] ?? 1) + (shift?[channel] ?? 0)
+                    y[i] =
+                        (x[i] - mean) / (variance + epsilon).squareRoot() * (scale?[channel] ?? 1)
+                        + (shift?[channel] ?? 0)
                 }
             }
         }

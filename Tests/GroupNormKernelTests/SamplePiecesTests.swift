@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GroupNormKernel
 
 /// A sample taken in pieces gives the whole-sample kernel's bits: statistics and outputs.
@@ -12,7 +13,7 @@ import Testing
         var index = seed
         while start < total {
             let length = max(1, pieceLengths[index % pieceLengths.count] / unit) * unit
-            ranges.append(start ..< min(total, start + length))
+            ranges.append(start..<min(total, start + length))
             start += length
             index += 1
         }
@@ -23,16 +24,20 @@ import Testing
         var x = shape.values(seed: UInt64(seed + 11)).map { E($0) }
         // A NaN in one group of the first sample (when there is more than one group).
         if shape.groups.map({ $0 > 1 }) ?? true { x[3] = .nan }
-        let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
-                                     scope: shape.scope, threadCount: threads)
+        let plan = try GroupNormPlan(
+            channelCount: shape.c, spatialCount: shape.s, layout: shape.layout,
+            scope: shape.scope, threadCount: threads)
         let scale = (0..<shape.c).map { 0.5 + Double($0) / 7 }
         let shift = (0..<shape.c).map { Double($0) / 3 - 1 }
         let whole = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: shape.n) }
         var expected = x
         try x.withUnsafeBufferPointer { input in
             try expected.withUnsafeMutableBufferPointer { output in
-                try plan.normalize(input, into: output, sampleCount: shape.n, parameters: NormalizationParameters(
-                    mean: whole.map(\.mean), variance: whole.map(\.variance), scale: scale, shift: shift, epsilon: 1e-5))
+                try plan.normalize(
+                    input, into: output, sampleCount: shape.n,
+                    parameters: NormalizationParameters(
+                        mean: whole.map(\.mean), variance: whole.map(\.variance), scale: scale, shift: shift,
+                        epsilon: 1e-5))
             }
         }
         let sampleElements = shape.c * shape.s
@@ -43,7 +48,8 @@ import Testing
             x.withUnsafeBufferPointer { all in
                 for piece in Self.pieces(of: sampleElements, unit: unit, seed: seed + sample) {
                     let offset = sample * sampleElements
-                    accumulator.add(UnsafeBufferPointer(rebasing: all[offset + piece.lowerBound ..< offset + piece.upperBound]))
+                    accumulator.add(
+                        UnsafeBufferPointer(rebasing: all[offset + piece.lowerBound..<offset + piece.upperBound]))
                 }
             }
             perSample += accumulator.finish()
@@ -54,16 +60,19 @@ import Testing
         var y = x
         let perSampleStatistics = plan.statisticCount(sampleCount: 1)
         for sample in 0..<shape.n {
-            let statistics = plan.scope == .channels ? 0 ..< perSampleStatistics
-                : sample * perSampleStatistics ..< (sample + 1) * perSampleStatistics
+            let statistics =
+                plan.scope == .channels
+                ? 0..<perSampleStatistics
+                : sample * perSampleStatistics..<(sample + 1) * perSampleStatistics
             let parameters = NormalizationParameters(
                 mean: streamed[statistics].map(\.mean), variance: streamed[statistics].map(\.variance),
                 scale: scale, shift: shift, epsilon: 1e-5)
             for piece in Self.pieces(of: sampleElements, unit: unit, seed: seed * 3 + sample) {
-                let range = sample * sampleElements + piece.lowerBound ..< sample * sampleElements + piece.upperBound
+                let range = sample * sampleElements + piece.lowerBound..<sample * sampleElements + piece.upperBound
                 try y.withUnsafeMutableBufferPointer { all in
                     let part = UnsafeMutableBufferPointer(rebasing: all[range])
-                    try plan.normalize(part: UnsafeBufferPointer(part), into: part, at: piece.lowerBound, parameters: parameters)
+                    try plan.normalize(
+                        part: UnsafeBufferPointer(part), into: part, at: piece.lowerBound, parameters: parameters)
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HDF5
 
 @Suite struct HDF5Tests {
@@ -15,8 +16,9 @@ import Testing
         let path = folder + "/a.h5"
         do {
             let file = try File(creating: path)
-            let dataset = try file.createDataset("/g/x", shape: [3, 2, 2], elementType: .float16,
-                                                 creation: DatasetCreation(chunkShape: [1, 2, 2], filters: [.shuffle, .deflate(level: 1)]))
+            let dataset = try file.createDataset(
+                "/g/x", shape: [3, 2, 2], elementType: .float16,
+                creation: DatasetCreation(chunkShape: [1, 2, 2], filters: [.shuffle, .deflate(level: 1)]))
             let values: [Float] = [1, 2, 3, 4, 0.5, -1, 65504, 0, 7, 8, 9, 10]
             try values.withUnsafeBufferPointer { try dataset.write(rows: 0..<3, from: $0) }
             try file.close()
@@ -70,7 +72,8 @@ import Testing
         }
         let file = try File(openingForWriting: path)
         let replacement = try file.beginReplacing(
-            "/a/x", elementType: .float64, creation: DatasetCreation(chunkShape: [1, 2], filters: [.deflate(level: 1)]),
+            "/a/x", elementType: .float64,
+            creation: DatasetCreation(chunkShape: [1, 2], filters: [.deflate(level: 1)]),
             attributes: AttributeEdits(dropped: ["scale_factor"], retyped: ["_FillValue"]))
         try replacement.dataset.writeAll([0.5, 1.5, 2.5, 3.5])
         #expect(try replacement.finish(in: file).isEmpty)

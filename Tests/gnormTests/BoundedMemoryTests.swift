@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HDF5
+import Testing
 
 /// Issue 9: one sample 8× the memory budget (a scaled-down (1, 32, 1024, 1024, 64) volume)
 /// streams in bounded memory: peak RSS stays under the limit plus gnorm's fixed overhead.
@@ -19,14 +19,17 @@ import HDF5
             let shape = [1, 32, 64, 64, 64]
             var state: UInt64 = 3
             let values = (0..<shape.reduce(1, *)).map { _ -> Float in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 return Float(state >> 40) / Float(1 << 24) + 2
             }
             try file.createDataset("/x", shape: shape, elementType: .float32).writeAll(values)
         }
         for arguments in [["-g", "8"], ["--layout", "nhwc", "--mode", "batch"]] {
-            let run = try Gnorm.run(["-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary, "apply", "-q", "-f",
-                                     "--memory-limit", "4"] + arguments + [input, folder + "/out.h5"], shell: true)
+            let run = try Gnorm.run(
+                [
+                    "-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary, "apply", "-q", "-f",
+                    "--memory-limit", "4",
+                ] + arguments + [input, folder + "/out.h5"], shell: true)
             #expect(run.status == 0, "\(run.stderr)")
             let kibibytes = try #require(Int(run.stderr.split(separator: "\n").last ?? ""), "\(run.stderr)")
             // The whole-sample path holds the 32 MiB sample (65 MiB peak in a debug build); streaming

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HDF5
+import Testing
 
 @Suite struct CommandTests {
     let cases = Gnorm.fixture("cases.h5")
@@ -18,7 +18,10 @@ import HDF5
         let reference = try Gnorm.read(expected, "/seed/y")
         #expect(zip(y, reference).allSatisfy { abs($0 - $1) <= 3e-6 })
         let file = try File(openingForReading: output)
-        guard case .string(let history)? = try file.attribute("history") else { Issue.record("no history"); return }
+        guard case .string(let history)? = try file.attribute("history") else {
+            Issue.record("no history")
+            return
+        }
         #expect(history.hasSuffix(": gnorm apply --groups 2 -d /seed \(cases) \(output)"))
         #expect(try Gnorm.listing(folder) == ["out.h5"])
 
@@ -37,7 +40,9 @@ import HDF5
         // /special holds one NaN in sample 1, group 1: apply warns with the count.
         let special = try Gnorm.run(["apply", "-g", "2", "-d", "/special", cases, folder + "/s.h5"])
         #expect(special.status == 0)
-        #expect(special.stderr.contains("warning: 1 group(s) of /special held NaN or Inf and came out NaN"), "\(special.stderr)")
+        #expect(
+            special.stderr.contains("warning: 1 group(s) of /special held NaN or Inf and came out NaN"),
+            "\(special.stderr)")
         let stats = try Gnorm.run(["stats", "-g", "2", "-d", "/special", "--format", "csv", cases])
         #expect(stats.stdout.contains("/special,1,1,nan,nan"))
         #expect(stats.stderr == "gnorm: warning: 1 group(s) of /special held NaN or Inf and came out NaN\n")
@@ -94,7 +99,10 @@ import HDF5
         let variants: [([String], ElementType, DatasetCreation, Double)] = [
             (["--dtype", "f16"], .float16, DatasetCreation(), 2e-3),
             (["--dtype", "f64"], .float64, DatasetCreation(), 1e-10),
-            (["--compression", "gzip=9"], .float32, DatasetCreation(chunkShape: [1, 10, 3, 3], filters: [.shuffle, .deflate(level: 9)]), 3e-6),
+            (
+                ["--compression", "gzip=9"], .float32,
+                DatasetCreation(chunkShape: [1, 10, 3, 3], filters: [.shuffle, .deflate(level: 9)]), 3e-6
+            ),
         ]
         for (index, (options, type, creation, tolerance)) in variants.enumerated() {
             let output = folder + "/v\(index).h5"
@@ -107,8 +115,11 @@ import HDF5
             #expect(zip(y, reference).allSatisfy { abs($0 - $1) <= tolerance }, "\(options)")
         }
         let output = folder + "/none.h5"
-        #expect(try Gnorm.run(["apply", "-q", "-d", "/chunked", "-g", "4", "--compression", "none", cases, output]).status == 0)
-        #expect(try File(openingForReading: output).openDataset("/chunked").creation
+        #expect(
+            try Gnorm.run(["apply", "-q", "-d", "/chunked", "-g", "4", "--compression", "none", cases, output]).status
+                == 0)
+        #expect(
+            try File(openingForReading: output).openDataset("/chunked").creation
                 == DatasetCreation(chunkShape: [1, 16, 8, 8], filters: []))
         // Integers default to float32.
         #expect(try Gnorm.run(["apply", "-q", "-d", "/i16", "-g", "4", cases, folder + "/i.h5"]).status == 0)
@@ -172,7 +183,9 @@ import HDF5
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
         let dataset = (document["datasets"] as! [[String: Any]])[0]
         #expect(dataset["shape"] as! [Int] == [2, 10, 3, 3])
-        #expect(dataset["count"] as? Int == 45 && dataset["groups"] as? Int == 2 && dataset["dtype"] as? String == "float32")
+        #expect(
+            dataset["count"] as? Int == 45 && dataset["groups"] as? Int == 2 && dataset["dtype"] as? String == "float32"
+        )
         #expect(close((dataset["mean"] as! [[Double]])[1][0], means[2]))
 
         let table = try Gnorm.run(["stats", "-g", "2", "-d", "/seed", "--format", "table", cases])
@@ -182,7 +195,10 @@ import HDF5
 
         // apply --report writes the same rows, by extension.
         for name in ["r.csv", "r.json", "r.ndjson"] {
-            let run = try Gnorm.run(["apply", "-q", "-g", "2", "-d", "/seed", "--report", folder + "/" + name, cases, folder + "/o-" + name + ".h5"])
+            let run = try Gnorm.run([
+                "apply", "-q", "-g", "2", "-d", "/seed", "--report", folder + "/" + name, cases,
+                folder + "/o-" + name + ".h5",
+            ])
             #expect(run.status == 0, "\(run.stderr)")
         }
         #expect(try String(contentsOfFile: folder + "/r.csv", encoding: .utf8) == csv.stdout)
@@ -214,17 +230,23 @@ import HDF5
 
     @Test func helpShowsAnExamplePerCommand() throws {
         let root = try Gnorm.run(["--help"])
-        #expect(root.status == 0 && root.stdout.contains("SUBCOMMANDS:") && root.stdout.contains("gnorm apply --groups 32 in.h5 out.h5"))
-        for (command, example) in [("apply", "gnorm apply --groups 32 in.h5 out.h5"), ("stats", "gnorm stats in.h5"),
-                                   ("ls", "gnorm ls in.h5")] {
+        #expect(
+            root.status == 0 && root.stdout.contains("SUBCOMMANDS:")
+                && root.stdout.contains("gnorm apply --groups 32 in.h5 out.h5"))
+        for (command, example) in [
+            ("apply", "gnorm apply --groups 32 in.h5 out.h5"), ("stats", "gnorm stats in.h5"),
+            ("ls", "gnorm ls in.h5"),
+        ] {
             let help = try Gnorm.run([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains(example), "\(command)")
         }
         let apply = try Gnorm.run(["apply", "--help"]).stdout
-        for option in ["--groups", "--group-size", "--mode", "--eps", "--layout", "--threads", "--weight", "--bias",
-                       "--mean", "--var", "--dtype", "--compression", "--report", "--force", "--in-place",
-                       "--quiet", "--progress", "--no-progress"] {
+        for option in [
+            "--groups", "--group-size", "--mode", "--eps", "--layout", "--threads", "--weight", "--bias",
+            "--mean", "--var", "--dtype", "--compression", "--report", "--force", "--in-place",
+            "--quiet", "--progress", "--no-progress",
+        ] {
             #expect(apply.contains(option), "\(option)")
         }
         #expect(try Gnorm.run(["--version"]).stdout == "0.1.0\n")
@@ -238,8 +260,9 @@ extension CommandTests {
     func helpTextIsExactlyTheDocumentedOne(_ command: String) throws {
         let run = try Gnorm.run(command.isEmpty ? ["--help"] : [command, "--help"])
         #expect(run.status == 0)
-        let expected = try String(contentsOfFile: Gnorm.root + "/Tests/gnormTests/Help/\(command.isEmpty ? "gnorm" : command).txt",
-                                  encoding: .utf8)
+        let expected = try String(
+            contentsOfFile: Gnorm.root + "/Tests/gnormTests/Help/\(command.isEmpty ? "gnorm" : command).txt",
+            encoding: .utf8)
         #expect(run.stdout == expected)
     }
 }

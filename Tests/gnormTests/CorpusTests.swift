@@ -15,8 +15,9 @@ import Testing
     }
 
     static func entries() throws -> [Entry] {
-        let manifest = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: Gnorm.fixture("corpus/manifest.json")))) as? [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: Gnorm.fixture("corpus/manifest.json")))) as? [String: Any]
         let files = try #require(manifest?["files"] as? [[String: Any]])
         return try files.map { file in
             let datasets = try #require(file["datasets"] as? [[String: Any]]).compactMap { $0["path"] as? String }
@@ -25,8 +26,9 @@ import Testing
             let mode = try #require(file["mode"] as? String)
             var arguments = datasets.flatMap { ["-d", $0] } + ["--layout", layout, "--mode", mode]
             if mode == "group" { arguments += ["-g", String(groups)] }
-            return Entry(name: try #require(file["name"] as? String), arguments: arguments,
-                         netCDF: file["netcdf"] as? Bool ?? false)
+            return Entry(
+                name: try #require(file["name"] as? String), arguments: arguments,
+                netCDF: file["netcdf"] as? Bool ?? false)
         }
     }
 
@@ -45,18 +47,23 @@ import Testing
             #expect(plain.status == 0, "\(entry.name): \(plain.stderr)")
             runs.append(["input": input, "output": base + ".plain", "entry": entry.name, "label": ["plain"]])
             let variant = entry.netCDF ? ["--no-mask"] : ["--dtype", "f64"]
-            let changed = try Gnorm.run(["apply", "-q"] + variant + entry.arguments + [input, base + ".variant"], in: corpus)
+            let changed = try Gnorm.run(
+                ["apply", "-q"] + variant + entry.arguments + [input, base + ".variant"], in: corpus)
             #expect(changed.status == 0, "\(entry.name) \(variant): \(changed.stderr)")
-            runs.append(["input": input, "output": base + ".variant", "entry": entry.name, "arguments": variant,
-                         "label": variant])
+            runs.append([
+                "input": input, "output": base + ".variant", "entry": entry.name, "arguments": variant,
+                "label": variant,
+            ])
             // In place, on a copy.
             try FileManager.default.copyItem(atPath: input, toPath: base + ".in-place")
-            let inPlace = try Gnorm.run(["apply", "-q", "--in-place"] + entry.arguments + [base + ".in-place"], in: corpus)
+            let inPlace = try Gnorm.run(
+                ["apply", "-q", "--in-place"] + entry.arguments + [base + ".in-place"], in: corpus)
             #expect(inPlace.status == 0, "\(entry.name) --in-place: \(inPlace.stderr)")
             runs.append(["input": input, "output": base + ".in-place", "entry": entry.name, "label": ["--in-place"]])
             // Through a pipe: the whole image in memory both ways.
-            let piped = try Gnorm.run(["apply", "-q"] + entry.arguments + ["-", "-"],
-                                      stdin: Data(contentsOf: URL(fileURLWithPath: input)), in: corpus)
+            let piped = try Gnorm.run(
+                ["apply", "-q"] + entry.arguments + ["-", "-"],
+                stdin: Data(contentsOf: URL(fileURLWithPath: input)), in: corpus)
             #expect(piped.status == 0, "\(entry.name) - -: \(piped.stderr)")
             try piped.stdoutBytes.write(to: URL(fileURLWithPath: base + ".piped"))
             runs.append(["input": input, "output": base + ".piped", "entry": entry.name, "label": ["- -"]])
@@ -65,8 +72,9 @@ import Testing
         // h5diff reads lzf through Debian's plugin only with liblzf loaded (the plugin is built without it).
         let liblzf = ["x86_64", "aarch64"].map { "/usr/lib/\($0)-linux-gnu/liblzf.so.1" }
             .first { FileManager.default.fileExists(atPath: $0) }
-        let checked = try Python.run("check_corpus.py", [folder + "/runs.json"],
-                                     environment: liblzf.map { ["LD_PRELOAD": $0] } ?? [:])
+        let checked = try Python.run(
+            "check_corpus.py", [folder + "/runs.json"],
+            environment: liblzf.map { ["LD_PRELOAD": $0] } ?? [:])
         #expect(checked.status == 0, "\(checked.output)")
         #expect(checked.output.contains("\(runs.count) outputs checked, 0 with problems"), "\(checked.output)")
     }

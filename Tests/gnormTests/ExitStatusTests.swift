@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HDF5
+import Testing
 
 /// SPEC §5: one `gnorm: error:` line (or argument-parser's usage error), the
 /// sysexits status, no OUTPUT and no temporary file, INPUT unchanged.
@@ -17,7 +17,9 @@ import HDF5
         #expect(run.status == status, "\(arguments): \(run.stderr)", sourceLocation: sourceLocation)
         if status != 64 {
             let lines = run.stderr.split(separator: "\n")
-            #expect(lines.count == 1 && lines[0].hasPrefix("gnorm: error: "), "\(run.stderr)", sourceLocation: sourceLocation)
+            #expect(
+                lines.count == 1 && lines[0].hasPrefix("gnorm: error: "), "\(run.stderr)",
+                sourceLocation: sourceLocation)
         }
         for word in mentions {
             #expect(run.stderr.contains(word), "\(run.stderr) lacks \(word)", sourceLocation: sourceLocation)
@@ -31,16 +33,20 @@ import HDF5
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // Chunked and never written: no space on disk.
-        for (name, shape, type) in [("f32.h5", [2, 1 << 30, 1 << 31], ElementType.float32),
-                                    ("f64.h5", [1 << 20, 1 << 20, 1 << 21], ElementType.float64)] {
+        for (name, shape, type) in [
+            ("f32.h5", [2, 1 << 30, 1 << 31], ElementType.float32),
+            ("f64.h5", [1 << 20, 1 << 20, 1 << 21], ElementType.float64),
+        ] {
             let file = try File(creating: folder + "/" + name)
-            _ = try file.createDataset("/x", shape: shape, elementType: type,
-                                       creation: DatasetCreation(chunkShape: [1, 1, 1 << 20]))
+            _ = try file.createDataset(
+                "/x", shape: shape, elementType: type,
+                creation: DatasetCreation(chunkShape: [1, 1, 1 << 20]))
             try file.close()
             for command in [["apply", "-g", "1", name, "o.h5"], ["stats", "-g", "1", name]] {
                 let run = try Gnorm.run(command, in: folder)
                 #expect(run.status == 65, "\(command): \(run.stderr)")
-                #expect(run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains("can be addressed")
+                #expect(
+                    run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains("can be addressed")
                         && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
             }
             #expect(!FileManager.default.fileExists(atPath: folder + "/o.h5"))
@@ -51,35 +57,50 @@ import HDF5
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try expectFailure(["apply", "--bogus", cases, "o.h5"], status: 64, in: folder)
-        try expectFailure(["apply", "--groups", "2", "--group-size", "5", cases, "o.h5"], status: 64, mentions: ["exclude"], in: folder)
+        try expectFailure(
+            ["apply", "--groups", "2", "--group-size", "5", cases, "o.h5"], status: 64, mentions: ["exclude"],
+            in: folder)
         try expectFailure(["apply", "--mode", "median", cases, "o.h5"], status: 64, in: folder)
         try expectFailure(["apply", "--compression", "lz4", cases, "o.h5"], status: 64, in: folder)
         try expectFailure(["apply", cases], status: 64, mentions: ["OUTPUT"], in: folder)
-        try expectFailure(["apply", "--mean", "m.npy", "--var", "v.npy", cases, "o.h5"], status: 64, mentions: ["batch"], in: folder)
-        try expectFailure(["apply", "-d", "/seed", "--weight", "gamma", cases, "o.h5"], status: 64, mentions: ["FILE.npy"], in: folder)
+        try expectFailure(
+            ["apply", "--mean", "m.npy", "--var", "v.npy", cases, "o.h5"], status: 64, mentions: ["batch"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "--weight", "gamma", cases, "o.h5"], status: 64, mentions: ["FILE.npy"], in: folder
+        )
         try expectFailure(["stats", "--threads", "0", cases], status: 64, in: folder)
     }
 
     @Test func dataErrorsExit65() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try expectFailure(["apply", "-d", "/seed", "--groups", "32", cases, "o.h5"], status: 65,
-                          mentions: ["10 channels cannot be split into 32 groups; valid group counts: 1, 2, 5, 10", "cases.h5:/seed"],
-                          in: folder)
-        try expectFailure(["stats", "-d", "/nothing", cases], status: 65, mentions: ["dataset not found", "/seed"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "--groups", "32", cases, "o.h5"], status: 65,
+            mentions: [
+                "10 channels cannot be split into 32 groups; valid group counts: 1, 2, 5, 10", "cases.h5:/seed",
+            ],
+            in: folder)
+        try expectFailure(
+            ["stats", "-d", "/nothing", cases], status: 65, mentions: ["dataset not found", "/seed"], in: folder)
         try expectFailure(["stats", "-d", "/gamma", cases], status: 65, mentions: ["rank 1"], in: folder)
         try expectFailure(["stats", "-d", "/meta/deep/labels", cases], status: 65, mentions: ["string"], in: folder)
-        try expectFailure(["apply", "-d", "/affine", "-g", "8", "--weight", "/beta4", cases, "o.h5"], status: 65,
-                          mentions: ["needs 32"], in: folder)
-        try expectFailure(["apply", "-d", "/affine", "-g", "8", "--weight", Gnorm.fixture("params.h5") + ":/short", cases, "o.h5"],
-                          status: 65, mentions: ["needs 32"], in: folder)
-        try expectFailure(["apply", "-d", "/affine", "-g", "8", "--weight", Gnorm.fixture("bad-header.npy"), cases, "o.h5"],
-                          status: 65, mentions: ["header"], in: folder)
-        try expectFailure(["apply", "-d", "/affine", "-g", "8", "--bias", "/missing", cases, "o.h5"], status: 65,
-                          mentions: ["not found"], in: folder)
-        try expectFailure(["stats", Gnorm.fixture("params.h5")], status: 65, mentions: ["no numeric dataset of rank ≥ 3"], in: folder)
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", "--weight", "/meta/deep/labels", cases, "o.h5"], status: 65,
-                          mentions: ["element type string"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/affine", "-g", "8", "--weight", "/beta4", cases, "o.h5"], status: 65,
+            mentions: ["needs 32"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/affine", "-g", "8", "--weight", Gnorm.fixture("params.h5") + ":/short", cases, "o.h5"],
+            status: 65, mentions: ["needs 32"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/affine", "-g", "8", "--weight", Gnorm.fixture("bad-header.npy"), cases, "o.h5"],
+            status: 65, mentions: ["header"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/affine", "-g", "8", "--bias", "/missing", cases, "o.h5"], status: 65,
+            mentions: ["not found"], in: folder)
+        try expectFailure(
+            ["stats", Gnorm.fixture("params.h5")], status: 65, mentions: ["no numeric dataset of rank ≥ 3"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", "--weight", "/meta/deep/labels", cases, "o.h5"], status: 65,
+            mentions: ["element type string"], in: folder)
     }
 
     @Test func unreadableInputsExit66() throws {
@@ -91,27 +112,34 @@ import HDF5
         try expectFailure(["stats", folder], status: 66, mentions: ["directory"], in: folder)
         try expectFailure(["ls", folder + "/text.h5"], status: 66, mentions: ["not an HDF5 file"], in: folder)
         try expectFailure(["apply", folder + "/empty.h5", folder + "/o.h5"], status: 66, in: folder)
-        try expectFailure(["apply", "-d", "/affine", "-g", "8", "--weight", folder + "/none.npy", cases, "o.h5"],
-                          status: 66, in: folder)
+        try expectFailure(
+            ["apply", "-d", "/affine", "-g", "8", "--weight", folder + "/none.npy", cases, "o.h5"],
+            status: 66, in: folder)
     }
 
     @Test func outputConflictsExit73() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         _ = FileManager.default.createFile(atPath: folder + "/exists.h5", contents: Data("keep".utf8))
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", cases, folder + "/exists.h5"], status: 73, mentions: ["--force"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", cases, folder + "/exists.h5"], status: 73, mentions: ["--force"],
+            in: folder)
         #expect(try String(contentsOfFile: folder + "/exists.h5", encoding: .utf8) == "keep")
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", cases, cases], status: 73, mentions: ["--in-place"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", "-f", cases, cases], status: 73, mentions: ["--in-place"], in: folder)
         try FileManager.default.createSymbolicLink(atPath: folder + "/alias.h5", withDestinationPath: cases)
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", cases, folder + "/alias.h5"], status: 73, in: folder)
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", cases, folder + "/no/such/folder/o.h5"], status: 73,
-                          mentions: ["does not exist"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", "-f", cases, folder + "/alias.h5"], status: 73, in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", cases, folder + "/no/such/folder/o.h5"], status: 73,
+            mentions: ["does not exist"], in: folder)
         // A hard link to INPUT is INPUT too.
         let scratchInput = folder + "/in.h5"
         try FileManager.default.copyItem(atPath: cases, toPath: scratchInput)
         try FileManager.default.linkItem(atPath: scratchInput, toPath: folder + "/hard.h5")
-        try expectFailure(["apply", "-d", "/seed", "-g", "2", "-f", scratchInput, folder + "/hard.h5"], status: 73,
-                          mentions: ["--in-place"], in: folder)
+        try expectFailure(
+            ["apply", "-d", "/seed", "-g", "2", "-f", scratchInput, folder + "/hard.h5"], status: 73,
+            mentions: ["--in-place"], in: folder)
     }
 
     @Test func corruptDataExits74AndLeavesNoOutput() throws {

@@ -9,11 +9,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let made = try Python.run("float16_cases.py", ["make", folder])
         try #require(made.status == 0, "\(made.output)")
-        let cases = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/cases.json")))
+        let cases = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: folder + "/cases.json")))
         let arguments = try #require(cases as? [[String: Any]]).compactMap { $0["arguments"] as? [String] }
         #expect(arguments.count == 10)
         for (index, caseArguments) in arguments.enumerated() {
-            let run = try Gnorm.run(["apply", "-q"] + caseArguments + [folder + "/in.h5", folder + "/out-\(index).h5"])
+            let run = try Gnorm.run(
+                ["apply", "-q"] + caseArguments + [folder + "/in.h5", folder + "/out-\(index).h5"])
             #expect(run.status == 0, "case \(index): \(run.stderr)")
         }
         let checked = try Python.run("float16_cases.py", ["check", folder])

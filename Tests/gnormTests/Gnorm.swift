@@ -52,7 +52,9 @@ enum Gnorm {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -66,8 +68,9 @@ enum Gnorm {
         let outputData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !errorReader.isFinished { usleep(1000) }
-        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-                   stderr: String(decoding: errorData, as: UTF8.self), stdoutBytes: outputData)
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+            stderr: String(decoding: errorData, as: UTF8.self), stdoutBytes: outputData)
     }
 
     static func scratchFolder() throws -> String {

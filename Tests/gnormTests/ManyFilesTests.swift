@@ -9,13 +9,13 @@ import Testing
     static func makeShards(in folder: String) throws -> (whole: String, shards: [String]) {
         var state: UInt64 = 42
         let values = (0..<(9 * 600)).map { _ -> Double in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return 100 + Double(state >> 11) / Double(1 << 53) * 6 - 3
         }
         func write(_ path: String, samples: Range<Int>) throws {
             let file = try File(creating: path)
             let dataset = try file.createDataset("/x", shape: [samples.count, 6, 10, 10], elementType: .float64)
-            try dataset.writeAll(Array(values[samples.lowerBound * 600 ..< samples.upperBound * 600]))
+            try dataset.writeAll(Array(values[samples.lowerBound * 600..<samples.upperBound * 600]))
             try file.close()
         }
         try write(folder + "/all.h5", samples: 0..<9)
@@ -33,18 +33,22 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (whole, shards) = try Self.makeShards(in: folder)
         let reference = try Gnorm.run(["stats", "--mode", "batch", "--format", "csv", whole])
-        let merged = try Gnorm.run(["stats", "--mode", "batch", "--format", "csv", "--save", folder + "/stats.h5"] + shards)
+        let merged = try Gnorm.run(
+            ["stats", "--mode", "batch", "--format", "csv", "--save", folder + "/stats.h5"] + shards)
         #expect(reference.status == 0 && merged.status == 0, "\(merged.stderr)")
         #expect(merged.stdout.hasPrefix("dataset,channel,mean,var\n"))
         for index in [2, 3] {
-            let expected = Self.column(reference.stdout, index), got = Self.column(merged.stdout, index)
+            let expected = Self.column(reference.stdout, index)
+            let got = Self.column(merged.stdout, index)
             #expect(expected.count == 6 && got.count == 6)
             for (a, b) in zip(expected, got) { #expect(abs(a - b) <= 1e-12 * abs(a), "\(a) vs \(b)") }
         }
         // The saved statistics are what the report printed, and apply uses them in eval mode.
         #expect(try Gnorm.read(folder + "/stats.h5", "/gnorm/x/mean") == Self.column(merged.stdout, 2))
-        let applied = try Gnorm.run(["apply", "-q", "--mode", "batch", "--mean", folder + "/stats.h5:/gnorm/x/mean",
-                                     "--var", folder + "/stats.h5:/gnorm/x/var", shards[1], folder + "/out.h5"])
+        let applied = try Gnorm.run([
+            "apply", "-q", "--mode", "batch", "--mean", folder + "/stats.h5:/gnorm/x/mean",
+            "--var", folder + "/stats.h5:/gnorm/x/var", shards[1], folder + "/out.h5",
+        ])
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(try Gnorm.read(folder + "/out.h5", "/gnorm/x/var") == Self.column(merged.stdout, 3))
     }

@@ -3,7 +3,8 @@ import Foundation
 /// The Python that holds the tests' references (h5py, NumPy, netCDF4, xarray):
 /// `make test` sets up `.venv` and names it in GNORM_TEST_PYTHON.
 enum Python {
-    static let executable: String = ProcessInfo.processInfo.environment["GNORM_TEST_PYTHON"]
+    static let executable: String =
+        ProcessInfo.processInfo.environment["GNORM_TEST_PYTHON"]
         ?? (FileManager.default.isExecutableFile(atPath: Gnorm.root + "/.venv/bin/python")
             ? Gnorm.root + "/.venv/bin/python" : "/usr/bin/env")
 

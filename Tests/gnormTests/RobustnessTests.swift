@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HDF5
+import Testing
 
 /// Issue "nothing lost": hostile files, resource limits and signals never leave
 /// a partial OUTPUT or a temporary file, and never touch INPUT.
@@ -16,8 +16,10 @@ import HDF5
         for (dataset, words) in cases {
             let run = try Gnorm.run(["stats", "-g", "1", "-d", dataset, bad])
             #expect(run.status == 65, "\(dataset): \(run.stderr)")
-            #expect(run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains(words) && run.stderr.contains("bad.h5:\(dataset)"),
-                    "\(run.stderr)")
+            #expect(
+                run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains(words)
+                    && run.stderr.contains("bad.h5:\(dataset)"),
+                "\(run.stderr)")
         }
     }
 
@@ -59,8 +61,11 @@ import HDF5
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // 64 KiB: far less than the 2 MiB that demo.h5's normalized copy needs.
-        let run = try Gnorm.run(["-c", "ulimit -f 128; exec \"$0\" apply -q \"$1\" \"$2\"", Gnorm.binary,
-                                 Gnorm.fixture("demo.h5"), folder + "/o.h5"], shell: true)
+        let run = try Gnorm.run(
+            [
+                "-c", "ulimit -f 128; exec \"$0\" apply -q \"$1\" \"$2\"", Gnorm.binary,
+                Gnorm.fixture("demo.h5"), folder + "/o.h5",
+            ], shell: true)
         #expect(run.status == 74, "\(run.stderr)")
         #expect(run.stderr.hasPrefix("gnorm: error: cannot write"), "\(run.stderr)")
         #expect(try Gnorm.listing(folder).isEmpty)
@@ -73,9 +78,11 @@ import HDF5
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let mountPoint = folder + "/mount"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = try Gnorm.run(["-c", "mount -t tmpfs -o \"$1\",size=1m tmpfs \"$0\"", mountPoint, options], shell: true)
+        let mount = try Gnorm.run(
+            ["-c", "mount -t tmpfs -o \"$1\",size=1m tmpfs \"$0\"", mountPoint, options], shell: true)
         guard mount.status == 0 else {
-            print("skipped \(test): cannot mount a tmpfs here (\(mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            let reason = mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            print("skipped \(test): cannot mount a tmpfs here (\(reason))")
             return
         }
         defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
@@ -101,8 +108,11 @@ import HDF5
         let copy = folder + "/data.h5"
         try FileManager.default.copyItem(atPath: Gnorm.fixture("demo.h5"), toPath: copy)
         let before = try Data(contentsOf: URL(fileURLWithPath: copy))
-        let run = try Gnorm.run(["-c", "ulimit -f 128; exec \"$0\" apply -q --in-place --compression none \"$1\"",
-                                 Gnorm.binary, copy], shell: true)
+        let run = try Gnorm.run(
+            [
+                "-c", "ulimit -f 128; exec \"$0\" apply -q --in-place --compression none \"$1\"",
+                Gnorm.binary, copy,
+            ], shell: true)
         #expect(run.status == 74, "\(run.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == before)
         #expect(try Gnorm.listing(folder) == ["data.h5"])
@@ -124,7 +134,7 @@ import HDF5
         let dataset = try file.createDataset("/x", shape: [12, 64, 64, 64], elementType: .float32)
         var state: UInt64 = 1
         let values = (0..<(12 * 64 * 64 * 64)).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(state >> 40) / Float(1 << 24) - 0.5
         }
         try dataset.writeAll(values)
@@ -140,7 +150,9 @@ import HDF5
             let process = try Gnorm.start(arguments + [folder + "/out.h5"])
             // Wait for the temporary OUTPUT to appear, then interrupt.
             let deadline = Date().addingTimeInterval(20)
-            while try !Gnorm.listing(folder).contains(where: { $0.contains(".gnorm-tmp-") }) && Date() < deadline && process.isRunning {
+            while try !Gnorm.listing(folder).contains(where: { $0.contains(".gnorm-tmp-") }) && Date() < deadline
+                && process.isRunning
+            {
                 usleep(2000)
             }
             usleep(100_000)
@@ -162,7 +174,8 @@ import HDF5
         let expected = try Gnorm.read(reference, "/x")
         // Kills spread over the run, then two runs left to finish: both outcomes must occur.
         let delays = [0.02, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85].map { $0 * duration } + [20 * duration, 20 * duration]
-        var killedBeforeRename = 0, finished = 0
+        var killedBeforeRename = 0
+        var finished = 0
         for (trial, delay) in delays.enumerated() {
             let output = folder + "/out\(trial).h5"
             let process = try Gnorm.start(arguments + [output])

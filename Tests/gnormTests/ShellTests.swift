@@ -39,10 +39,16 @@ import Testing
 
     @Test func headEndsTheStreamEarlyAndQuietly() throws {
         // bash for PIPESTATUS: gnorm's own status when `head` closes the pipe early.
-        let run = try Gnorm.run(["-c", "exec bash -c '\"$0\" stats --format ndjson --memory-limit 1 \"$1\" | head -n 2; echo \"status ${PIPESTATUS[0]}\"' \"$0\" \"$1\"",
-                                 Gnorm.binary, Gnorm.fixture("demo.h5")], shell: true)
+        let run = try Gnorm.run(
+            [
+                "-c",
+                "exec bash -c '\"$0\" stats --format ndjson --memory-limit 1 \"$1\" | head -n 2; "
+                    + "echo \"status ${PIPESTATUS[0]}\"' \"$0\" \"$1\"",
+                Gnorm.binary, Gnorm.fixture("demo.h5"),
+            ], shell: true)
         let lines = run.stdout.split(separator: "\n")
-        #expect(lines.count == 3 && lines[0].hasPrefix("{\"dataset\":\"/x\",\"sample\":0,\"group\":0,"), "\(run.stdout)")
+        #expect(
+            lines.count == 3 && lines[0].hasPrefix("{\"dataset\":\"/x\",\"sample\":0,\"group\":0,"), "\(run.stdout)")
         #expect(lines.last == "status 0", "\(run.stdout)")
         #expect(run.stderr.isEmpty, "\(run.stderr)")
     }
@@ -59,7 +65,9 @@ import Testing
 
     @Test func theManualPageDocumentsEveryCommand() throws {
         let page = try String(contentsOfFile: Gnorm.root + "/Documentation/gnorm.1", encoding: .utf8)
-        for word in [".It Em apply", ".It Em stats", ".It Em ls", "group-size", "compression", "in-place", "memory-limit"] {
+        for word in [
+            ".It Em apply", ".It Em stats", ".It Em ls", "group-size", "compression", "in-place", "memory-limit",
+        ] {
             #expect(page.contains(word), "gnorm.1 lacks \(word)")
         }
     }

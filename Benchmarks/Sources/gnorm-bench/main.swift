@@ -47,15 +47,20 @@ func seconds(_ body: () -> Void) -> Double {
 func copyBandwidth(bytes: Int) -> Double {
     let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
     let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-    defer { source.deallocate(); target.deallocate() }
+    defer {
+        source.deallocate()
+        target.deallocate()
+    }
     memset(source, 1, bytes)
     memset(target, 0, bytes)
-    nonisolated(unsafe) let from = source, to = target
+    nonisolated(unsafe) let from = source
+    nonisolated(unsafe) let to = target
     let parts = threads
     let times = (0..<repeats).map { _ in
         seconds {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let start = bytes * part / parts, end = bytes * (part + 1) / parts
+                let start = bytes * part / parts
+                let end = bytes * (part + 1) / parts
                 memcpy(to + start, from + start, end - start)
             }
         }
@@ -64,32 +69,45 @@ func copyBandwidth(bytes: Int) -> Double {
 }
 
 func kernel<E: KernelElement>(_ type: E.Type, _ shape: Shape, layout: ChannelLayout) throws -> Double {
-    let plan = try GroupNormPlan(channelCount: shape.c, spatialCount: shape.h * shape.w, layout: layout,
-                                 scope: .groups(shape.groups), threadCount: threads)
+    let plan = try GroupNormPlan(
+        channelCount: shape.c, spatialCount: shape.h * shape.w, layout: layout,
+        scope: .groups(shape.groups), threadCount: threads)
     let input = UnsafeMutableBufferPointer<E>.allocate(capacity: shape.elements)
     let output = UnsafeMutableBufferPointer<E>.allocate(capacity: shape.elements)
-    defer { input.deallocate(); output.deallocate() }
+    defer {
+        input.deallocate()
+        output.deallocate()
+    }
     var state: UInt64 = 42
     for index in 0..<shape.elements {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         input[index] = E(Double(state >> 11) / Double(1 << 53) * 4 - 2)
     }
     output.initialize(repeating: 0)
     let scale = [Double](repeating: 1.5, count: shape.c)
     let shift = [Double](repeating: 0.25, count: shape.c)
     let times = try (0..<repeats).map { _ in
-        try seconds {
+        try secondsThrowing {
             // What `gnorm apply` runs: statistics and normalization, fused where a group fits in cache.
-            _ = try plan.normalizeWithOwnStatistics(UnsafeBufferPointer(input), into: output, sampleCount: shape.n,
-                                                    scale: scale, shift: shift, epsilon: 1e-5)
+            _ = try plan.normalizeWithOwnStatistics(
+                UnsafeBufferPointer(input), into: output, sampleCount: shape.n,
+                scale: scale, shift: shift, epsilon: 1e-5)
         }
     }
     if ProcessInfo.processInfo.environment["GNORM_BENCH_SPLIT"] != nil {
-        let m = (0..<repeats).map { _ in seconds { _ = plan.moments(of: UnsafeBufferPointer(input), sampleCount: shape.n) } }
+        let m = (0..<repeats).map { _ in
+            seconds { _ = plan.moments(of: UnsafeBufferPointer(input), sampleCount: shape.n) }
+        }
         let moments = plan.moments(of: UnsafeBufferPointer(input), sampleCount: shape.n)
-        let p = NormalizationParameters(mean: moments.map(\.mean), variance: moments.map(\.variance), scale: scale, shift: shift, epsilon: 1e-5)
-        let z = try (0..<repeats).map { _ in try seconds { try plan.normalize(UnsafeBufferPointer(input), into: output, sampleCount: shape.n, parameters: p) } }
-        print("  moments \(Double(shape.elements * MemoryLayout<E>.size) / median(m) / 1e9) GB/s, normalize \(Double(shape.elements * MemoryLayout<E>.size) / median(z) / 1e9) GB/s")
+        let p = NormalizationParameters(
+            mean: moments.map(\.mean), variance: moments.map(\.variance), scale: scale, shift: shift, epsilon: 1e-5)
+        let z = try (0..<repeats).map { _ in
+            try secondsThrowing {
+                try plan.normalize(UnsafeBufferPointer(input), into: output, sampleCount: shape.n, parameters: p)
+            }
+        }
+        let bytes = Double(shape.elements * MemoryLayout<E>.size)
+        print("  moments \(bytes / median(m) / 1e9) GB/s, normalize \(bytes / median(z) / 1e9) GB/s")
     }
     return Double(shape.elements * MemoryLayout<E>.size) / median(times)
 }
@@ -102,7 +120,7 @@ extension Sequence {
     }
 }
 
-func seconds(_ body: () throws -> Void) throws -> Double {
+func secondsThrowing(_ body: () throws -> Void) throws -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -113,9 +131,13 @@ for shape in shapes {
     for (name, size) in [("f32", 4), ("f64", 8)] {
         for layout in ChannelLayout.allCases where onlyLayout == nil || onlyLayout == layout {
             let copy = copyBandwidth(bytes: shape.elements * size)
-            let rate = name == "f32" ? try kernel(Float.self, shape, layout: layout) : try kernel(Double.self, shape, layout: layout)
-            print(String(format: "%@,%@,%@,%d,%.2f,%.2f,%.2f", shape.name, name, layout.rawValue, threads,
-                         rate / 1e9, copy / 1e9, rate / copy))
+            let rate =
+                name == "f32"
+                ? try kernel(Float.self, shape, layout: layout) : try kernel(Double.self, shape, layout: layout)
+            print(
+                String(
+                    format: "%@,%@,%@,%d,%.2f,%.2f,%.2f", shape.name, name, layout.rawValue, threads,
+                    rate / 1e9, copy / 1e9, rate / copy))
         }
     }
 }
