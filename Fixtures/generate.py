@@ -238,8 +238,27 @@ def write_eps_case():
         g["y"], g["mean"], g["var"] = y, mean, var
 
 
+def write_layout_dtype_rows():
+    """Channels-last float64 and float16, and batch mode on float16 (added later, own generator)."""
+    local = np.random.default_rng(17)
+    rows = {}
+    x = local.standard_normal((2, 5, 4, 12)) * 100 - 3
+    rows["nhwc_f64"] = (x, *torch_group_norm(x, 4, layout="nhwc"))
+    x = local.standard_normal((2, 5, 4, 12)).astype(np.float16)
+    y, mean, var = numpy_group_norm(np.moveaxis(x, -1, 1), 4)
+    rows["nhwc_f16"] = (x, np.moveaxis(y, 1, -1), mean, var)
+    x = (local.standard_normal((3, 6, 5, 5)) + 2).astype(np.float16)
+    rows["batch_f16"] = (x, *torch_batch_norm(x.astype(np.float64)))
+    with h5py.File(path("cases.h5"), "a") as f, h5py.File(path("expected.h5"), "a") as e:
+        for name, (x, y, mean, var) in rows.items():
+            f[name] = x
+            g = e.create_group(name)
+            g["y"], g["mean"], g["var"] = y, mean, var
+
+
 if __name__ == "__main__":
     main()
     write_partial_chunks()
     write_bad_inputs()
     write_eps_case()
+    write_layout_dtype_rows()

@@ -53,6 +53,9 @@ let fixtureCases: [FixtureCase] = [
     FixtureCase(dataset: "chunked3_f64", tolerance: 1e-10),  // deflate without shuffle, float64
     FixtureCase(dataset: "rank2", groups: .count(2)),
     FixtureCase(dataset: "eps", groups: .count(3), epsilon: 0.5),
+    FixtureCase(dataset: "nhwc_f64", layout: "nhwc", tolerance: 1e-10),
+    FixtureCase(dataset: "nhwc_f16", layout: "nhwc", tolerance: 2e-3),
+    FixtureCase(dataset: "batch_f16", mode: .batch, tolerance: 2e-3),
 ]
 
 @Suite struct ApplyFixtureTests {
