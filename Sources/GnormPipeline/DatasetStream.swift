@@ -213,12 +213,12 @@ struct DatasetStream {
                 }
             },
             write: { (slab, values) throws(PipelineError) in
-                do throws(HDF5Error) {
+                do throws(TransferError) {
                     try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec)
                 } catch {
                     throw .io(
                         "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
-                        cause: error)
+                        cause: error.underlying)
                 }
                 // Progress counts samples written, the last step of each slab.
                 done += slab.count
@@ -241,7 +241,7 @@ struct DatasetStream {
                 } catch {
                     throw .io(
                         "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
-                        cause: error)
+                        cause: error.underlying)
                 }
             }
         }
@@ -299,12 +299,12 @@ struct DatasetStream {
         codec: ParallelDeflate?,
         stored: StoredSlabs<E>
     ) throws(PipelineError) {
-        do throws(HDF5Error) {
+        do throws(TransferError) {
             try stored.read(rows: slab, of: input, into: values, codec: codec)
         } catch {
             throw .io(
                 "cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
-                file: fileName, dataset: path, cause: error)
+                file: fileName, dataset: path, cause: error.underlying)
         }
     }
 }

@@ -80,7 +80,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     func read(
         rows: Range<Int>, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
         codec: ParallelDeflate? = nil
-    ) throws(HDF5Error) {
+    ) throws(TransferError) {
         if let codec {
             precondition(accepts(codec))
             guard halfStored else {
@@ -91,7 +91,9 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
             Float16Conversion.widen(UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
             return
         }
-        try read(Hyperslab(rows: rows, of: dataset.shape), of: dataset, into: values)
+        do { try read(Hyperslab(rows: rows, of: dataset.shape), of: dataset, into: values) } catch {
+            throw .hdf5(error)
+        }
     }
 
     func read(_ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>)
@@ -110,7 +112,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     func write(
         rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>,
         codec: ParallelDeflate? = nil
-    ) throws(HDF5Error) {
+    ) throws(TransferError) {
         if let codec {
             precondition(accepts(codec))
             guard halfStored else {
@@ -121,8 +123,12 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
             try codec.write(rows: rows, of: dataset, from: UnsafeRawBufferPointer(bits))
             return
         }
-        if try writeConverted(rows: rows, of: dataset, from: values) { return }  // SharedWrites.swift
-        try write(Hyperslab(rows: rows, of: dataset.shape), of: dataset, from: values)
+        do throws(HDF5Error) {
+            if try writeConverted(rows: rows, of: dataset, from: values) { return }  // SharedWrites.swift
+            try write(Hyperslab(rows: rows, of: dataset.shape), of: dataset, from: values)
+        } catch {
+            throw .hdf5(error)
+        }
     }
 
     func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error)

@@ -3,10 +3,13 @@ import Dispatch
 /// Runs `taskCount` independent tasks on up to `threadCount` threads, each
 /// thread taking one contiguous range of tasks. Tasks write disjoint outputs,
 /// so the result does not depend on the thread count or the schedule.
-struct ParallelLoop: Sendable {
-    let threadCount: Int
+/// The pipeline runs its chunk codecs through it too: one loop, not two thread pools.
+public struct ParallelLoop: Sendable {
+    public let threadCount: Int
 
-    func run(taskCount: Int, _ body: (_ tasks: Range<Int>, _ worker: Int) -> Void) {
+    public init(threadCount: Int) { self.threadCount = threadCount }
+
+    public func run(taskCount: Int, _ body: (_ tasks: Range<Int>, _ worker: Int) -> Void) {
         let workers = min(threadCount, taskCount)
         if workers <= 1 {
             if taskCount > 0 { body(0..<taskCount, 0) }
