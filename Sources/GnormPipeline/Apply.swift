@@ -127,7 +127,8 @@ public enum ApplyRun {
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
         var stream = job.stream(
             fileName: job.fileName, outputName: destination.name,
-            memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+            memoryLimit: options.memoryLimit,
+            events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(

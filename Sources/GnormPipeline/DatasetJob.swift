@@ -40,12 +40,12 @@ struct DatasetJob {
 
     func stream(
         fileName: String, outputName: String, memoryLimit: Int,
-        report: ReportWriter?, progress: ProgressObserver?
+        events: StreamEvents
     ) -> DatasetStream {
         DatasetStream(
             fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
             memoryLimit: memoryLimit,
-            fillMarkers: fillMarkers, report: report, progress: progress)
+            fillMarkers: fillMarkers, events: events)
     }
 }
 

@@ -14,8 +14,8 @@ struct DatasetStream {
     let memoryLimit: Int
     /// CF fill values to leave out of the statistics and keep in OUTPUT; empty: none.
     let fillMarkers: [Double]
-    let report: ReportWriter?
-    let progress: ProgressObserver?
+    /// Where the statistics and the progress of each slab go (the caller's report and progress bar).
+    let events: StreamEvents
     /// The samples this process streams when the processes of an MPI job share the dataset
     /// (SampleShare.swift); nil: all of them.
     var share: SampleShare? = nil
@@ -69,13 +69,13 @@ struct DatasetStream {
                 } else {
                     let finished = plan.finished(moments, sampleCount: 1).map { mask == nil ? $0 : $0.maskedResult }
                     collected += finished
-                    try report?.add(finished)
+                    try events.statistics(finished)
                 }
-                progress?.advanced(samplesDone: sample + 1)
+                events.samplesDone(sample + 1)
             }
             guard plan.scope == .channels else { return collected }
             let merged = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
-            try report?.add(merged)
+            try events.statistics(merged)
             return merged
         case .slabs(let plan): slabs = plan
         }
@@ -108,10 +108,10 @@ struct DatasetStream {
                         mask == nil ? $0 : $0.maskedResult
                     }
                     collected += moments
-                    try report?.add(moments)
+                    try events.statistics(moments)
                 }
                 done += slab.count
-                progress?.advanced(samplesDone: done)
+                events.samplesDone(done)
             })
         if plan.scope == .channels {
             if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty
@@ -119,7 +119,7 @@ struct DatasetStream {
                 running = merged
             }
             collected = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
-            try report?.add(collected)
+            try events.statistics(collected)
         }
         return collected
     }
@@ -134,7 +134,7 @@ struct DatasetStream {
             if let mean = affine.mean, let variance = affine.variance {
                 // Count 1 keeps `variance` (M2 / count) exactly the value given.
                 given = zip(mean, variance).map { Moments(count: 1, mean: $0, m2: $1) }
-                try report?.add(given!)
+                try events.statistics(given!)
             } else {
                 given = try statistics(type, input: input, fillCount: FillCount())
             }
@@ -222,14 +222,14 @@ struct DatasetStream {
                 }
                 // Progress counts samples written, the last step of each slab.
                 done += slab.count
-                progress?.advanced(samplesDone: done)
+                events.samplesDone(done)
             },
             consume: { (_: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
                 let moments = result.0
                 fillCount.values += result.1
                 if fixed == nil {
                     collected += moments
-                    try report?.add(moments)
+                    try events.statistics(moments)
                 }
             })
         if let share {

@@ -110,7 +110,7 @@ extension DatasetStream {
                             sample, of: input, plan: plan, maxElements: maxElements, stored: stored.input, mask: mask,
                             fillCount: FillCount()), sampleCount: 1)
                     collected += statistics
-                    try report?.add(statistics)
+                    try events.statistics(statistics)
                 }
             }
             let parameters = NormalizationParameters(
@@ -172,10 +172,10 @@ extension DatasetStream {
                     fillCount.values += result.1
                     if onePass {
                         collected += result.0
-                        try report?.add(result.0)
+                        try events.statistics(result.0)
                     }
                 })
-            progress?.advanced(samplesDone: sample + 1)
+            events.samplesDone(sample + 1)
         }
         return collected
     }

@@ -120,7 +120,8 @@ public enum StatisticsRun {
             let inDouble = job.computesInDouble(storing: nil)
             var stream = job.stream(
                 fileName: file.name, outputName: file.name,
-                memoryLimit: options.memoryLimit, report: share == nil ? report : nil, progress: progress)
+                memoryLimit: options.memoryLimit,
+                events: StreamEvents(report: share == nil ? report : nil, progress: progress))
             stream.share = share
             let started = Date()
             progress?.started(
