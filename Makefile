@@ -115,6 +115,8 @@ fuzz: deps
 	@# both are about libhdf5's allocations (Fuzz/lsan.supp). AddressSanitizer still checks every access.
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp Fuzz/.build/release/FuzzStats -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 Fixtures/fuzz/stats
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp Fuzz/.build/release/FuzzApply -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
+	  -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 Fixtures/fuzz/apply
 
 # The test suite under AddressSanitizer and ThreadSanitizer (kernel threads, I/O thread).
 sanitize: sanitize-address sanitize-thread

@@ -14,6 +14,7 @@ let package = Package(
         .executableTarget(name: "FuzzNumpy", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
         .executableTarget(name: "FuzzSpec", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
         .executableTarget(name: "FuzzStats", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzApply", dependencies: ["FuzzDriver", pipeline], swiftSettings: fuzzer),
     ],
     swiftLanguageModes: [.v6]
 )
