@@ -1,5 +1,5 @@
-import FuzzDriver
 import Foundation
+import FuzzDriver
 import GnormPipeline
 
 /// A mutated HDF5 file as INPUT of `gnorm apply`: OUTPUT is made (byte copy, rewrite in
