@@ -5,6 +5,10 @@ public protocol ProgressObserver: AnyObject {
     func finished(_ summary: DatasetSummary)
     /// Something the user should know that did not stop the run (a reference that could not be kept).
     func warned(_ messages: [String])
+    /// `apply` of several files: the next one starts.
+    func startedFile(_ input: String, output: String)
+    /// `apply` of several files: this one failed (with `--keep-going`, the others go on).
+    func failedFile(_ input: String, _ error: PipelineError)
 }
 
 /// What `apply` or `stats` did to one dataset, for the closing summary.

@@ -10,7 +10,10 @@ struct ApplyCommand: ParsableCommand {
             OUTPUT keeps every object and attribute of INPUT; each selected dataset is
             replaced by its normalized values and /gnorm/PATH/mean and /var hold the
             statistics used. OUTPUT is written under a temporary name and renamed when
-            complete. INPUT or OUTPUT may be - (standard input / output).
+            complete. INPUT or OUTPUT may be - (standard input / output). Several
+            INPUTs go to --output-dir DIR (DIR/NAME each) or are rewritten --in-place,
+            one after the other in one process; the first failure stops the run
+            unless --keep-going.
 
             SPEC for --weight/--bias/--mean/--var: /path (a dataset in INPUT),
             FILE.h5:/path, or FILE.npy; C values.
@@ -20,6 +23,7 @@ struct ApplyCommand: ParsableCommand {
               gnorm apply --group-size 16 --weight /gamma --bias /beta in.h5 out.h5
               gnorm apply --mode batch --mean train.h5:/gnorm/x/mean --var train.h5:/gnorm/x/var val.h5 val-norm.h5
               gnorm apply --in-place --dtype f16 --compression gzip=4 data.h5
+              gnorm apply -q --groups 32 --output-dir norm/ raw/*.h5
             """
     )
 
@@ -59,13 +63,24 @@ struct ApplyCommand: ParsableCommand {
     @Flag(name: .customLong("no-history"), help: "Do not append this command to the root's history attribute.")
     var noHistory = false
 
+    @Option(
+        name: .customLong("output-dir"),
+        help: ArgumentHelp("Write each INPUT to DIR/NAME (several INPUTs in one run).", valueName: "dir"))
+    var outputDirectory: String?
+
+    @Flag(name: .customLong("keep-going"), help: "With several INPUTs, go on after a file fails.")
+    var keepGoing = false
+
     @OptionGroup var messages: MessageArguments
 
     @Argument(help: ArgumentHelp("HDF5 file to read, or - for standard input.", valueName: "input"))
     var input: String
 
-    @Argument(help: ArgumentHelp("HDF5 file to write, or - for standard output.", valueName: "output"))
-    var output: String?
+    @Argument(
+        help: ArgumentHelp(
+            "HDF5 file to write, or - for standard output; with --output-dir or --in-place, more INPUTs.",
+            valueName: "output"))
+    var rest: [String] = []
 
     func run() throws {
         var apply = ApplyOptions()
@@ -82,9 +97,38 @@ struct ApplyCommand: ParsableCommand {
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         // Under MPI only process 0 shows progress and warnings.
         let progress = Processes.current.rank == 0 ? messages.observer() : nil
-        _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
-            try ApplyRun.run(
-                input: input, output: output, options: normalization.options, apply: apply, progress: progress)
+        guard outputDirectory != nil || (inPlace && !rest.isEmpty) else {
+            if rest.count > 1 {
+                _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+                    throw .usage("several INPUTs need --output-dir DIR (or --in-place)")
+                }
+            }
+            _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+                try ApplyRun.run(
+                    input: input, output: rest.first, options: normalization.options, apply: apply,
+                    progress: progress)
+            }
+            return
         }
+        progress?.printsSummary = true
+        let started = Date()
+        let outcomes = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
+            try ApplyRun.run(
+                inputs: [input] + rest, outputDirectory: outputDirectory, options: normalization.options,
+                apply: apply, keepGoing: keepGoing, progress: progress)
+        }
+        let failures = outcomes.compactMap(\.failure)
+        if progress != nil {
+            let skipped = rest.count + 1 - outcomes.count
+            writeToStandardError(
+                String(
+                    format: "%d files: %d written, %d failed%@ in %.2fs\n", rest.count + 1,
+                    outcomes.count - failures.count, failures.count, skipped > 0 ? ", \(skipped) not started" : "",
+                    Date().timeIntervalSince(started)))
+        }
+        // The failures were printed as they happened (with -q, here: errors are never silenced);
+        // the status is the first one's.
+        if progress == nil { for failure in failures { writeToStandardError("gnorm: error: \(failure)\n") } }
+        if let first = failures.first { throw exitStatus(for: first) }
     }
 }

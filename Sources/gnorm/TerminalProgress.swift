@@ -74,6 +74,16 @@ final class TerminalProgress: ProgressObserver {
         }
     }
 
+    func startedFile(_ input: String, output: String) {
+        erase()
+        if printsSummary { writeToStandardError("\(input) -> \(output)\n") }
+    }
+
+    func failedFile(_ input: String, _ error: PipelineError) {
+        erase()
+        writeToStandardError("gnorm: error: \(error)\n")
+    }
+
     func warned(_ messages: [String]) {
         erase()
         for message in messages { writeToStandardError("gnorm: warning: \(message)\n") }

@@ -85,3 +85,44 @@ import Testing
         #expect(try Gnorm.listing(folder) == ["all.h5", "shard0.h5", "shard1.h5", "shard2.h5"])
     }
 }
+
+extension ManyFilesTests {
+    /// `apply INPUT... --output-dir DIR`: one process, each OUTPUT as a single run writes it;
+    /// the first failure stops the run (its status), `--keep-going` goes on.
+    @Test func applyToAnOutputFolderStopsAtTheFirstFailureUnlessKeepGoing() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (_, shards) = try Self.makeShards(in: folder)
+        try Data("not HDF5".utf8).write(to: URL(fileURLWithPath: folder + "/bad.h5"))
+        try FileManager.default.createDirectory(atPath: folder + "/out", withIntermediateDirectories: false)
+        let inputs = [shards[0], folder + "/bad.h5", shards[1]]
+        let stopped = try Gnorm.run(["apply", "-g", "2", "--output-dir", folder + "/out"] + inputs)
+        #expect(stopped.status == 66, "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("3 files: 1 written, 1 failed, 1 not started"), "\(stopped.stderr)")
+        #expect(try Gnorm.listing(folder + "/out") == ["shard0.h5"])
+        let quiet = try Gnorm.run(
+            ["apply", "-q", "-f", "-g", "2", "--keep-going", "--output-dir", folder + "/out"] + inputs)
+        #expect(quiet.status == 66)
+        #expect(quiet.stderr == "gnorm: error: not an HDF5 file (\(folder)/bad.h5)\n", "errors are never silenced")
+        #expect(try Gnorm.listing(folder + "/out") == ["shard0.h5", "shard1.h5"])
+        // Each OUTPUT is the one a single run writes.
+        let single = try Gnorm.run(["apply", "-q", "-g", "2", shards[1], folder + "/single.h5"])
+        #expect(single.status == 0)
+        #expect(try Gnorm.read(folder + "/out/shard1.h5", "/x") == Gnorm.read(folder + "/single.h5", "/x"))
+        #expect(
+            try Gnorm.read(folder + "/out/shard1.h5", "/gnorm/x/mean")
+                == Gnorm.read(folder + "/single.h5", "/gnorm/x/mean"))
+    }
+
+    @Test func severalInputsNeedAFolderAndDistinctNames() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (_, shards) = try Self.makeShards(in: folder)
+        let noFolder = try Gnorm.run(["apply", shards[0], shards[1], folder + "/x.h5"])
+        #expect(noFolder.status == 64 && noFolder.stderr.contains("--output-dir"), "\(noFolder.stderr)")
+        try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: shards[0], toPath: folder + "/sub/shard0.h5")
+        let clash = try Gnorm.run(["apply", "--output-dir", folder, shards[0], folder + "/sub/shard0.h5"])
+        #expect(clash.status == 64 && clash.stderr.contains("would both write"), "\(clash.stderr)")
+    }
+}
