@@ -10,6 +10,14 @@ public enum ApplyRun {
         input: String, output: String?, options: NormalizationOptions, apply: ApplyOptions,
         progress: ProgressObserver? = nil
     ) throws(PipelineError) -> [DatasetSummary] {
+        try run(input: input, output: output, options: options, apply: apply, progress: progress, batch: nil)
+    }
+
+    /// `run`, leaving OUTPUT to `batch` to make durable and put in place when there is one.
+    static func run(
+        input: String, output: String?, options: NormalizationOptions, apply: ApplyOptions,
+        progress: ProgressObserver?, batch: DurableBatch?
+    ) throws(PipelineError) -> [DatasetSummary] {
         let outputArgument = try validate(input: input, output: output, options: options, apply: apply)
         let image = input == "-" ? try InputFile.readStandardInput() : nil
         let source = try InputFile.open(input, image: image)
@@ -48,7 +56,7 @@ public enum ApplyRun {
             destination.abandon()
             throw error
         }
-        try destination.commit(target)
+        try destination.commit(target, batch: batch)
         return summaries
     }
 

@@ -13,9 +13,10 @@ public struct FileOutcome: Sendable {
 extension ApplyRun {
     /// Normalizes several files in one process: each INPUT as `run(input:output:…)` does it,
     /// OUTPUT `outputDirectory/NAME` (or INPUT itself with `--in-place`), each written under
-    /// a temporary name, fsync'ed and renamed on its own, so every OUTPUT that appears is
-    /// complete. The first failure stops the run unless `keepGoing`; the outcomes say what
-    /// was done. Names are checked before any file is read: two INPUTs may not share a name.
+    /// a temporary name and renamed once it is durable — batches of files made durable
+    /// together (`DurableBatch`) — so every OUTPUT that appears is complete. The first failure
+    /// stops the run unless `keepGoing`; the outcomes say what was done. Names are checked
+    /// before any file is read: two INPUTs may not share a name.
     public static func run(
         inputs: [String], outputDirectory: String?, options: NormalizationOptions, apply: ApplyOptions,
         keepGoing: Bool, progress: ProgressObserver? = nil
@@ -27,12 +28,14 @@ extension ApplyRun {
             for input in inputs { try InputFile.checkReadable(input) }
         }
         var outcomes: [FileOutcome] = []
+        let batch = DurableBatch()
         for (input, output) in zip(inputs, outputs) {
             progress?.startedFile(input, output: output)
             do {
                 let summaries = try run(
                     input: input, output: apply.inPlace ? nil : output, options: options, apply: apply,
-                    progress: progress)
+                    progress: progress, batch: batch)
+                if batch.isFull { try batch.commit() }
                 outcomes.append(FileOutcome(input: input, output: output, summaries: summaries, failure: nil))
             } catch {
                 if case .usage = error { throw error }
@@ -41,6 +44,8 @@ extension ApplyRun {
                 if !keepGoing { break }
             }
         }
+        // The files finished before a failure appear too.
+        try batch.commit()
         return outcomes
     }
 

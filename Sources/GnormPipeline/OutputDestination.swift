@@ -111,9 +111,19 @@ final class OutputDestination {
         }
     }
 
-    /// Closes the file, makes it durable and puts it in place (or on standard output).
-    func commit(_ file: consuming File) throws(PipelineError) {
+    /// Closes the file, makes it durable and puts it in place (or on standard output). With
+    /// `batch`, the file is only closed and joins the batch, which makes every file of it
+    /// durable at once and then puts each in place (`DurableBatch.commit`).
+    func commit(_ file: consuming File, batch: DurableBatch? = nil) throws(PipelineError) {
         if Processes.current.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
+        if let batch, case .path = target {
+            do { try file.close() } catch {
+                abandon()
+                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
+            }
+            batch.pending.append(self)
+            return
+        }
         switch target {
         case .standardOutput(let temporary):
             defer { abandon() }
@@ -150,6 +160,29 @@ final class OutputDestination {
                 close(folder)
             }
         }
+    }
+
+    /// Puts a file that is already durable (its data synced) in place; the batch syncs the folders.
+    func renameIntoPlace() throws(PipelineError) {
+        guard case .path(let finalPath, let temporary) = target else { return }
+        guard Glibc.rename(temporary, finalPath) == 0 else {
+            let renameError = errno
+            abandon()
+            throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
+        }
+        release()
+    }
+
+    var temporaryPath: String? {
+        if case .path(_, let temporary) = target { return temporary }
+        return nil
+    }
+
+    var finalFolder: String? {
+        if case .path(let finalPath, _) = target {
+            return URL(fileURLWithPath: finalPath).deletingLastPathComponent().path
+        }
+        return nil
     }
 
     /// Removes the temporary file after a failure.
