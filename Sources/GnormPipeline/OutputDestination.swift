@@ -90,18 +90,11 @@ final class OutputDestination {
             case .image(let bytes):
                 failure = ByteCopy.write(bytes, to: temporary, mode: 0o666)
             case .file(let path):
-                // --in-place keeps INPUT's permissions; a new OUTPUT gets the umask's, as cp does.
-                var status = stat()
-                let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
-                failure = ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+                failure = copy(path, to: temporary, leavingHoles: holes)
             }
             guard failure == 0 else {
                 abandon()
-                let reason = String(cString: strerror(failure))
-                if failure == ENOSPC || failure == EFBIG || failure == EIO {
-                    throw .io("cannot write: \(reason)", file: name)
-                }
-                throw .outputUnavailable("cannot create: \(reason)", file: name)
+                throw copyFailure(failure)
             }
             do { return try File(openingForWriting: temporary) } catch {
                 abandon()
@@ -109,6 +102,21 @@ final class OutputDestination {
                     "cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name, cause: error)
             }
         }
+    }
+
+    /// Copies INPUT's bytes to `temporary`: --in-place keeps INPUT's permissions; a new OUTPUT
+    /// gets the umask's, as cp does. Returns the errno of a failure, 0 on success.
+    func copy(_ path: String, to temporary: String, leavingHoles holes: [Range<Int>]) -> Int32 {
+        var status = stat()
+        let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
+        return ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+    }
+
+    /// A failed copy: a full disk or file-size limit is a write failure, anything else OUTPUT's.
+    func copyFailure(_ failure: Int32) -> PipelineError {
+        let reason = String(cString: strerror(failure))
+        if failure == ENOSPC || failure == EFBIG || failure == EIO { return .io("cannot write: \(reason)", file: name) }
+        return .outputUnavailable("cannot create: \(reason)", file: name)
     }
 
     /// Closes the file, makes it durable and puts it in place (or on standard output). With

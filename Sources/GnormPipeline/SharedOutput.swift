@@ -16,19 +16,11 @@ extension OutputDestination {
         }
         registration = SignalCleanup.register(temporary)
         var failure: Int32 = 0
-        if group.rank == 0 {
-            var status = stat()
-            let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
-            failure = ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
-        }
+        if group.rank == 0 { failure = copy(path, to: temporary, leavingHoles: holes) }
         failure = Int32(group.allGather([Double(failure)])[0][0])
         guard failure == 0 else {
             abandon()
-            let reason = String(cString: strerror(failure))
-            if failure == ENOSPC || failure == EFBIG || failure == EIO {
-                throw .io("cannot write: \(reason)", file: name)
-            }
-            throw .outputUnavailable("cannot create: \(reason)", file: name)
+            throw copyFailure(failure)
         }
         do { return try File(openingForWritingByAllProcesses: temporary) } catch {
             abandon()
