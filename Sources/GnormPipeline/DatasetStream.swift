@@ -67,14 +67,14 @@ struct DatasetStream {
                 if plan.scope == .channels {
                     plan.merge(moments, sampleCount: 1, into: &running)
                 } else {
-                    let finished = plan.finished(moments, sampleCount: 1).map { mask == nil ? $0 : $0.maskedResult }
+                    let finished = plan.finished(moments, sampleCount: 1, masked: mask != nil)
                     collected += finished
                     try events.statistics(finished)
                 }
                 events.samplesDone(sample + 1)
             }
             guard plan.scope == .channels else { return collected }
-            let merged = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
+            let merged = plan.finishedChannels(running)
             try events.statistics(merged)
             return merged
         case .slabs(let plan): slabs = plan
@@ -104,9 +104,7 @@ struct DatasetStream {
                 } else if plan.scope == .channels {
                     plan.merge(result.0, sampleCount: slab.count, into: &running)
                 } else {
-                    let moments = plan.finished(result.0, sampleCount: slab.count).map {
-                        mask == nil ? $0 : $0.maskedResult
-                    }
+                    let moments = plan.finished(result.0, sampleCount: slab.count, masked: mask != nil)
                     collected += moments
                     try events.statistics(moments)
                 }
@@ -118,7 +116,7 @@ struct DatasetStream {
             {
                 running = merged
             }
-            collected = running.map { $0.count > 0 ? $0.poisonedIfNotFinite : Moments(count: 0, mean: .nan, m2: .nan) }
+            collected = plan.finishedChannels(running)
             try events.statistics(collected)
         }
         return collected

@@ -50,7 +50,7 @@ extension GroupNormPlan {
     public func moments<E: KernelElement>(
         of values: UnsafeBufferPointer<E>, sampleCount N: Int, excluding fill: FillPositions
     ) -> [Moments] {
-        finished(sampleMoments(of: values, sampleCount: N, excluding: fill), sampleCount: N).map(\.maskedResult)
+        finished(sampleMoments(of: values, sampleCount: N, excluding: fill), sampleCount: N, masked: true)
     }
 
     /// `sampleMoments(of:sampleCount:)` over the values that are not fill.
@@ -116,7 +116,7 @@ extension Moments {
     /// NaN statistics for a statistic whose values are all fill: it has none (its outputs
     /// are all fill anyway); non-finite data was made NaN by `finished` already.
     public var maskedResult: Moments {
-        count == 0 ? Moments(count: 0, mean: .nan, m2: .nan) : self
+        count == 0 ? .undefined : self
     }
 }
 

@@ -129,6 +129,18 @@ public struct GroupNormPlan: Sendable {
         return perSample.map { $0.poisonedIfNotFinite }
     }
 
+    /// `finished`, where with `masked` a statistic whose values were all fill is undefined (NaN).
+    public func finished(_ perSample: [Moments], sampleCount N: Int, masked: Bool) -> [Moments] {
+        let statistics = finished(perSample, sampleCount: N)
+        return masked ? statistics.map(\.maskedResult) : statistics
+    }
+
+    /// Batch statistics from channel moments merged over every sample (`merge`): NaN for a
+    /// channel with non-finite inputs, and for one with no values (no samples, or all fill).
+    public func finishedChannels(_ merged: [Moments]) -> [Moments] {
+        merged.map { $0.count > 0 ? $0.poisonedIfNotFinite : .undefined }
+    }
+
     /// Merges per-(sample, channel) moments into `running`, sample after sample (batch scope).
     public func merge(_ perSample: [Moments], sampleCount N: Int, into running: inout [Moments]) {
         precondition(perSample.count == N * channelCount && running.count == channelCount)

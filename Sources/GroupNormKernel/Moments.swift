@@ -11,6 +11,9 @@ public struct Moments: Equatable, Sendable {
 
     public static let empty = Moments(count: 0, mean: 0, m2: 0)
 
+    /// The statistics of no values at all: NaN mean and variance.
+    public static let undefined = Moments(count: 0, mean: .nan, m2: .nan)
+
     public init(count: Double, mean: Double, m2: Double) {
         self.count = count
         self.mean = mean

@@ -97,12 +97,9 @@ struct ApplyCommand: ParsableCommand {
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         // Under MPI only process 0 shows progress and warnings.
         let progress = Processes.current.rank == 0 ? messages.observer() : nil
-        guard outputDirectory != nil || (inPlace && !rest.isEmpty) else {
-            if rest.count > 1 {
-                _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
-                    throw .usage("several INPUTs need --output-dir DIR (or --in-place)")
-                }
-            }
+        // One INPUT (and OUTPUT) runs alone; anything else is a list of INPUTs, whose checks say
+        // what is missing (several INPUTs without --output-dir or --in-place, for one).
+        guard outputDirectory != nil || rest.count > 1 || (inPlace && !rest.isEmpty) else {
             _ = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
                 try ApplyRun.run(
                     input: input, output: rest.first, options: normalization.options, apply: apply,
@@ -110,7 +107,6 @@ struct ApplyCommand: ParsableCommand {
             }
             return
         }
-        progress?.printsSummary = true
         let started = Date()
         let outcomes = reportingFailures(verbose: normalization.verbose) { () throws(PipelineError) in
             try ApplyRun.run(
