@@ -33,13 +33,7 @@ final class DurableBatch {
                 if firstFailure == nil { firstFailure = error }
             }
         }
-        for folder in folders.sorted() {
-            let descriptor = open(folder, O_RDONLY | O_DIRECTORY)
-            if descriptor >= 0 {
-                fsync(descriptor)
-                close(descriptor)
-            }
-        }
+        for folder in folders.sorted() { syncFolder(folder) }
         if let firstFailure { throw firstFailure }
     }
 

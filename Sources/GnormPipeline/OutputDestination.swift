@@ -124,49 +124,31 @@ final class OutputDestination {
     /// durable at once and then puts each in place (`DurableBatch.commit`).
     func commit(_ file: consuming File, batch: DurableBatch? = nil) throws(PipelineError) {
         if Processes.current.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
-        if let batch, case .path = target {
-            do { try file.close() } catch {
-                abandon()
-                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
-            }
-            batch.pending.append(self)
-            return
-        }
+        try closeWriting(file)
         switch target {
         case .standardOutput(let temporary):
             defer { abandon() }
-            do { try file.close() } catch {
-                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
-            }
             guard let image = FileManager.default.contents(atPath: temporary) else {
                 throw .io("cannot read back \(temporary)", file: name)
             }
             try writeAll([UInt8](image), to: 1)
-        case .path(let finalPath, let temporary):
-            do { try file.close() } catch {
+        case .path(let final, let temporary):
+            if let batch { return batch.pending.append(self) }
+            let failure = syncFile(temporary)
+            guard failure == 0 else {
                 abandon()
-                throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
+                throw .io("cannot write: \(String(cString: strerror(failure)))", file: name)
             }
-            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-            let synced = descriptor >= 0 && fsync(descriptor) == 0
-            let syncError = errno
-            if descriptor >= 0 { close(descriptor) }
-            guard synced else {
-                abandon()
-                throw .io("cannot write: \(String(cString: strerror(syncError)))", file: name)
-            }
-            guard rename(temporary, finalPath) == 0 else {
-                let renameError = errno
-                abandon()
-                throw .outputUnavailable(
-                    "cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
-            }
-            release()
-            let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
-            if folder >= 0 {
-                fsync(folder)
-                close(folder)
-            }
+            try renameIntoPlace()
+            syncFolder(URL(fileURLWithPath: final).deletingLastPathComponent().path)
+        }
+    }
+
+    /// Closes the file, reporting (and removing the temporary file on) a failure to write it out.
+    func closeWriting(_ file: consuming File) throws(PipelineError) {
+        do { try file.close() } catch {
+            abandon()
+            throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
         }
     }
 

@@ -33,17 +33,12 @@ extension OutputDestination {
     func commitShared(_ file: consuming File) throws(PipelineError) {
         let group = Processes.current
         guard case .path(let finalPath, let temporary) = target else { preconditionFailure("shared standard output") }
-        do { try file.close() } catch {
-            abandon()
-            throw .io("cannot write: \(error.reason ?? error.description)", file: name, cause: error)
-        }
+        try closeWriting(file)
         group.barrier()
         // 0: done; > 0: fsync's errno; < 0: rename's errno, negated.
         var outcome: Int32 = 0
         if group.rank == 0 {
-            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-            if descriptor < 0 || fsync(descriptor) != 0 { outcome = errno }
-            if descriptor >= 0 { close(descriptor) }
+            outcome = syncFile(temporary)
             if outcome == 0 && rename(temporary, finalPath) != 0 { outcome = -errno }
         }
         outcome = Int32(group.allGather([Double(outcome)])[0][0])
@@ -53,12 +48,6 @@ extension OutputDestination {
             throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(-outcome)))", file: name)
         }
         release()
-        if group.rank == 0 {
-            let folder = open(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
-            if folder >= 0 {
-                fsync(folder)
-                close(folder)
-            }
-        }
+        if group.rank == 0 { syncFolder(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path) }
     }
 }

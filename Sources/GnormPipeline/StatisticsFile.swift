@@ -37,13 +37,12 @@ enum StatisticsFile {
             unlink(temporary)
             throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
         }
-        let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-        let synced = descriptor >= 0 && fsync(descriptor) == 0
-        if descriptor >= 0 { close(descriptor) }
-        guard synced, rename(temporary, path) == 0 else {
-            let failure = errno
+        var failure = syncFile(temporary)
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(temporary)
             throw .outputUnavailable("cannot write statistics: \(String(cString: strerror(failure)))", file: path)
         }
+        syncFolder(folder)
     }
 }
