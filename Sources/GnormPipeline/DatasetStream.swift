@@ -140,7 +140,7 @@ struct DatasetStream {
         let fixed = given
         let mask = fillMask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
-        let writeLayout = outputCodec(E.self, for: output, slotCount: 0)
+        let writeLayout = codec(E.self, for: output, slotCount: 0)
         let stagingBytes = max(
             StoredSlabs<E>.stagingBytes(input.elementType), StoredSlabs<E>.stagingBytes(output.elementType))
         var hdf5 = MemoryPlan.HDF5Share()
@@ -174,7 +174,7 @@ struct DatasetStream {
         // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
         let writeCodec =
             memory.deflateSlots > 0 && writeLayout != nil && share == nil
-            ? outputCodec(E.self, for: output, slotCount: memory.deflateSlots) : nil
+            ? codec(E.self, for: output, slotCount: memory.deflateSlots) : nil
         var collected: [Moments] = given ?? []
         var done = 0
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
@@ -260,36 +260,32 @@ struct DatasetStream {
             file: fileName, dataset: path)
     }
 
-    /// The parallel-deflate reader, when the input's chunks allow it, all are stored, and its
-    /// values are `E` or float16; otherwise (unwritten chunks read as fill values) HDF5's own pipeline reads it.
-    private func inputCodec<E: KernelElement & NativeElement>(
-        _ type: E.Type, for input: borrowing Dataset, slotCount: Int
+    /// The parallel-deflate codec of `dataset`, when its chunks and type allow it (values `E`,
+    /// or float16 converted to them), moving up to `slotCount` chunks at once.
+    private func codec<E: KernelElement & NativeElement>(
+        _ type: E.Type, for dataset: borrowing Dataset, slotCount: Int
     ) -> ParallelDeflate? {
         guard
             let codec = ParallelDeflate(
-                creation: input.creation, shape: geometry.shape, elementType: input.elementType,
+                creation: dataset.creation, shape: geometry.shape, elementType: dataset.elementType,
                 slotCount: slotCount),
-            codec.elementSize == (StoredSlabs<E>.stages(input.elementType) ? 2 : MemoryLayout<E>.size)
+            codec.elementSize == StoredSlabs<E>.codecElementSize(dataset.elementType)
         else { return nil }
+        return codec
+    }
+
+    /// The parallel-deflate reader, when every chunk is stored; otherwise (unwritten chunks
+    /// read as fill values) HDF5's own pipeline reads the dataset.
+    private func inputCodec<E: KernelElement & NativeElement>(
+        _ type: E.Type, for input: borrowing Dataset, slotCount: Int
+    ) -> ParallelDeflate? {
+        guard let codec = codec(E.self, for: input, slotCount: slotCount) else { return nil }
         do {
             let stored = try input.allocatedChunkCount()
             return stored == (geometry.sampleCount + codec.chunkRows - 1) / codec.chunkRows ? codec : nil
         } catch {
             return nil
         }
-    }
-
-    /// The parallel-deflate writer, when the output's chunks and type allow it.
-    private func outputCodec<E: KernelElement & NativeElement>(
-        _ type: E.Type, for output: borrowing Dataset, slotCount: Int
-    ) -> ParallelDeflate? {
-        guard
-            let codec = ParallelDeflate(
-                creation: output.creation, shape: geometry.shape, elementType: output.elementType,
-                slotCount: slotCount),
-            codec.elementSize == (StoredSlabs<E>.stages(output.elementType) ? 2 : MemoryLayout<E>.size)
-        else { return nil }
-        return codec
     }
 
     private func read<E>(

@@ -66,10 +66,11 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         }
     }
 
-    /// Whether a stored element of this type takes a float16 staging buffer.
-    static func stages(_ elementType: ElementType) -> Bool {
-        if case .float(16, _) = elementType { return true }
-        return false
+    /// The stored element size a parallel-deflate codec must move for this compute type:
+    /// `E` itself, or float16 (widened and narrowed here).
+    static func codecElementSize(_ elementType: ElementType) -> Int {
+        if case .float(16, _) = elementType { return 2 }
+        return MemoryLayout<E>.size
     }
 
     /// Whether `codec`'s bytes can be `E` values, or float16 converted to them.
