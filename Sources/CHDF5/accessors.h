@@ -43,6 +43,10 @@ static inline unsigned chdf5_crt_order_tracked(void) { return H5P_CRT_ORDER_TRAC
 // `HADDR_UNDEF` is `((haddr_t)(int64_t)(-1))`: storage never allocated.
 static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }
 
+// `H5FD_SEC2` expands to `(H5FD_sec2_init())`: the default driver, a plain POSIX file
+// whose descriptor gnorm may map.
+static inline hid_t chdf5_driver_sec2(void) { return H5FD_SEC2; }
+
 // File access flags are unsigned-literal macros.
 static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_acc_rdwr(void) { return H5F_ACC_RDWR; }

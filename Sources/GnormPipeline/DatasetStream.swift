@@ -52,7 +52,8 @@ struct DatasetStream {
             hdf5: hdf5, computeSize: MemoryLayout<E>.size, stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType),
             codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: plan.threadCount)
         let plan = self.plan.with(threadCount: memory.kernelThreads)
-        let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads)
+        let stored = StoredSlabs<E>(
+            elementType: input.elementType, threadCount: memory.ioThreads, mapped: mapping(of: input))
         let slabs: SlabPlan
         switch memory.shape {
         case .pieces where share != nil:
@@ -85,19 +86,21 @@ struct DatasetStream {
         // Under MPI, each process's per-sample channel statistics, merged in sample order once all are in.
         var sampleParts: [[Moments]] = []
         var done = 0
+        let direct = stored.directValues
         try pipeline(E.self, slabs, multiple: codec?.chunkRows ?? 1).run(
             read: { (slab, values) throws(PipelineError) in
                 try read(slab, of: input, into: values, codec: codec, stored: stored)
             },
             compute: { slab, values -> ([Moments], Int) in
                 // Per (sample, bucket), merged over samples in `consume` for batch statistics.
-                let source = UnsafeBufferPointer(values)
+                let source = direct?.values(rows: slab, as: E.self) ?? UnsafeBufferPointer(values)
                 guard let mask else { return (plan.sampleMoments(of: source, sampleCount: slab.count), 0) }
                 let fill = mask.positions(in: source)
                 return (plan.sampleMoments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
             },
             write: { _, _ in },
             consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+                stored.finished(rows: slab)
                 fillCount.values += result.1
                 if plan.scope == .channels, share != nil {
                     sampleParts.append(result.0)
@@ -154,7 +157,7 @@ struct DatasetStream {
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let staging = StoredSlabs<E>.Staging()
         let storedInput = StoredSlabs<E>(
-            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging)
+            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging, mapped: mapping(of: input))
         let storedOutput = StoredSlabs<E>(
             elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
         let slabs: SlabPlan
@@ -177,6 +180,7 @@ struct DatasetStream {
             ? codec(E.self, for: output, slotCount: memory.deflateSlots) : nil
         var collected: [Moments] = given ?? []
         var done = 0
+        let direct = storedInput.directValues
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
         let unit = lcm(readCodec?.chunkRows ?? 1, share == nil ? 1 : SampleShare.writeUnit(of: output))
         try pipeline(E.self, slabs, multiple: unit).run(
@@ -184,7 +188,7 @@ struct DatasetStream {
                 try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
             },
             compute: { slab, values -> ([Moments], Int) in
-                let source = UnsafeBufferPointer(values)
+                let source = direct?.values(rows: slab, as: E.self) ?? UnsafeBufferPointer(values)
                 // Fill positions are found before the values are overwritten, and get the fill value back after.
                 let fill = mask?.positions(in: source)
                 // Lengths were checked when the parameters were loaded.
@@ -222,7 +226,8 @@ struct DatasetStream {
                 done += slab.count
                 events.samplesDone(done)
             },
-            consume: { (_: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+            consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+                storedInput.finished(rows: slab)
                 let moments = result.0
                 fillCount.values += result.1
                 if fixed == nil {
@@ -252,6 +257,11 @@ struct DatasetStream {
         SlabPipeline(
             slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
             elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
+    }
+
+    /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
+    private func mapping(of input: borrowing Dataset) -> MappedDataset? {
+        MappedDataset(input, sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements)
     }
 
     private var piecesUnderMPI: PipelineError {

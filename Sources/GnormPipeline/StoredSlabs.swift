@@ -9,7 +9,10 @@ import HDF5
 /// (little-endian) are read as stored and widened here too, on every core,
 /// instead of by libhdf5's per-element conversion. Other stored types go
 /// through HDF5's hardware conversions (floats to float/double, byte
-/// swapping), which are exact. Chunks of whole
+/// swapping), which are exact. Contiguous little-endian values of a file
+/// libhdf5 reads directly are mapped instead of read (`MappedDataset`): `E`
+/// values are then read by the kernel where they are (`directValues`), the
+/// others widened from the mapping. Chunks of whole
 /// samples filtered with [shuffle,] deflate go through `ParallelDeflate` when
 /// the stored type is `E` itself or float16.
 final class StoredSlabs<E: KernelElement & NativeElement> {
@@ -20,6 +23,11 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     private let threadCount: Int
     /// float16 bits of one slab, shared with the other direction's `StoredSlabs`.
     private let staging: Staging
+    /// INPUT's values in place, when this reads a mapped dataset that needs gnorm's conversions or none.
+    private let mapped: MappedDataset?
+    /// The mapping, when its values are `E` as stored: the kernel reads them there, and `read` only
+    /// prepares their pages.
+    let directValues: MappedDataset?
 
     /// A buffer reused for every slab; reads and writes both run on the I/O thread,
     /// so the input's and the output's conversions can share one.
@@ -40,7 +48,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         }
     }
 
-    init(elementType: ElementType, threadCount: Int, staging: Staging = Staging()) {
+    init(elementType: ElementType, threadCount: Int, staging: Staging = Staging(), mapped: MappedDataset? = nil) {
         if case .float(16, let order) = elementType {
             halfStored = true
             bigEndian = order
@@ -55,6 +63,10 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         }
         self.threadCount = threadCount
         self.staging = staging
+        let native = elementType == .float(bits: 8 * MemoryLayout<E>.size, bigEndian: false)
+        let usable = native || (halfStored && !bigEndian) || integer != nil
+        self.mapped = usable && mapped?.elementType == elementType ? mapped : nil
+        directValues = native ? self.mapped : nil
     }
 
     /// Bytes per value of the staging buffer a stored type takes (`MemoryPlan` counts them).
@@ -92,9 +104,27 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
             Float16Conversion.widen(UnsafeBufferPointer(bits), into: values, threadCount: threadCount)
             return
         }
+        if let mapped { return try read(rows: rows, of: mapped, into: values) }
         do { try read(Hyperslab(rows: rows, of: dataset.shape), of: dataset, into: values) } catch {
             throw .hdf5(error)
         }
+    }
+
+    /// After a `read` of `rows`: the pages of the mapping they used are no longer needed.
+    func finished(rows: Range<Int>) { directValues?.release(rows: rows) }
+
+    private func read(rows: Range<Int>, of mapped: MappedDataset, into values: UnsafeMutableBufferPointer<E>)
+        throws(TransferError)
+    {
+        try mapped.prepare(rows: rows)
+        guard directValues == nil else { return }
+        defer { mapped.release(rows: rows) }
+        if halfStored {
+            return Float16Conversion.widen(
+                mapped.values(rows: rows, as: UInt16.self), into: values, threadCount: threadCount)
+        }
+        guard let integer else { preconditionFailure("mapped \(mapped.elementType) read as \(E.self)") }
+        widenIntegers(mapped.bytes(rows: rows), into: values, bits: integer.bits, signed: integer.signed)
     }
 
     func read(_ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>)
@@ -145,21 +175,28 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         _ block: Hyperslab, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>, bits: Int,
         signed: Bool
     ) throws(HDF5Error) {
+        let stored = UnsafeMutableRawBufferPointer(staging.buffer(count: values.count * bits / 8, of: UInt8.self))
+        try dataset.readStored(block, into: stored)
+        widenIntegers(UnsafeRawBufferPointer(stored), into: values, bits: bits, signed: signed)
+    }
+
+    /// `stored` holds little-endian integers of `bits` bits, one per value of `values` (Doubles).
+    private func widenIntegers(
+        _ stored: UnsafeRawBufferPointer, into values: UnsafeMutableBufferPointer<E>, bits: Int, signed: Bool
+    ) {
         let doubles = UnsafeMutableRawBufferPointer(values).bindMemory(to: Double.self)
-        func widen<I: FixedWidthInteger>(_ type: I.Type) throws(HDF5Error) {
-            let stored = staging.buffer(count: values.count, of: I.self)
-            try dataset.readStored(block, into: UnsafeMutableRawBufferPointer(stored))
-            IntegerConversion.widen(UnsafeBufferPointer(stored), into: doubles, threadCount: threadCount)
+        func widen<I: FixedWidthInteger>(_ type: I.Type) {
+            IntegerConversion.widen(stored.bindMemory(to: I.self), into: doubles, threadCount: threadCount)
         }
         switch (bits, signed) {
-        case (8, false): try widen(UInt8.self)
-        case (8, true): try widen(Int8.self)
-        case (16, false): try widen(UInt16.self)
-        case (16, true): try widen(Int16.self)
-        case (32, false): try widen(UInt32.self)
-        case (32, true): try widen(Int32.self)
-        case (64, false): try widen(UInt64.self)
-        default: try widen(Int64.self)
+        case (8, false): widen(UInt8.self)
+        case (8, true): widen(Int8.self)
+        case (16, false): widen(UInt16.self)
+        case (16, true): widen(Int16.self)
+        case (32, false): widen(UInt32.self)
+        case (32, true): widen(Int32.self)
+        case (64, false): widen(UInt64.self)
+        default: widen(Int64.self)
         }
     }
 

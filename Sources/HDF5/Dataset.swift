@@ -77,6 +77,25 @@ public struct Dataset: ~Copyable {
         }
     }
 
+    /// The descriptor libhdf5 reads this dataset's file through, when that is a plain POSIX file
+    /// (the default sec2 driver): the byte range `storage()` gives can then be mapped. nil for
+    /// file images, MPI-IO and other drivers. The HDF5 calls are `H5Iget_file_id`,
+    /// `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
+    public func fileDescriptor() -> Int32? {
+        // Asking an MPI-IO file for its access list is a collective call.
+        guard !isParallel(id) else { return nil }
+        let file = H5Iget_file_id(id)
+        guard file >= 0 else { return nil }
+        defer { H5Fclose(file) }
+        let access = H5Fget_access_plist(file)
+        guard access >= 0 else { return nil }
+        defer { H5Pclose(access) }
+        guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
+        var handle: UnsafeMutableRawPointer? = nil
+        guard H5Fget_vfd_handle(file, access, &handle) >= 0, let handle else { return nil }
+        return handle.load(as: Int32.self)
+    }
+
     /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports
     /// chunk addresses from the end of the user block (unlike `H5Dget_offset`): the caller
     /// should check one against the file before relying on it. The HDF5 calls are
