@@ -1,6 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+#if arch(x86_64)
+    // AVX2 without FMA: a fused multiply-add would round differently from the baseline build.
+    let avx2: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2"])]
+#else
+    let avx2: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "gnorm",
     products: [
@@ -55,7 +62,11 @@ let package = Package(
                 .target(name: "CHDF5", condition: .when(traits: ["Serial"])),
                 .target(name: "CHDF5MPI", condition: .when(traits: ["MPI"])),
             ]),
-        .target(name: "GroupNormKernel"),
+        // The kernel's innermost loops, compiled twice from the same files (GroupNormLoopsAVX2
+        // holds links to GroupNormLoops'): the kernel picks a build at run time (`InstructionSet`).
+        .target(name: "GroupNormLoops"),
+        .target(name: "GroupNormLoopsAVX2", swiftSettings: avx2),
+        .target(name: "GroupNormKernel", dependencies: ["GroupNormLoops", "GroupNormLoopsAVX2"]),
         // HDF5's deflate (+ shuffle) chunks coded by libdeflate and ISA-L, behind one face.
         .target(name: "ChunkCoding", dependencies: ["CDeflate", "CISAL"]),
         .target(

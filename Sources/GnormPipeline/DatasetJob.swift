@@ -21,7 +21,8 @@ struct DatasetJob {
         do {
             plan = try GroupNormPlan(
                 channelCount: geometry.channelCount, spatialCount: geometry.spatialCount,
-                layout: options.layout.channelLayout, scope: scope, threadCount: options.threadCount)
+                layout: options.layout.channelLayout, scope: scope, threadCount: options.threadCount
+            ).with(instructionSet: options.cpu.instructionSet)
         } catch {
             throw error.inFile(file, dataset: dataset.path)
         }

@@ -24,6 +24,8 @@ public struct NormalizationOptions: Sendable {
     /// Leave values equal to a dataset's `_FillValue` / `missing_value` out of the statistics
     /// and keep them as fill (`--no-mask` turns it off).
     public var masksFill = true
+    /// `--cpu`: the kernel's instruction set (the same bits on each).
+    public var cpu = CPUChoice.auto
 
     public init() {}
 

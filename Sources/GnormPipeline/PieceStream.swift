@@ -188,7 +188,8 @@ extension GroupNormPlan {
         do {
             return try GroupNormPlan(
                 channelCount: channels, spatialCount: spatialCount, layout: .channelsFirst,
-                scope: scope, threadCount: threadCount)
+                scope: scope, threadCount: threadCount
+            ).with(instructionSet: instructionSet)
         } catch {
             preconditionFailure("a piece of whole groups is a valid plan: \(error)")
         }

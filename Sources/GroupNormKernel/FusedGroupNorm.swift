@@ -47,7 +47,9 @@ extension GroupNormPlan {
                     for block in 0..<blocksPerGroup {
                         let offset = block * Self.blockElements
                         moments = moments.merging(
-                            contiguousMoments(start + offset, count: min(Self.blockElements, groupLength - offset)))
+                            contiguousMoments(
+                                start + offset, count: min(Self.blockElements, groupLength - offset),
+                                on: instructionSet))
                     }
                     moments = moments.poisonedIfNotFinite
                     slots.base[group] = moments
@@ -57,7 +59,8 @@ extension GroupNormPlan {
                             mean: moments.mean, variance: moments.variance, epsilon: epsilon,
                             channel: channel, scale: scale, shift: shift)
                         let offset = group * groupLength + member * spatial
-                        normalizeContiguous(input + offset, target.base + offset, count: spatial, parameters)
+                        normalizeContiguous(
+                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet)
                     }
                 }
             }

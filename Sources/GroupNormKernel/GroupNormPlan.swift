@@ -42,6 +42,8 @@ public struct GroupNormPlan: Sendable {
     public let layout: ChannelLayout
     public let scope: StatisticsScope
     public private(set) var threadCount: Int
+    /// Where the innermost channels-first loops run; every set gives the same bits.
+    public private(set) var instructionSet = InstructionSet.baseline
 
     /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
     static let blockElements = 4096
@@ -69,6 +71,13 @@ public struct GroupNormPlan: Sendable {
     public func with(threadCount: Int) -> GroupNormPlan {
         var plan = self
         plan.threadCount = max(1, threadCount)
+        return plan
+    }
+
+    /// The same plan with its innermost loops on `instructionSet`, which the CPU must have: the same bits.
+    public func with(instructionSet: InstructionSet) -> GroupNormPlan {
+        var plan = self
+        plan.instructionSet = instructionSet
         return plan
     }
 
@@ -165,7 +174,8 @@ public struct GroupNormPlan: Sendable {
                 let bucket = task / blocksPerBucket
                 let start = (task % blocksPerBucket) * Self.blockElements
                 let count = min(Self.blockElements, bucketLength - start)
-                shared.base[task] = contiguousMoments(base + bucket * bucketLength + start, count: count)
+                shared.base[task] = contiguousMoments(
+                    base + bucket * bucketLength + start, count: count, on: instructionSet)
             }
         }
         for bucket in 0..<bucketCount {
@@ -267,7 +277,7 @@ public struct GroupNormPlan: Sendable {
                     let offset = run * spatial + start
                     normalizeContiguous(
                         input + offset, target.base + offset,
-                        count: min(Self.blockElements, spatial - start), runs[run])
+                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet)
                 }
             }
         case .channelsLast:

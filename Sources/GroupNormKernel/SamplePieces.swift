@@ -93,7 +93,7 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
                 for task in tasks {
                     let start = starts[task]
                     shared.base[task] = contiguousMoments(
-                        base + (start - origin), count: plan.blockEnd(after: start) - start)
+                        base + (start - origin), count: plan.blockEnd(after: start) - start, on: plan.instructionSet)
                 }
             }
             for (task, start) in starts.enumerated() {
@@ -182,7 +182,9 @@ extension GroupNormPlan {
                     while offset < end {
                         let channel = (position + offset) / spatial
                         let runEnd = min(end, (channel + 1) * spatial - position)
-                        normalizeContiguous(input + offset, target.base + offset, count: runEnd - offset, runs[channel])
+                        normalizeContiguous(
+                            input + offset, target.base + offset, count: runEnd - offset, runs[channel],
+                            on: instructionSet)
                         offset = runEnd
                     }
                 }

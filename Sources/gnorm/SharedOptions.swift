@@ -3,6 +3,7 @@ import GnormPipeline
 
 extension NormalizationMode: ExpressibleByArgument {}
 extension TensorLayout: ExpressibleByArgument {}
+extension CPUChoice: ExpressibleByArgument {}
 extension OutputType: ExpressibleByArgument {}
 extension CompressionChoice: ExpressibleByArgument {
     public var defaultValueDescription: String {
@@ -45,6 +46,9 @@ struct NormalizationArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Memory for data (slabs, deflate chunks, HDF5's chunks), in MiB.", valueName: "MiB"))
     var memoryLimit: Int = 256
 
+    @Option(help: "Kernel instruction set: auto | baseline (SSE2) | avx2; all give the same bits.")
+    var cpu: CPUChoice = .auto
+
     @Flag(name: .customLong("no-mask"), help: "Treat values equal to _FillValue or missing_value as data.")
     var noMask = false
 
@@ -64,6 +68,7 @@ struct NormalizationArguments: ParsableArguments {
         if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
+        if !cpu.isAvailable { throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it (see /proc/cpuinfo)") }
     }
 
     var options: NormalizationOptions {
@@ -80,6 +85,7 @@ struct NormalizationArguments: ParsableArguments {
         options.threadCount = threads ?? NormalizationOptions.defaultThreadCount
         options.memoryLimit = memoryLimit << 20
         options.masksFill = !noMask
+        options.cpu = cpu
         return options
     }
 }

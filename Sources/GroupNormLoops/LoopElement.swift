@@ -1,0 +1,42 @@
+/// Float and Double as the loops see them: lanes widened to Double for accumulation, and
+/// bit patterns for exact equality. (GroupNormKernel's `KernelElement` says the same for
+/// its own, baseline-compiled, loops.)
+protocol LoopElement: BinaryFloatingPoint, SIMDScalar {
+    associatedtype BitPattern: FixedWidthInteger & UnsignedInteger & SIMDScalar
+    static func widen(_ lanes: SIMD8<Self>) -> SIMD8<Double>
+    static func bits(_ lanes: SIMD8<Self>) -> SIMD8<BitPattern>
+}
+
+extension Float: LoopElement {
+    @inline(__always)
+    static func widen(_ lanes: SIMD8<Float>) -> SIMD8<Double> {
+        SIMD8<Double>(
+            Double(lanes[0]), Double(lanes[1]), Double(lanes[2]), Double(lanes[3]),
+            Double(lanes[4]), Double(lanes[5]), Double(lanes[6]), Double(lanes[7]))
+    }
+
+    @inline(__always)
+    static func bits(_ lanes: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(lanes, to: SIMD8<UInt32>.self) }
+}
+
+extension Double: LoopElement {
+    @inline(__always)
+    static func widen(_ lanes: SIMD8<Double>) -> SIMD8<Double> { lanes }
+
+    @inline(__always)
+    static func bits(_ lanes: SIMD8<Double>) -> SIMD8<UInt64> { unsafeBitCast(lanes, to: SIMD8<UInt64>.self) }
+}
+
+extension UnsafePointer where Pointee: SIMDScalar {
+    @inline(__always)
+    func lanes(at offset: Int) -> SIMD8<Pointee> {
+        UnsafeRawPointer(self + offset).loadUnaligned(as: SIMD8<Pointee>.self)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee: SIMDScalar {
+    @inline(__always)
+    func storeLanes(_ lanes: SIMD8<Pointee>, at offset: Int) {
+        UnsafeMutableRawPointer(self + offset).storeBytes(of: lanes, as: SIMD8<Pointee>.self)
+    }
+}

@@ -1,0 +1,1 @@
+../GroupNormLoops/RunLoops.swift
