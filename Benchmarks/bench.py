@@ -9,6 +9,12 @@
    h5py_numpy.py with and without fsync, torch_group_norm.py (fsync), `cp` + `sync FILE`
    and `dd bs=4M conv=fsync` (the I/O floor with durability); `gnorm stats` beside the
    h5py+NumPy statistics pass and `dd of=/dev/null`.
+   Many small files (case many-files: 500 files of 1 MiB float32): one `gnorm apply
+   --output-dir` over all of them beside one `gnorm apply IN OUT` per file under
+   `xargs -P T` (--threads 1 each), a Python loop (references/h5py_numpy_many.py) with and
+   without fsync, and `cp -r` + `sync` of the output files and folder.
+3. Start-up (key startup): `gnorm --version`, `python -c "import h5py, numpy"` and
+   `/bin/true`, alternating, median of 20 runs each (--quick 5), in ms per run.
 
 Method, so that the figures measure the programs and not the machine's state:
 - every input is written, then `sync`ed, before the first timing; each case reads its
@@ -23,7 +29,9 @@ Method, so that the figures measure the programs and not the machine's state:
 - the first round compares each reference's first output sample with gnorm's.
 
 Writes the Markdown to stdout and .bench/<date>.md, every timing to .bench/<date>.json.
---quick: tiny sizes, one round (a smoke test, not figures).
+--quick: tiny sizes, one round (a smoke test, not figures). --only KEY,...: only those
+end-to-end cases (keys in cases(), e.g. many-files) and/or `startup`; the kernel runs
+unless --skip-kernel. --gnorm PATH: time that binary instead of .build/release/gnorm.
 """
 import argparse
 import dataclasses
@@ -61,6 +69,7 @@ class Case:
     gnorm: tuple = ()              # extra `gnorm apply` options
     reference: tuple = ()          # the same for the Python references
     stats: bool = False            # `gnorm stats` instead of `apply`
+    files: int = 0                 # > 0: that many files of `shape` in a folder (outputs are folders)
     note: str = ""
 
     @property
@@ -69,7 +78,8 @@ class Case:
 
     @property
     def nbytes(self):
-        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+        """Data of every file together."""
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize * max(1, self.files)
 
 
 def cases(quick):
@@ -90,21 +100,31 @@ def cases(quick):
         Case("f32-big", f"float32 {{size}}, sample 8× `--memory-limit {limit}`", samples=2, sample=big,
              gnorm=("--memory-limit", limit), note="references use one sample per slab"),
         Case("stats-1g", "`gnorm stats` float32 {size}", samples=s(256), source="f32-1g", stats=True),
+        Case("many-files", f"{{files}} files × 1 MiB float32 (1, 64, 64, 64) contiguous, {{size}} in all",
+             samples=1, sample=(64, 64, 64), files=20 if quick else 500,
+             # /usr/bin/time reports the largest process under xargs, not the sum of those running at once.
+             note="xargs: peak RSS of one of its processes"),
     ]
 
 
-def tools(case, src, folder, threads):
+STARTUP = "startup"   # --only key of the start-up table (not an end-to-end case)
+
+
+def tools(case, src, folder, threads, gnorm):
     """(name, command, output or None) for gnorm first, then the references."""
+    if case.files:
+        return many_files_tools(case, src, folder, threads, gnorm)
+
     def out(name):
         return os.path.join(folder, f"out-{case.key}-{name}.h5")
     h5py_numpy = os.path.join(REFERENCES, "h5py_numpy.py")
     if case.stats:
-        return [("gnorm stats", [GNORM, "stats", "--format", "csv", "--threads", str(threads), src], None),
+        return [("gnorm stats", [gnorm, "stats", "--format", "csv", "--threads", str(threads), src], None),
                 ("h5py+NumPy stats", [PYTHON, h5py_numpy, src, *case.reference], None),
                 ("dd of=/dev/null", ["dd", f"if={src}", "of=/dev/null", "bs=4M", "status=none"], None)]
     torch_script = os.path.join(REFERENCES, "torch_group_norm.py")
     return [
-        ("gnorm", [GNORM, "apply", "-q", "-f", "--threads", str(threads), *case.gnorm, src, out("gnorm")], out("gnorm")),
+        ("gnorm", [gnorm, "apply", "-q", "-f", "--threads", str(threads), *case.gnorm, src, out("gnorm")], out("gnorm")),
         ("h5py+NumPy, fsync", [PYTHON, h5py_numpy, "--fsync", *case.reference, src, out("np")], out("np")),
         ("h5py+NumPy, no fsync", [PYTHON, h5py_numpy, *case.reference, src, out("np-nofsync")], out("np-nofsync")),
         ("torch, fsync", [PYTHON, torch_script, "--fsync", "--threads", str(threads), *case.reference, src,
@@ -112,6 +132,43 @@ def tools(case, src, folder, threads):
         ("cp + sync", ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", src, out("cp")], out("cp")),
         ("dd conv=fsync", ["dd", f"if={src}", f"of={out('dd')}", "bs=4M", "conv=fsync", "status=none"], out("dd")),
     ]
+
+
+def many_files_tools(case, src, folder, threads, gnorm):
+    """The same for a folder of files: each output is a folder, made empty before each run."""
+    def out(name):
+        return os.path.join(folder, f"out-{case.key}-{name}")
+    inputs = input_files(src)
+    many = os.path.join(REFERENCES, "h5py_numpy_many.py")
+    # What a user scripts today: one process per file, as many at once as there are threads.
+    per_file = 'cd "$1" && printf "%s\\n" *.h5 | xargs -P "$3" -I{} "$4" apply -q -f --threads 1 {} "$2"/{}'
+    return [
+        ("gnorm, one process", [gnorm, "apply", "-q", "-f", "--threads", str(threads), "--output-dir", out("gnorm"),
+                                *case.gnorm, *inputs], out("gnorm")),
+        (f"gnorm per file (`xargs -P{threads}`, --threads 1)",
+         ["sh", "-c", per_file, "sh", src, out("xargs"), str(threads), gnorm], out("xargs")),
+        ("h5py+NumPy loop, fsync", [PYTHON, many, "--fsync", "--output-dir", out("np"), *case.reference, *inputs],
+         out("np")),
+        ("h5py+NumPy loop, no fsync", [PYTHON, many, "--output-dir", out("np-nofsync"), *case.reference, *inputs],
+         out("np-nofsync")),
+        # cp -r into the (empty) output folder, then fsync of every file and the folder.
+        ("cp -r + sync", ["sh", "-c", 'cp -r "$1"/. "$2" && sync "$2" "$2"/*', "sh", src, out("cp")], out("cp")),
+    ]
+
+
+def input_files(folder):
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".h5"))
+
+
+def remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def size_on_disk(path):
+    return sum(map(os.path.getsize, input_files(path))) if os.path.isdir(path) else os.path.getsize(path)
 
 
 def run(command, stdout=subprocess.DEVNULL):
@@ -133,13 +190,23 @@ def sync():
 
 
 def read_through(path):
-    with open(path, "rb", buffering=0) as f:
-        while f.read(4 * MiB):
-            pass
+    for name in input_files(path) if os.path.isdir(path) else [path]:
+        with open(name, "rb", buffering=0) as f:
+            while f.read(4 * MiB):
+                pass
 
 
-def make_input(path, case):
-    rng = np.random.default_rng(0)
+def make_inputs(path, case):
+    """One file, or a folder of case.files files (different values in each)."""
+    if not case.files:
+        return make_input(path, case)
+    os.makedirs(path)
+    for i in range(case.files):
+        make_input(os.path.join(path, f"{i:04d}.h5"), case, seed=i)
+
+
+def make_input(path, case, seed=0):
+    rng = np.random.default_rng(seed)
     kwargs = dict(chunks=(1,) + case.sample, compression="gzip", compression_opts=1, shuffle=True) if case.chunked else {}
     dtype = np.dtype(case.dtype)
     per_slab = max(1, 64 * MiB // (int(np.prod(case.sample)) * dtype.itemsize))
@@ -157,7 +224,12 @@ def make_input(path, case):
 
 
 def first_sample_difference(reference, gnorm):
-    """max |reference − gnorm| over the first sample of /x (float64), or None."""
+    """max |reference − gnorm| over the first sample of /x (float64), or None; of the first files for folders."""
+    if os.path.isdir(reference) and os.path.isdir(gnorm):
+        first = sorted(os.listdir(gnorm))[:1]
+        if not first:
+            return None
+        reference, gnorm = os.path.join(reference, first[0]), os.path.join(gnorm, first[0])
     try:
         with h5py.File(reference, "r") as a, h5py.File(gnorm, "r") as b:
             return float(np.max(np.abs(a["x"][0].astype(np.float64) - b["x"][0].astype(np.float64))))
@@ -165,33 +237,35 @@ def first_sample_difference(reference, gnorm):
         return None
 
 
-def end_to_end(folder, rounds, threads, quick, only, log):
+def end_to_end(folder, rounds, threads, quick, only, gnorm, log):
     all_cases = [c for c in cases(quick) if not only or c.key in only]
     inputs = {}
     started = time.perf_counter()
     for case in all_cases:
         key = case.source if case.source and any(c.key == case.source for c in all_cases) else case.key
         if key not in inputs:
-            inputs[key] = os.path.join(folder, f"in-{key}.h5")
-            make_input(inputs[key], next(c for c in all_cases if c.key == key) if key != case.key else case)
+            inputs[key] = os.path.join(folder, f"in-{key}" + ("" if case.files else ".h5"))
+            make_inputs(inputs[key], next(c for c in all_cases if c.key == key) if key != case.key else case)
     sync()
-    log(f"inputs: {sum(os.path.getsize(p) for p in inputs.values()) / MiB:.0f} MiB written and synced "
+    log(f"inputs: {sum(map(size_on_disk, inputs.values())) / MiB:.0f} MiB written and synced "
         f"in {time.perf_counter() - started:.0f} s")
     results = []
     for case in all_cases:
         src = inputs[case.source if case.source in inputs else case.key]
         read_through(src)
-        programs = tools(case, src, folder, threads)
+        programs = tools(case, src, folder, threads, gnorm)
         record = {"case": dataclasses.asdict(case), "data_bytes": case.nbytes,
-                  "input_bytes": os.path.getsize(src), "runs": []}
+                  "input_bytes": size_on_disk(src), "runs": []}
         failed = set()
         for r in range(rounds):
             order = programs[r % len(programs):] + programs[:r % len(programs)]
             for name, command, output in order:
                 if name in failed:
                     continue
-                if output and os.path.exists(output):
-                    os.remove(output)
+                if output:
+                    remove(output)
+                    if case.files:
+                        os.makedirs(output)   # --output-dir must exist; not part of the timing
                 sync()
                 result = run(command)
                 result.update(tool=name, round=r, command=command)
@@ -202,17 +276,17 @@ def end_to_end(folder, rounds, threads, quick, only, log):
                 if r == 0 and output and output != gnorm_output and result["rc"] == 0 and not name.startswith(("cp", "dd")):
                     if os.path.exists(gnorm_output):
                         result["max_abs_difference_first_sample"] = first_sample_difference(output, gnorm_output)
-                if output and output != gnorm_output and os.path.exists(output):
-                    os.remove(output)
+                if output and output != gnorm_output:
+                    remove(output)
                 record["runs"].append(result)
         for _, _, output in programs:
-            if output and os.path.exists(output):
-                os.remove(output)
+            if output:
+                remove(output)
         sync()
         results.append(record)
         log(f"{case.key}: done ({time.perf_counter() - started:.0f} s so far)")
     for path in inputs.values():
-        os.remove(path)
+        remove(path)
     return results
 
 
@@ -254,7 +328,8 @@ def end_to_end_table(results, rounds):
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for record in results:
         case = record["case"]
-        label = case["label"].format(size=size_label(record["data_bytes"])) + (f" ({case['note']})" if case["note"] else "")
+        label = (case["label"].format(size=size_label(record["data_bytes"]), files=case["files"])
+                 + (f" ({case['note']})" if case["note"] else ""))
         for i, row in enumerate(summarize(record)):
             first = label if i == 0 else ""
             if "median" not in row:
@@ -305,7 +380,7 @@ def command_output(command):
         return "unknown"
 
 
-def machine(folder, threads):
+def machine(folder, threads, gnorm):
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor() or "unknown")
     memory = next((int(line.split()[1]) // 1024**2 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
@@ -319,9 +394,17 @@ def machine(folder, threads):
         "bench_folder": folder,
         "load_average": open("/proc/loadavg").read().split()[:3],
         "gnorm_commit": command_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + ("+dirty" if dirty else ""),
+        "gnorm_binary": gnorm, "gnorm_version": command_output([gnorm, "--version"]),
         "python": platform.python_version(), "torch": command_output([PYTHON, "-c", "import torch; print(torch.__version__)"]), "numpy": np.__version__,
         "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
     }
+
+
+def gnorm_label(m):
+    """The checkout's commit, or the binary given with --gnorm (whose commit this script cannot know)."""
+    if m["gnorm_binary"] == GNORM:
+        return m["gnorm_commit"]
+    return f"{m['gnorm_version']} `{m['gnorm_binary']}` (bench.py at {m['gnorm_commit']})"
 
 
 def startup_seconds():
@@ -332,18 +415,60 @@ def startup_seconds():
     return times
 
 
+def startup_runs(gnorm, rounds):
+    """Wall ms of a process that does nothing: gnorm, Python importing the references' modules, /bin/true.
+
+    Timed here without /usr/bin/time (its own fork and exec would be most of /bin/true's
+    time); one untimed run of each first, so every binary and library is in the page cache;
+    the order rotates per round as in the end-to-end rows.
+    """
+    programs = [("gnorm --version", [gnorm, "--version"]),
+                ('python -c "import h5py, numpy"', [PYTHON, "-c", "import h5py, numpy"]),
+                ("/bin/true", ["/bin/true"])]
+    for _, command in programs:
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    runs = []
+    for r in range(rounds):
+        for name, command in programs[r % len(programs):] + programs[:r % len(programs)]:
+            start = time.perf_counter()
+            rc = subprocess.run(command, stdout=subprocess.DEVNULL).returncode
+            runs.append({"tool": name, "round": r, "ms": (time.perf_counter() - start) * 1000, "rc": rc,
+                         "command": command})
+    return {"rounds": rounds, "runs": runs}
+
+
+def startup_table(record):
+    lines = ["| program | median ms | range ms | time ÷ gnorm's (range) |", "| --- | ---: | ---: | ---: |"]
+    runs = record["runs"]
+    names = list(dict.fromkeys(r["tool"] for r in runs))
+    gnorm = {r["round"]: r["ms"] for r in runs if r["tool"] == names[0]}
+    for i, name in enumerate(names):
+        times = [r["ms"] for r in runs if r["tool"] == name]
+        ratios = [r["ms"] / gnorm[r["round"]] for r in runs if r["tool"] == name]
+        ratio = "1" if i == 0 else f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+        failed = sum(r["rc"] != 0 for r in runs if r["tool"] == name)
+        lines.append(f"| {name}{f' ({failed} failed)' if failed else ''} | {statistics.median(times):.1f} | "
+                     f"{min(times):.1f}–{max(times):.1f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke test")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=int, help="end-to-end rounds (default 3; --quick 1)")
     parser.add_argument("--kernel-repeats", type=int, help="timed kernel runs (default 9; --quick 1)")
-    parser.add_argument("--only", help="comma-separated end-to-end case keys (see cases())")
+    parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}")
+    parser.add_argument("--gnorm", default=GNORM, help="the gnorm binary to time (default .build/release/gnorm)")
     parser.add_argument("--skip-kernel", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--folder", default=os.environ.get("BENCH_DIR", os.path.join(ROOT, ".bench")),
                         help="where inputs and outputs are written (BENCH_DIR; default .bench/)")
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    unknown = (only or set()) - {c.key for c in cases(args.quick)} - {STARTUP}
+    if unknown:
+        parser.error(f"--only: no case {', '.join(sorted(unknown))}")
     rounds = args.rounds or (1 if args.quick else 3)
     repeats = args.kernel_repeats or (1 if args.quick else 9)
     warmup = 1 if args.quick else 3
@@ -356,17 +481,19 @@ def main():
     def log(message):
         print(f"[{time.perf_counter() - began:6.0f} s] {message}", file=sys.stderr, flush=True)
 
-    info = machine(work, args.threads)
+    info = machine(work, args.threads, args.gnorm)
     mode = "quick (tiny sizes: a smoke test, not figures)" if args.quick else "full"
     log(f"{mode}: kernel {repeats} timed runs (torch after {warmup} warm-up), end to end {rounds} rounds")
     report = {"machine": info, "mode": mode, "rounds": rounds, "kernel_repeats": repeats, "torch_warmup": warmup}
     try:
         if not args.skip_kernel:
             report["kernel"] = kernel(args.threads, repeats, warmup, log)
-        if not args.skip_end_to_end:
+        if not args.skip_end_to_end and (not only or only - {STARTUP}):
             report["startup_seconds"] = startup_seconds()
-            only = set(args.only.split(",")) if args.only else None
-            report["end_to_end"] = end_to_end(work, rounds, args.threads, args.quick, only, log)
+            report["end_to_end"] = end_to_end(work, rounds, args.threads, args.quick, only, args.gnorm, log)
+        if not args.skip_end_to_end and (not only or STARTUP in only):
+            report["startup"] = startup_runs(args.gnorm, 5 if args.quick else 20)
+            log("startup: done")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_end"] = open("/proc/loadavg").read().split()[:3]
@@ -375,7 +502,7 @@ def main():
     m = info
     text = [f"Measured {m['date'][:10]} ({mode}): {m['cpu']}, {m['usable_cores']} of {m['cores']} cores, "
             f"{m['memory_gib']} GiB, Linux {m['kernel']}, bench folder on {m['filesystem']} ({m['device']}); "
-            f"gnorm {m['gnorm_commit']}, torch {m['torch']}, NumPy {m['numpy']}, h5py {m['h5py']} (HDF5 {m['hdf5']}), "
+            f"gnorm {gnorm_label(m)}, torch {m['torch']}, NumPy {m['numpy']}, h5py {m['h5py']} (HDF5 {m['hdf5']}), "
             f"Python {m['python']}. Load average {' '.join(m['load_average'])} at start, "
             f"{' '.join(m['load_average_end'])} at end. Warm page cache (inputs written and synced before timing)."]
     if "kernel" in report:
@@ -389,6 +516,10 @@ def main():
                  f"every run; gnorm and torch on {args.threads} threads. time ÷ gnorm's: per-round ratio, median "
                  f"(range); above 1 gnorm took less time, below 1 more. Reference start-up included ({startup}).",
                  "", end_to_end_table(report["end_to_end"], rounds)]
+    if "startup" in report:
+        text += ["", f"Start-up, wall ms per run of a process that does nothing, median of {report['startup']['rounds']} "
+                 "(alternating, order rotated per round, after one untimed run each); time ÷ gnorm's: per-round "
+                 "ratio, median (range).", "", startup_table(report["startup"])]
     text += ["", f"Total {report['seconds'] / 60:.1f} min."]
     markdown = "\n".join(text)
     print(markdown)
