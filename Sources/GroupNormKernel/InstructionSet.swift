@@ -45,7 +45,8 @@ func normalizeContiguous<E: KernelElement>(
             GroupNormLoopsAVX2.normalizeRun(
                 input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
         } else {
-            GroupNormLoops.normalizeRun(input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
+            GroupNormLoops.normalizeRun(
+                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
         }
     } else {
         let input = UnsafeRawPointer(source).assumingMemoryBound(to: Double.self)
@@ -55,7 +56,8 @@ func normalizeContiguous<E: KernelElement>(
             GroupNormLoopsAVX2.normalizeRun(
                 input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
         } else {
-            GroupNormLoops.normalizeRun(input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
+            GroupNormLoops.normalizeRun(
+                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
         }
     }
 }

@@ -68,7 +68,9 @@ struct NormalizationArguments: ParsableArguments {
         if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
-        if !cpu.isAvailable { throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it (see /proc/cpuinfo)") }
+        if !cpu.isAvailable {
+            throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it (see /proc/cpuinfo)")
+        }
     }
 
     var options: NormalizationOptions {

@@ -4,7 +4,7 @@ import GroupNormKernel
 /// Kernel throughput on reused buffers: input bytes normalized per second,
 /// median of repeated runs, beside memcpy of the same bytes in the same run.
 ///
-///     gnorm-bench [--threads T] [--repeats R] [--json]
+///     gnorm-bench [--threads T] [--repeats R] [--layout nchw|nhwc] [--cpu baseline|avx2]
 struct Shape {
     let n: Int, c: Int, h: Int, w: Int, groups: Int
     var elements: Int { n * c * h * w }
@@ -23,11 +23,13 @@ nonisolated(unsafe) var threads = ProcessInfo.processInfo.activeProcessorCount
 nonisolated(unsafe) var repeats = 9
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 var onlyLayout: ChannelLayout? = nil
+nonisolated(unsafe) var instructionSet = InstructionSet.baseline
 while let argument = arguments.next() {
     switch argument {
     case "--threads": threads = Int(arguments.next() ?? "") ?? threads
     case "--repeats": repeats = Int(arguments.next() ?? "") ?? repeats
     case "--layout": onlyLayout = ChannelLayout(rawValue: arguments.next() ?? "")
+    case "--cpu": instructionSet = InstructionSet(rawValue: arguments.next() ?? "") ?? instructionSet
     default: break
     }
 }
@@ -71,7 +73,8 @@ func copyBandwidth(bytes: Int) -> Double {
 func kernel<E: KernelElement>(_ type: E.Type, _ shape: Shape, layout: ChannelLayout) throws -> Double {
     let plan = try GroupNormPlan(
         channelCount: shape.c, spatialCount: shape.h * shape.w, layout: layout,
-        scope: .groups(shape.groups), threadCount: threads)
+        scope: .groups(shape.groups), threadCount: threads
+    ).with(instructionSet: instructionSet)
     let input = UnsafeMutableBufferPointer<E>.allocate(capacity: shape.elements)
     let output = UnsafeMutableBufferPointer<E>.allocate(capacity: shape.elements)
     defer {
