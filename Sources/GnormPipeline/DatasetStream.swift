@@ -47,13 +47,16 @@ struct DatasetStream {
         let layout = inputCodec(E.self, for: input, slotCount: 0)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
-        let memory = MemoryPlan(
-            sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
-            hdf5: hdf5, computeSize: MemoryLayout<E>.size, stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType),
-            codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: plan.threadCount)
+        let (memory, mapped) = memoryPlan(E.self, mapping: mapping(of: input)) { mapped in
+            MemoryPlan(
+                sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
+                hdf5: hdf5, computeSize: MemoryLayout<E>.size,
+                stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType),
+                mappedBytes: mappedInPlaceBytes(E.self, mapped),
+                codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: self.plan.threadCount)
+        }
         let plan = self.plan.with(threadCount: memory.kernelThreads)
-        let stored = StoredSlabs<E>(
-            elementType: input.elementType, threadCount: memory.ioThreads, mapped: mapping(of: input))
+        let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads, mapped: mapped)
         let slabs: SlabPlan
         switch memory.shape {
         case .pieces where share != nil:
@@ -144,20 +147,25 @@ struct DatasetStream {
         let mask = fillMask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = codec(E.self, for: output, slotCount: 0)
-        let stagingBytes = max(
-            StoredSlabs<E>.stagingBytes(input.elementType), StoredSlabs<E>.stagingBytes(output.elementType))
+        let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType)
+        let outputStaging = StoredSlabs<E>.stagingBytes(output.elementType)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
         hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
-        let memory = MemoryPlan(
-            sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
-            hdf5: hdf5, computeSize: MemoryLayout<E>.size, stagingBytes: stagingBytes,
-            codecs: [readLayout?.budgeted(writing: false), writeLayout?.budgeted(writing: true)].compactMap { $0 },
-            threadCount: plan.threadCount)
+        let (memory, mapped) = memoryPlan(E.self, mapping: mapping(of: input)) { mapped in
+            MemoryPlan(
+                sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
+                hdf5: hdf5, computeSize: MemoryLayout<E>.size,
+                // Reads and writes share one staging buffer; a mapped INPUT's pages are not it.
+                stagingBytes: mapped != nil ? inputStaging + outputStaging : max(inputStaging, outputStaging),
+                mappedBytes: mappedInPlaceBytes(E.self, mapped),
+                codecs: [readLayout?.budgeted(writing: false), writeLayout?.budgeted(writing: true)].compactMap { $0 },
+                threadCount: self.plan.threadCount)
+        }
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let staging = StoredSlabs<E>.Staging()
         let storedInput = StoredSlabs<E>(
-            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging, mapped: mapping(of: input))
+            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging, mapped: mapped)
         let storedOutput = StoredSlabs<E>(
             elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
         let slabs: SlabPlan
@@ -262,6 +270,22 @@ struct DatasetStream {
     /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
     private func mapping(of input: borrowing Dataset) -> MappedDataset? {
         MappedDataset(input, sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements)
+    }
+
+    /// The memory plan with INPUT's values mapped, when whole samples still fit beside the mapped
+    /// pages; otherwise the plan without (a sample in pieces is read through HDF5).
+    private func memoryPlan<E: KernelElement & NativeElement>(
+        _ type: E.Type, mapping: MappedDataset?, _ make: (MappedDataset?) -> MemoryPlan
+    ) -> (MemoryPlan, MappedDataset?) {
+        if let mapping, case let memory = make(mapping), case .slabs = memory.shape { return (memory, mapping) }
+        return (make(nil), nil)
+    }
+
+    /// Bytes per slab value of INPUT's pages that stay mapped beside the slab buffers: two slabs
+    /// where the kernel reads them in place (converted values pass through in their staging's place).
+    private func mappedInPlaceBytes<E: KernelElement & NativeElement>(_ type: E.Type, _ mapped: MappedDataset?) -> Int {
+        guard let mapped, StoredSlabs<E>.readsInPlace(mapped.elementType) else { return 0 }
+        return 2 * mapped.elementType.byteCount
     }
 
     private var piecesUnderMPI: PipelineError {

@@ -54,13 +54,16 @@ struct MemoryPlan: Equatable {
     ///   - computeSize: bytes of one value in the compute type.
     ///   - stagingBytes: bytes per slab value of the buffer the stored values pass through when gnorm
     ///     converts them (2 for float16, the integer's width for integers; 0 when HDF5 reads into the slab).
+    ///     A mapped INPUT's pages of one slab take the staging buffer's place (`MappedDataset`).
+    ///   - mappedBytes: bytes per slab value of INPUT's pages mapped beside the slab buffers when the
+    ///     kernel reads them in place (two slabs: one computed, the next prepared).
     ///   - codecs: the parallel-deflate codecs the datasets allow (input, output).
     init(
         sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, stagingBytes: Int,
-        codecs: [Codec], threadCount: Int
+        mappedBytes: Int = 0, codecs: [Codec], threadCount: Int
     ) {
         let staged = stagingBytes > 0
-        let valueBytes = 2 * computeSize + stagingBytes
+        let valueBytes = 2 * computeSize + stagingBytes + mappedBytes
         let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
         let parallelIO = !codecs.isEmpty || staged
         ioThreads = parallelIO ? max(1, threadCount / 2) : 1

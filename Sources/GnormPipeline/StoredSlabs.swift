@@ -20,6 +20,8 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     private let bigEndian: Bool
     /// Little-endian integers read as stored and widened to `E` (Double) by gnorm.
     private let integer: (bits: Int, signed: Bool)?
+    /// float64 results stored as little-endian float32, narrowed by gnorm.
+    private let narrowsToFloat: Bool
     private let threadCount: Int
     /// float16 bits of one slab, shared with the other direction's `StoredSlabs`.
     private let staging: Staging
@@ -61,9 +63,10 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         } else {
             integer = nil
         }
+        narrowsToFloat = E.self == Double.self && elementType == .float32
         self.threadCount = threadCount
         self.staging = staging
-        let native = elementType == .float(bits: 8 * MemoryLayout<E>.size, bigEndian: false)
+        let native = Self.readsInPlace(elementType)
         let usable = native || (halfStored && !bigEndian) || integer != nil
         self.mapped = usable && mapped?.elementType == elementType ? mapped : nil
         directValues = native ? self.mapped : nil
@@ -74,8 +77,14 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         switch elementType {
         case .float(16, _): return 2
         case .integer(let bits, _, false) where E.self == Double.self: return bits / 8
+        case .float32 where E.self == Double.self: return 4
         default: return 0
         }
+    }
+
+    /// Whether a mapped dataset of this type is read by the kernel where it lies: `E` itself, little-endian.
+    static func readsInPlace(_ elementType: ElementType) -> Bool {
+        elementType == .float(bits: 8 * MemoryLayout<E>.size, bigEndian: false)
     }
 
     /// The stored element size a parallel-deflate codec must move for this compute type:
@@ -164,6 +173,12 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
 
     func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error)
     {
+        if narrowsToFloat {
+            let floats = staging.buffer(count: values.count, of: Float.self)
+            let doubles = UnsafeRawBufferPointer(values).assumingMemoryBound(to: Double.self)
+            FloatNarrowing.narrow(doubles, into: floats, threadCount: threadCount)
+            return try dataset.writeStored(block, from: UnsafeRawBufferPointer(floats))
+        }
         guard halfStored else { return try dataset.write(block, from: values) }
         let bits = staging.buffer(count: values.count)
         Float16Conversion.narrow(values, into: bits, threadCount: threadCount)
