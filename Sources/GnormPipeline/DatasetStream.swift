@@ -55,6 +55,7 @@ struct DatasetStream {
                 mappedBytes: mappedInPlaceBytes(E.self, mapped),
                 codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: self.plan.threadCount)
         }
+        keepSlabBuffers(E.self, for: memory)
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads, mapped: mapped)
         let slabs: SlabPlan
@@ -162,6 +163,7 @@ struct DatasetStream {
                 codecs: [readLayout?.budgeted(writing: false), writeLayout?.budgeted(writing: true)].compactMap { $0 },
                 threadCount: self.plan.threadCount)
         }
+        keepSlabBuffers(E.self, for: memory)
         let plan = self.plan.with(threadCount: memory.kernelThreads)
         let staging = StoredSlabs<E>.Staging()
         let storedInput = StoredSlabs<E>(
@@ -270,6 +272,12 @@ struct DatasetStream {
     /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
     private func mapping(of input: borrowing Dataset) -> MappedDataset? {
         MappedDataset(input, sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements)
+    }
+
+    /// Frees the slab buffers kept from the last dataset unless `memory`'s slabs are their size.
+    private func keepSlabBuffers<E>(_ type: E.Type, for memory: MemoryPlan) {
+        guard case .slabs(let slabs) = memory.shape else { return SlabBuffers.keepOnly(byteCount: nil) }
+        SlabBuffers.keepOnly(byteCount: slabs.samplesPerSlab * geometry.sampleElements * MemoryLayout<E>.stride)
     }
 
     /// The memory plan with INPUT's values mapped, when whole samples still fit beside the mapped

@@ -5,9 +5,7 @@ import HDF5
 extension ApplyRun {
     /// Appends "TIMESTAMP: command line" to the root's `history`, as NCO does.
     static func writeHistory(_ commandLine: String, in file: borrowing File, name: String) throws(PipelineError) {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let line = "\(formatter.string(from: Date())): \(commandLine)"
+        let line = "\(Date().formatted(Self.timestamp)): \(commandLine)"
         do {
             var history = line
             if case .string(let previous)? = try file.attribute("history"), !previous.isEmpty {
@@ -18,4 +16,7 @@ extension ApplyRun {
             throw .io("cannot write history: \(error.reason ?? error.description)", file: name, cause: error)
         }
     }
+
+    /// 2026-12-01T16:58:27Z. Made once: building a formatter per file was 5 % of a run over many small files.
+    private static let timestamp = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
 }

@@ -29,11 +29,11 @@ struct SlabPipeline<E> {
     ) throws(PipelineError) {
         guard !slabs.isEmpty else { return }
         let capacity = elementCounts.max() ?? 0
-        let buffers = [
-            UnsafeMutableBufferPointer<E>.allocate(capacity: capacity),
-            UnsafeMutableBufferPointer<E>.allocate(capacity: slabs.count > 1 ? capacity : 0),
-        ]
-        defer { for buffer in buffers { buffer.deallocate() } }
+        let storage = [capacity, slabs.count > 1 ? capacity : 0].map {
+            SlabBuffers.take(byteCount: $0 * MemoryLayout<E>.stride)
+        }
+        defer { for buffer in storage { SlabBuffers.give(buffer) } }
+        let buffers = storage.map { $0.bindMemory(to: E.self) }
         func view(_ index: Int) -> UnsafeMutableBufferPointer<E> {
             UnsafeMutableBufferPointer(rebasing: buffers[index % 2][0..<elementCounts[index]])
         }
