@@ -15,11 +15,15 @@ private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
 /// Keeps allocations of `bytes` or more mmap'ed, so that freeing a slab or chunk
 /// buffer returns it to the system; glibc's adaptive threshold otherwise parks
-/// them in per-thread arenas, which doubled peak RSS.
+/// them in per-thread arenas, which doubled peak RSS. Smaller blocks freed at the top
+/// of the heap stay there (up to 64 MiB) rather than going back at once: libhdf5
+/// callocs over half a MiB of cache tables per file opened, and trimming them after
+/// every file made each open fault its pages in again (a tenth of the time over many
+/// small files). Peak RSS is unchanged: the heap only keeps what it already reached.
 func keepLargeAllocationsMapped(from bytes: Int32) {
-    let mmapThreshold: Int32 = -3
-    let arenaMax: Int32 = -8  // M_MMAP_THRESHOLD, M_ARENA_MAX
+    let (trimThreshold, mmapThreshold, arenaMax): (Int32, Int32, Int32) = (-1, -3, -8)  // M_TRIM_THRESHOLD, ...
     _ = glibcMallopt(mmapThreshold, bytes)
+    _ = glibcMallopt(trimThreshold, 64 << 20)
     _ = glibcMallopt(arenaMax, 4)
 }
 

@@ -35,7 +35,7 @@ extension ApplyRun {
                 let summaries = try run(
                     input: input, output: apply.inPlace ? nil : output, options: options, apply: apply,
                     progress: progress, batch: batch)
-                if batch.isFull { try batch.commit() }
+                if batch.isFull { try batch.commitInBackground() }
                 outcomes.append(FileOutcome(input: input, output: output, summaries: summaries, failure: nil))
             } catch {
                 if case .usage = error { throw error }

@@ -10,7 +10,8 @@ import Foundation
 /// async-signal-safe functions (`unlink`, `_exit`) and reads plain memory.
 /// Several runs in one process (a library caller, the tests) each hold a slot.
 public enum SignalCleanup {
-    private static let slotCount = 16
+    /// Two batches of files (one being committed, one filling) and a few single runs.
+    private static let slotCount = 2 * DurableBatch.size + 16
     private static let capacity = 4096
     nonisolated(unsafe) private static let paths: UnsafeMutablePointer<CChar> = {
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: slotCount * capacity)

@@ -114,6 +114,32 @@ extension ManyFilesTests {
                 == Gnorm.read(folder + "/single.h5", "/gnorm/x/mean"))
     }
 
+    /// More files than three durable batches (two committed in the background while the next fills):
+    /// every OUTPUT appears, is what a single run writes, and no temporary file is left.
+    @Test func manyBatchesOfFilesAllAppearComplete() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/in", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: folder + "/out", withIntermediateDirectories: false)
+        let inputs = try (0..<150).map { index -> String in
+            let path = folder + "/in/f\(index).h5"
+            let file = try File(creating: path)
+            let dataset = try file.createDataset("/x", shape: [2, 4, 3, 3], elementType: .float32)
+            try dataset.writeAll((0..<72).map { Float(($0 * 7 + index) % 13) })
+            try file.close()
+            return path
+        }
+        let run = try Gnorm.run(["apply", "-q", "-g", "2", "--output-dir", folder + "/out"] + inputs)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Gnorm.listing(folder + "/out").count == 150)
+        #expect(try Gnorm.listing(folder + "/out").allSatisfy { $0.hasPrefix("f") && $0.hasSuffix(".h5") })
+        for index in [0, 64, 149] {
+            let single = folder + "/single\(index).h5"
+            #expect(try Gnorm.run(["apply", "-q", "-g", "2", inputs[index], single]).status == 0)
+            #expect(try Gnorm.read(folder + "/out/f\(index).h5", "/x") == Gnorm.read(single, "/x"))
+        }
+    }
+
     @Test func severalInputsNeedAFolderAndDistinctNames() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
