@@ -191,6 +191,7 @@ struct DatasetStream {
         var collected: [Moments] = given ?? []
         var done = 0
         let direct = storedInput.directValues
+        let outputDescriptor = output.fileDescriptor()
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
         let unit = lcm(readCodec?.chunkRows ?? 1, share == nil ? 1 : SampleShare.writeUnit(of: output))
         try pipeline(E.self, slabs, multiple: unit).run(
@@ -232,6 +233,7 @@ struct DatasetStream {
                         "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
                         cause: error.underlying)
                 }
+                if let outputDescriptor { startWriteback(outputDescriptor) }
                 // Progress counts samples written, the last step of each slab.
                 done += slab.count
                 events.samplesDone(done)
