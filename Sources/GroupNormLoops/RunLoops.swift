@@ -6,9 +6,9 @@
 // Only concrete functions of standard-library types are public: each build keeps its own
 // generic code, which must not be inlined into the baseline-compiled GroupNormKernel.
 
-/// Moments of `count` contiguous values as (mean, M2): a sum pass, then a corrected
-/// two-pass sum of squared deviations over the same (cache-resident) block. A constant
-/// block has exactly its value as mean, whatever the rounding of the sum.
+/// Moments of `count` contiguous values as (mean, M2): one pass of sums shifted by the first
+/// value, or where that would lose digits a corrected two-pass over the same (cache-resident)
+/// block. A constant block has exactly its value as mean, whatever the rounding of the sums.
 @inline(never)
 public func blockMoments(_ values: UnsafePointer<Float>, count: Int) -> (mean: Double, m2: Double) {
     contiguousMoments(values, count: count)
@@ -39,66 +39,79 @@ public func normalizeRun(
 @inline(__always)
 func contiguousMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int) -> (mean: Double, m2: Double) {
     precondition(count > 0)
-    // Two independent sets of lanes: one chain of float64 adds per set would leave the loop
-    // waiting on the adder's latency (it ran at half the speed).
-    var sumLanes = (SIMD8<Double>(), SIMD8<Double>())
+    // One pass of sums shifted by the block's first value: Σd and Σd², d = x − x₀. Two
+    // independent sets of lanes each, or the float64 adds wait on their latency.
     let first = values[0]
+    let shift = Double(first)
+    let shiftLanes = SIMD8<Double>(repeating: shift)
     let firstBits = E.bits(SIMD8<E>(repeating: first))
+    var sums = (SIMD8<Double>(), SIMD8<Double>())
+    var squares = (SIMD8<Double>(), SIMD8<Double>())
     var differences = SIMD8<E.BitPattern>()
     var index = 0
     while index + 16 <= count {
         let (low, high) = (values.lanes(at: index), values.lanes(at: index + 8))
-        sumLanes.0 += E.widen(low)
-        sumLanes.1 += E.widen(high)
+        let (d0, d1) = (E.widen(low) - shiftLanes, E.widen(high) - shiftLanes)
+        sums.0 += d0
+        sums.1 += d1
+        squares.0 += d0 * d0
+        squares.1 += d1 * d1
         differences |= (E.bits(low) ^ firstBits) | (E.bits(high) ^ firstBits)
         index += 16
     }
     if index + 8 <= count {
         let lanes = values.lanes(at: index)
-        sumLanes.0 += E.widen(lanes)
+        let d = E.widen(lanes) - shiftLanes
+        sums.0 += d
+        squares.0 += d * d
         differences |= E.bits(lanes) ^ firstBits
         index += 8
     }
-    var sum = (sumLanes.0 + sumLanes.1).sum()
+    var sum = (sums.0 + sums.1).sum()
+    var square = (squares.0 + squares.1).sum()
     var constant = differences == SIMD8<E.BitPattern>()
     while index < count {
         let value = values[index]
-        sum += Double(value)
+        let d = Double(value) - shift
+        sum += d
+        square += d * d
         constant = constant && value == first
         index += 1
     }
     let n = Double(count)
-    if constant && sum.isFinite { return (Double(first), 0) }
-    let mean = sum / n
+    // A constant block has exactly its value as mean, whatever the rounding of the sums.
+    if constant && sum.isFinite { return (shift, 0) }
+    let m2 = square - sum * sum / n
+    // Σd² − (Σd)²/n keeps its digits while x₀ lies within a few deviations of the mean
+    // (Σd² ≤ 16 M2: x₀ within √15 σ); otherwise, or for non-finite sums, the corrected two-pass.
+    if square <= 16 * m2 { return (shift + sum / n, m2) }
+    return twoPassMoments(values, count: count, mean: shift + sum / n)
+}
+
+/// The corrected two-pass moments around `mean`: Σd and Σd² with d = x − mean, the mean
+/// then corrected by Σd / n and M2 by (Σd)² / n (the rounding error of the mean).
+@inline(never)
+func twoPassMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int, mean: Double) -> (mean: Double, m2: Double)
+{
+    let n = Double(count)
     let center = SIMD8<Double>(repeating: mean)
-    var squareLanes = (SIMD8<Double>(), SIMD8<Double>())
-    var deviationLanes = (SIMD8<Double>(), SIMD8<Double>())
-    index = 0
-    while index + 16 <= count {
-        let low = E.widen(values.lanes(at: index)) - center
-        let high = E.widen(values.lanes(at: index + 8)) - center
-        squareLanes.0 += low * low
-        squareLanes.1 += high * high
-        deviationLanes.0 += low
-        deviationLanes.1 += high
-        index += 16
-    }
-    if index + 8 <= count {
+    var squareLanes = SIMD8<Double>()
+    var deviationLanes = SIMD8<Double>()
+    var index = 0
+    while index + 8 <= count {
         let deviation = E.widen(values.lanes(at: index)) - center
-        squareLanes.0 += deviation * deviation
-        deviationLanes.0 += deviation
+        squareLanes += deviation * deviation
+        deviationLanes += deviation
         index += 8
     }
-    var squares = (squareLanes.0 + squareLanes.1).sum()
-    var deviations = (deviationLanes.0 + deviationLanes.1).sum()
+    var squares = squareLanes.sum()
+    var deviations = deviationLanes.sum()
     while index < count {
         let deviation = Double(values[index]) - mean
         squares += deviation * deviation
         deviations += deviation
         index += 1
     }
-    // Σd is zero in exact arithmetic; subtracting its square removes the
-    // rounding error of the mean (the "corrected two-pass" algorithm).
     return (mean + deviations / n, max(0, squares - deviations * deviations / n))
 }
 
