@@ -192,6 +192,7 @@ struct DatasetStream {
         var done = 0
         let direct = storedInput.directValues
         let outputDescriptor = output.fileDescriptor()
+        let lastSample = slabs.slabs.last?.upperBound ?? 0
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
         let unit = lcm(readCodec?.chunkRows ?? 1, share == nil ? 1 : SampleShare.writeUnit(of: output))
         try pipeline(E.self, slabs, multiple: unit).run(
@@ -233,7 +234,8 @@ struct DatasetStream {
                         "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
                         cause: error.underlying)
                 }
-                if let outputDescriptor { startWriteback(outputDescriptor) }
+                // The last slab's pages go with the final fsync.
+                if let outputDescriptor, slab.upperBound < lastSample { startWriteback(outputDescriptor) }
                 // Progress counts samples written, the last step of each slab.
                 done += slab.count
                 events.samplesDone(done)

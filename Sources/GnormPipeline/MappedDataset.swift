@@ -22,14 +22,18 @@ final class MappedDataset: @unchecked Sendable {
     private static let populateRead: Int32 = 22
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
+    /// Below this many bytes HDF5's read is cheaper than setting up and tearing down a mapping.
+    static let smallestMapped = 8 << 20
+
     /// nil where the values are not one plain byte range of a POSIX file that the kernel can
-    /// populate: chunked, compact, external or unallocated storage, file images, MPI-IO.
+    /// populate (chunked, compact, external or unallocated storage, file images, MPI-IO), or
+    /// are fewer than `smallestMapped` bytes.
     init?(_ dataset: borrowing Dataset, sampleCount: Int, sampleElements: Int) {
         let elementType = dataset.elementType
         let elementBytes = elementType.byteCount
         guard elementBytes > 0, let descriptor = dataset.fileDescriptor(),
             case .contiguous(let range?) = try? dataset.storage(),
-            range.count == sampleCount * sampleElements * elementBytes, !range.isEmpty,
+            range.count == sampleCount * sampleElements * elementBytes, range.count >= Self.smallestMapped,
             range.lowerBound % elementBytes == 0
         else { return nil }
         let start = range.lowerBound / Self.pageSize * Self.pageSize

@@ -273,3 +273,32 @@ extension CommandTests {
         #expect(run.stdout == expected)
     }
 }
+
+extension CommandTests {
+    /// Large contiguous datasets, read from a mapping of INPUT (a user block puts their values
+    /// off page boundaries): OUTPUT matches the float64 NumPy reference, and is bitwise what
+    /// the read through HDF5 gives (a memory limit that streams each sample in pieces).
+    @Test func mappedInputMatchesTheReferenceAndTheReadThroughHDF5() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try Python.run("mapped_cases.py", ["make", folder])
+        try #require(made.status == 0, "\(made.output)")
+        let input = folder + "/in.h5"
+        let mapped = try Gnorm.run(["apply", "-q", "-g", "4", input, folder + "/mapped.h5"])
+        #expect(mapped.status == 0, "\(mapped.stderr)")
+        let checked = try Python.run("mapped_cases.py", ["check", folder, folder + "/mapped.h5"])
+        #expect(checked.status == 0 && checked.output == "ok\n", "\(checked.output)")
+        let pieces = try Gnorm.run(["apply", "-q", "-g", "4", "--memory-limit", "2", input, folder + "/pieces.h5"])
+        #expect(pieces.status == 0, "\(pieces.stderr)")
+        for name in ["/f32", "/i16"] {
+            let a = try Gnorm.read(folder + "/mapped.h5", name).map(\.bitPattern)
+            let b = try Gnorm.read(folder + "/pieces.h5", name).map(\.bitPattern)
+            // The first difference only: describing two arrays of 2 M values would take minutes.
+            let difference = a.count == b.count ? a.indices.first { a[$0] != b[$0] } : -1
+            #expect(difference == nil, "\(name) differs at \(difference ?? 0)")
+        }
+        let stats = try Gnorm.run(["stats", "-g", "4", "--format", "csv", input])
+        let throughHDF5 = try Gnorm.run(["stats", "-g", "4", "--format", "csv", "--memory-limit", "2", input])
+        #expect(stats.status == 0 && stats.stdout == throughHDF5.stdout, "\(stats.stderr)")
+    }
+}
