@@ -103,29 +103,30 @@ def batch_norm(x, y, buffers, per_slab, eps):
     return mean, var
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("input")
-    parser.add_argument("output", nargs="?")
+def add_options(parser):
+    """The options h5py_numpy_many.py shares."""
     parser.add_argument("--dataset", default="x")
     parser.add_argument("--groups", type=int, default=32)
     parser.add_argument("--mode", choices=["group", "batch"], default="group")
     parser.add_argument("--eps", type=float, default=1e-5)
     parser.add_argument("--slab-mib", type=int, default=64, help="float64 working buffer (at least one sample)")
     parser.add_argument("--fsync", action="store_true")
-    args = parser.parse_args()
-    with h5py.File(args.input, "r") as fin:
+
+
+def normalize_file(source, target, args):
+    """Normalizes `source` into `target` (None: statistics only)."""
+    with h5py.File(source, "r") as fin:
         x = fin[args.dataset]
         sample_bytes = 8 * int(np.prod(x.shape[1:]))
         per_slab = max(1, min(x.shape[0], args.slab_mib * 2**20 // sample_bytes))
         buffers = Slabs(x, per_slab)
-        if args.output is None:
+        if target is None:
             if args.mode == "group":
                 group_norm(x, None, buffers, per_slab, args.groups, args.eps)
             else:
                 batch_norm(x, None, buffers, per_slab, args.eps)
             return
-        with h5py.File(args.output, "w") as fout:
+        with h5py.File(target, "w") as fout:
             y = fout.create_dataset(args.dataset, shape=x.shape, dtype=output_type(x.dtype), chunks=x.chunks,
                                     compression=x.compression, compression_opts=x.compression_opts,
                                     shuffle=x.shuffle)
@@ -135,7 +136,16 @@ def main():
                 mean, var = batch_norm(x, y, buffers, per_slab, args.eps)
             fout[f"gnorm/{args.dataset}/mean"] = mean
             fout[f"gnorm/{args.dataset}/var"] = var
-    if args.fsync:
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("input")
+    parser.add_argument("output", nargs="?")
+    add_options(parser)
+    args = parser.parse_args()
+    normalize_file(args.input, args.output, args)
+    if args.fsync and args.output is not None:
         fsync_path(args.output)
         fsync_path(os.path.dirname(os.path.abspath(args.output)))
 

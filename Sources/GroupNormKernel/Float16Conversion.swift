@@ -36,7 +36,8 @@ public enum Float16Conversion {
     public static func widen(
         _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>, threadCount: Int
     ) {
-        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
             convert(elements, from: input, to: output) { widenToFloat($0) }
         }
     }
@@ -45,7 +46,8 @@ public enum Float16Conversion {
     public static func widen(
         _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Double>, threadCount: Int
     ) {
-        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
             convert(elements, from: input, to: output) { widenToDouble($0) }
         }
     }
@@ -54,7 +56,8 @@ public enum Float16Conversion {
     public static func narrow(
         _ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutableBufferPointer<UInt16>, threadCount: Int
     ) {
-        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
             convert(elements, from: input, to: output) { narrow($0) }
         }
     }
@@ -64,7 +67,8 @@ public enum Float16Conversion {
     public static func narrow(
         _ source: UnsafeBufferPointer<Double>, into destination: UnsafeMutableBufferPointer<UInt16>, threadCount: Int
     ) {
-        inBlocks(source, destination, threadCount: threadCount) { elements, input, output in
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
             convert(elements, from: input, to: output) { narrow($0) }
         }
     }
@@ -103,25 +107,6 @@ public enum Float16Conversion {
                 threadCount: threadCount)
         } else {
             preconditionFailure("no float16 conversion for \(Element.self)")
-        }
-    }
-
-    /// Calls `body` with fixed blocks of `source`'s indices, spread over threads.
-    @inline(__always)
-    private static func inBlocks<Source, Target>(
-        _ source: UnsafeBufferPointer<Source>, _ destination: UnsafeMutableBufferPointer<Target>, threadCount: Int,
-        _ body: (_ elements: Range<Int>, _ input: UnsafePointer<Source>, _ output: SharedPointer<Target>) -> Void
-    ) {
-        precondition(source.count == destination.count, "source and destination differ in length")
-        let count = source.count
-        guard count > 0, let input = source.baseAddress, let output = destination.baseAddress else { return }
-        let inputBytes = UnsafeRawPointer(input)..<UnsafeRawPointer(input + count)
-        let outputBytes = UnsafeRawPointer(output)..<UnsafeRawPointer(output + count)
-        precondition(!inputBytes.overlaps(outputBytes), "source and destination overlap")
-        let target = SharedPointer(base: output)
-        let blockCount = (count + blockLength - 1) / blockLength
-        ParallelLoop(threadCount: threadCount).run(taskCount: blockCount) { blocks, _ in
-            body(blocks.lowerBound * blockLength..<min(count, blocks.upperBound * blockLength), input, target)
         }
     }
 

@@ -10,16 +10,9 @@ public enum FloatNarrowing {
     public static func narrow(
         _ source: UnsafeBufferPointer<Double>, into destination: UnsafeMutableBufferPointer<Float>, threadCount: Int
     ) {
-        precondition(source.count == destination.count, "\(source.count) doubles into \(destination.count) floats")
-        guard let input = source.baseAddress, let output = destination.baseAddress else { return }
-        let count = source.count
-        let blocks = (count + blockLength - 1) / blockLength
-        let target = SharedPointer(base: output)
-        ParallelLoop(threadCount: threadCount).run(taskCount: blocks) { tasks, _ in
-            for block in tasks {
-                let start = block * blockLength
-                for index in start..<min(count, start + blockLength) { target.base[index] = Float(input[index]) }
-            }
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
+            for index in elements { output.base[index] = Float(input[index]) }
         }
     }
 }

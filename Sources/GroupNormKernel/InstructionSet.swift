@@ -31,33 +31,24 @@ func contiguousMoments<E: KernelElement>(_ values: UnsafePointer<E>, count: Int,
     return Moments(count: Double(count), mean: result.mean, m2: result.m2)
 }
 
+/// A build's `normalizeRun` for one element type: source, destination, count, then the map.
+private typealias NormalizeRun<T> = (UnsafePointer<T>, UnsafeMutablePointer<T>, Int, T, T, T, T) -> Void
+
 /// One run normalized with its affine map (GroupNormLoops' `normalizeRun`).
 @inline(__always)
 func normalizeContiguous<E: KernelElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, count: Int, _ p: RunParameters<E>,
     on set: InstructionSet
 ) {
+    @inline(__always)
+    func run<T: BinaryFloatingPoint>(_ baseline: NormalizeRun<T>, _ avx2: NormalizeRun<T>) {
+        let input = UnsafeRawPointer(source).assumingMemoryBound(to: T.self)
+        let output = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: T.self)
+        (set == .avx2 ? avx2 : baseline)(input, output, count, T(p.meanHigh), T(p.meanLow), T(p.scale), T(p.shift))
+    }
     if E.self == Float.self {
-        let input = UnsafeRawPointer(source).assumingMemoryBound(to: Float.self)
-        let output = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self)
-        let (high, low, scale, shift) = (Float(p.meanHigh), Float(p.meanLow), Float(p.scale), Float(p.shift))
-        if set == .avx2 {
-            GroupNormLoopsAVX2.normalizeRun(
-                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
-        } else {
-            GroupNormLoops.normalizeRun(
-                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
-        }
+        run(GroupNormLoops.normalizeRun as NormalizeRun<Float>, GroupNormLoopsAVX2.normalizeRun)
     } else {
-        let input = UnsafeRawPointer(source).assumingMemoryBound(to: Double.self)
-        let output = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Double.self)
-        let (high, low, scale, shift) = (Double(p.meanHigh), Double(p.meanLow), Double(p.scale), Double(p.shift))
-        if set == .avx2 {
-            GroupNormLoopsAVX2.normalizeRun(
-                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
-        } else {
-            GroupNormLoops.normalizeRun(
-                input, output, count: count, meanHigh: high, meanLow: low, scale: scale, shift: shift)
-        }
+        run(GroupNormLoops.normalizeRun as NormalizeRun<Double>, GroupNormLoopsAVX2.normalizeRun)
     }
 }

@@ -19,16 +19,9 @@ public enum IntegerConversion {
     public static func widen<Source: FixedWidthInteger>(
         _ source: UnsafeBufferPointer<Source>, into destination: UnsafeMutableBufferPointer<Double>, threadCount: Int
     ) {
-        precondition(source.count == destination.count, "\(source.count) integers into \(destination.count) values")
-        guard let input = source.baseAddress, let output = destination.baseAddress else { return }
-        let count = source.count
-        let blocks = (count + blockLength - 1) / blockLength
-        let target = SharedPointer(base: output)
-        ParallelLoop(threadCount: threadCount).run(taskCount: blocks) { tasks, _ in
-            for block in tasks {
-                let start = block * blockLength
-                widenBlock(input + start, target.base + start, count: min(blockLength, count - start))
-            }
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
+            widenBlock(input + elements.lowerBound, output.base + elements.lowerBound, count: elements.count)
         }
     }
 
