@@ -30,56 +30,61 @@ struct ChannelScratch<E: KernelElement> {
     }
 }
 
-/// Moments of each bucket of `channelsPerBucket` channels over `rows` rows,
-/// written to `output[0 ..< C / channelsPerBucket]`. Two passes over the
-/// (cache-resident) block: per-channel sums, then deviations from the bucket mean.
+/// Moments of each bucket of `channelsPerBucket` channels over `rows` rows, written to
+/// `output[0 ..< C / channelsPerBucket]`: one pass of per-channel sums shifted by row 0
+/// (GroupNormLoops' `channelSums`), each channel's moments merged into its bucket's; a
+/// bucket where a shifted sum would lose digits gets a corrected two-pass instead.
 @inline(__always)
 func channelsLastMoments<E: KernelElement>(
+    _ values: UnsafePointer<E>, rows: Int, channelCount C: Int, channelsPerBucket K: Int,
+    scratch: ChannelScratch<E>, into output: UnsafeMutablePointer<Moments>, on set: InstructionSet
+) {
+    scratch.firsts.update(from: values, count: C)
+    for c in 0..<C { scratch.centers[c] = Double(values[c]) }
+    channelSums(values, rows: rows, channelCount: C, scratch: scratch, on: set)
+    let n = Double(rows)
+    var anyTwoPass = false
+    for bucket in 0..<C / K {
+        let first = scratch.firsts[bucket * K]
+        var constant = true
+        var conditioned = true
+        var moments = Moments.empty
+        for c in bucket * K..<(bucket + 1) * K {
+            constant = constant && scratch.differences[c] == 0 && scratch.firsts[c] == first
+            let (sum, square) = (scratch.sums[c], scratch.squares[c])
+            let m2 = square - sum * sum / n
+            // As in a run's block moments: Σd² ≤ 16 M2 keeps the digits (false for NaN).
+            conditioned = conditioned && square <= 16 * m2
+            moments = moments.merging(Moments(count: n, mean: scratch.centers[c] + sum / n, m2: m2))
+        }
+        // A constant bucket has exactly its value as mean, whatever the rounding of the sums.
+        if constant && Double(first).isFinite {
+            output[bucket] = Moments(count: n * Double(K), mean: Double(first), m2: 0)
+        } else if conditioned {
+            output[bucket] = moments
+        } else {
+            output[bucket] = Moments(count: n * Double(K), mean: moments.mean, m2: .nan)
+            anyTwoPass = true
+        }
+    }
+    if anyTwoPass {
+        twoPassChannelsLastMoments(
+            values, rows: rows, channelCount: C, channelsPerBucket: K, scratch: scratch, into: output)
+    }
+}
+
+/// The corrected two-pass moments of the buckets whose M2 is NaN in `output`, around the
+/// mean written there.
+@inline(never)
+func twoPassChannelsLastMoments<E: KernelElement>(
     _ values: UnsafePointer<E>, rows: Int, channelCount C: Int, channelsPerBucket K: Int,
     scratch: ChannelScratch<E>, into output: UnsafeMutablePointer<Moments>
 ) {
     let vectorEnd = C - C % 8
-    scratch.sums.update(repeating: 0, count: C)
-    scratch.firsts.update(from: values, count: C)
-    scratch.differences.update(repeating: 0, count: C)
-    for row in 0..<rows {
-        let line = values + row * C
-        var c = 0
-        while c < vectorEnd {
-            let lanes = line.lanes(at: c)
-            let sums = UnsafePointer(scratch.sums).lanes(at: c) + E.widen(lanes)
-            scratch.sums.storeLanes(sums, at: c)
-            let differences =
-                UnsafePointer(scratch.differences).lanes(at: c)
-                | (E.bits(lanes) ^ E.bits(UnsafePointer(scratch.firsts).lanes(at: c)))
-            scratch.differences.storeLanes(differences, at: c)
-            c += 8
-        }
-        while c < C {
-            let value = line[c]
-            scratch.sums[c] += Double(value)
-            if value != scratch.firsts[c] { scratch.differences[c] = 1 }
-            c += 1
-        }
-    }
-    let bucketCount = C / K
     let n = Double(rows * K)
-    var anyVaried = false
-    for bucket in 0..<bucketCount {
-        var sum = 0.0
-        let first = scratch.firsts[bucket * K]
-        var constant = true
-        for c in bucket * K..<(bucket + 1) * K {
-            sum += scratch.sums[c]
-            constant = constant && scratch.differences[c] == 0 && scratch.firsts[c] == first
-        }
-        constant = constant && sum.isFinite
-        let mean = constant ? Double(first) : sum / n
-        output[bucket] = Moments(count: n, mean: mean, m2: constant ? 0 : .nan)
-        anyVaried = anyVaried || !constant
-        for c in bucket * K..<(bucket + 1) * K { scratch.centers[c] = mean }
+    for bucket in 0..<C / K {
+        for c in bucket * K..<(bucket + 1) * K { scratch.centers[c] = output[bucket].mean }
     }
-    if !anyVaried { return }
     scratch.squares.update(repeating: 0, count: C)
     scratch.deviations.update(repeating: 0, count: C)
     for row in 0..<rows {
@@ -98,7 +103,7 @@ func channelsLastMoments<E: KernelElement>(
             c += 1
         }
     }
-    for bucket in 0..<bucketCount where output[bucket].m2.isNaN {
+    for bucket in 0..<C / K where output[bucket].m2.isNaN {
         var squares = 0.0
         var deviations = 0.0
         for c in bucket * K..<(bucket + 1) * K {
@@ -108,28 +113,5 @@ func channelsLastMoments<E: KernelElement>(
         let mean = output[bucket].mean
         output[bucket] = Moments(
             count: n, mean: mean + deviations / n, m2: max(0, squares - deviations * deviations / n))
-    }
-}
-
-/// Normalizes `rows` rows of C channels with per-channel parameters.
-@inline(__always)
-func normalizeChannelsLast<E: KernelElement>(
-    _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, rows: Int, channelCount C: Int,
-    meanHigh: UnsafePointer<E>, meanLow: UnsafePointer<E>, scale: UnsafePointer<E>, shift: UnsafePointer<E>
-) {
-    let vectorEnd = C - C % 8
-    for row in 0..<rows {
-        let input = source + row * C
-        let output = destination + row * C
-        var c = 0
-        while c < vectorEnd {
-            let centered = (input.lanes(at: c) - meanHigh.lanes(at: c)) - meanLow.lanes(at: c)
-            output.storeLanes(centered * scale.lanes(at: c) + shift.lanes(at: c), at: c)
-            c += 8
-        }
-        while c < C {
-            output[c] = ((input[c] - meanHigh[c]) - meanLow[c]) * scale[c] + shift[c]
-            c += 1
-        }
     }
 }

@@ -15,6 +15,13 @@ extension GroupNormPlan {
         scale: [Double]?, shift: [Double]?, epsilon: Double
     ) throws(GroupNormError) -> [Moments] {
         let channelsPerGroup = channelCount / groupCount
+        if case .groups = scope, layout == .channelsLast, N >= threadCount, spatialCount > 0,
+            sampleElements * MemoryLayout<E>.size <= Self.fusedGroupBytes,
+            let input = source.baseAddress, let output = destination.baseAddress
+        {
+            return try normalizeChannelsLastSamples(
+                input, into: output, sampleCount: N, scale: scale, shift: shift, epsilon: epsilon)
+        }
         guard case .groups = scope, layout == .channelsFirst, N > 0, spatialCount > 0,
             channelsPerGroup * spatialCount * MemoryLayout<E>.size <= Self.fusedGroupBytes,
             let input = source.baseAddress, let output = destination.baseAddress
@@ -63,6 +70,72 @@ extension GroupNormPlan {
                         let offset = group * groupLength + member * spatial
                         normalizeContiguous(
                             input + offset, target.base + offset, count: spatial, parameters, on: instructionSet)
+                    }
+                }
+            }
+        }
+        return statistics
+    }
+
+    /// Channels last, a sample that fits in cache at a time on each thread: its statistics, then
+    /// its rows normalized while still in cache. The same blocks, merge order and maps as
+    /// `moments` then `normalize`, so the same bits.
+    private func normalizeChannelsLastSamples<E: KernelElement>(
+        _ input: UnsafePointer<E>, into output: UnsafeMutablePointer<E>, sampleCount N: Int,
+        scale: [Double]?, shift: [Double]?, epsilon: Double
+    ) throws(GroupNormError) -> [Moments] {
+        let (C, groups) = (channelCount, groupCount)
+        try validate(
+            NormalizationParameters(
+                mean: Array(repeating: 0, count: N * groups), variance: Array(repeating: 0, count: N * groups),
+                scale: scale, shift: shift, epsilon: epsilon), sampleCount: N)
+        let spatial = spatialCount
+        let rowsPerBlock = max(1, Self.blockElements / C)
+        let workers = min(threadCount, N)
+        let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
+        defer { for scratch in scratches { scratch.deallocate() } }
+        // Per worker: one block's bucket moments, and the sample's maps (meanHigh, meanLow, scale, shift).
+        let blockSlots = UnsafeMutablePointer<Moments>.allocate(capacity: workers * groups)
+        defer { blockSlots.deallocate() }
+        let maps = UnsafeMutablePointer<E>.allocate(capacity: workers * 4 * C)
+        defer { maps.deallocate() }
+        var statistics = [Moments](repeating: .empty, count: N * groups)
+        statistics.withUnsafeMutableBufferPointer { results in
+            let (slots, table, target) = (
+                SharedPointer(base: results.baseAddress!), SharedPointer(base: blockSlots), SharedPointer(base: maps)
+            )
+            let out = SharedPointer(base: output)
+            ParallelLoop(threadCount: workers).run(taskCount: N) { samples, worker in
+                let block = table.base + worker * groups
+                let map = target.base + worker * 4 * C
+                for sample in samples {
+                    let base = input + sample * spatial * C
+                    let sampleStatistics = slots.base + sample * groups
+                    for firstRow in stride(from: 0, to: spatial, by: rowsPerBlock) {
+                        channelsLastMoments(
+                            base + firstRow * C, rows: min(rowsPerBlock, spatial - firstRow), channelCount: C,
+                            channelsPerBucket: C / groups, scratch: scratches[worker], into: block,
+                            on: instructionSet)
+                        for group in 0..<groups {
+                            sampleStatistics[group] = sampleStatistics[group].merging(block[group])
+                        }
+                    }
+                    for group in 0..<groups { sampleStatistics[group] = sampleStatistics[group].poisonedIfNotFinite }
+                    for channel in 0..<C {
+                        let moments = sampleStatistics[channel / (C / groups)]
+                        let run = RunParameters<E>(
+                            mean: moments.mean, variance: moments.variance, epsilon: epsilon, channel: channel,
+                            scale: scale, shift: shift)
+                        (map[channel], map[C + channel], map[2 * C + channel], map[3 * C + channel]) = (
+                            run.meanHigh, run.meanLow, run.scale, run.shift
+                        )
+                    }
+                    for firstRow in stride(from: 0, to: spatial, by: rowsPerBlock) {
+                        let offset = sample * spatial * C + firstRow * C
+                        normalizeChannelsLast(
+                            input + offset, out.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
+                            channelCount: C, meanHigh: map, meanLow: map + C, scale: map + 2 * C, shift: map + 3 * C,
+                            on: instructionSet)
                     }
                 }
             }

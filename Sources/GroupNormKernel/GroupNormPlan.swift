@@ -206,7 +206,8 @@ public struct GroupNormPlan: Sendable {
                 let rows = min(rowsPerBlock, spatial - firstRow)
                 channelsLastMoments(
                     base + (sample * spatial + firstRow) * C, rows: rows, channelCount: C,
-                    channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets)
+                    channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets,
+                    on: instructionSet)
             }
         }
         for sample in 0..<N {
@@ -304,7 +305,7 @@ public struct GroupNormPlan: Sendable {
                         input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
                         channelCount: C,
                         meanHigh: parameters, meanLow: parameters + stride,
-                        scale: parameters + 2 * stride, shift: parameters + 3 * stride)
+                        scale: parameters + 2 * stride, shift: parameters + 3 * stride, on: instructionSet)
                 }
             }
         }

@@ -52,3 +52,58 @@ func normalizeContiguous<E: KernelElement>(
         run(GroupNormLoops.normalizeRun as NormalizeRun<Double>, GroupNormLoopsAVX2.normalizeRun)
     }
 }
+
+/// A build's `channelSums` for one element type and its bit pattern.
+private typealias ChannelSums<T, Bits> = (
+    UnsafePointer<T>, Int, Int, UnsafePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
+    UnsafeMutablePointer<Bits>
+) -> Void
+
+/// Per-channel sums of `rows` rows shifted by `scratch.centers` into `scratch.sums`,
+/// `scratch.squares` and `scratch.differences` (GroupNormLoops' `channelSums`).
+@inline(__always)
+func channelSums<E: KernelElement>(
+    _ values: UnsafePointer<E>, rows: Int, channelCount: Int, scratch: ChannelScratch<E>, on set: InstructionSet
+) {
+    @inline(__always)
+    func run<T, Bits>(_ baseline: ChannelSums<T, Bits>, _ avx2: ChannelSums<T, Bits>) {
+        (set == .avx2 ? avx2 : baseline)(
+            UnsafeRawPointer(values).assumingMemoryBound(to: T.self), rows, channelCount, scratch.centers,
+            scratch.sums, scratch.squares,
+            UnsafeMutableRawPointer(scratch.differences).assumingMemoryBound(to: Bits.self))
+    }
+    if E.self == Float.self {
+        run(GroupNormLoops.channelSums as ChannelSums<Float, UInt32>, GroupNormLoopsAVX2.channelSums)
+    } else {
+        run(GroupNormLoops.channelSums as ChannelSums<Double, UInt64>, GroupNormLoopsAVX2.channelSums)
+    }
+}
+
+/// A build's `normalizeRows` for one element type.
+private typealias NormalizeRows<T> = (
+    UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Int,
+    (meanHigh: UnsafePointer<T>, meanLow: UnsafePointer<T>, scale: UnsafePointer<T>, shift: UnsafePointer<T>)
+) -> Void
+
+/// Rows of C channels normalized with per-channel maps (GroupNormLoops' `normalizeRows`).
+@inline(__always)
+func normalizeChannelsLast<E: KernelElement>(
+    _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, rows: Int, channelCount: Int,
+    meanHigh: UnsafePointer<E>, meanLow: UnsafePointer<E>, scale: UnsafePointer<E>, shift: UnsafePointer<E>,
+    on set: InstructionSet
+) {
+    @inline(__always)
+    func run<T>(_ baseline: NormalizeRows<T>, _ avx2: NormalizeRows<T>) {
+        func cast(_ pointer: UnsafePointer<E>) -> UnsafePointer<T> {
+            UnsafeRawPointer(pointer).assumingMemoryBound(to: T.self)
+        }
+        (set == .avx2 ? avx2 : baseline)(
+            cast(source), UnsafeMutableRawPointer(destination).assumingMemoryBound(to: T.self), rows, channelCount,
+            (cast(meanHigh), cast(meanLow), cast(scale), cast(shift)))
+    }
+    if E.self == Float.self {
+        run(GroupNormLoops.normalizeRows as NormalizeRows<Float>, GroupNormLoopsAVX2.normalizeRows)
+    } else {
+        run(GroupNormLoops.normalizeRows as NormalizeRows<Double>, GroupNormLoopsAVX2.normalizeRows)
+    }
+}

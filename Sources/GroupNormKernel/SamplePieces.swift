@@ -111,7 +111,8 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
                     let start = starts[task]
                     channelsLastMoments(
                         base + (start - origin), rows: (plan.blockEnd(after: start) - start) / C, channelCount: C,
-                        channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets)
+                        channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets,
+                        on: plan.instructionSet)
                 }
             }
             for task in starts.indices {
@@ -208,7 +209,8 @@ extension GroupNormPlan {
                     let firstRow = block * rowsPerBlock
                     normalizeChannelsLast(
                         input + firstRow * C, target.base + firstRow * C, rows: min(rowsPerBlock, rows - firstRow),
-                        channelCount: C, meanHigh: table, meanLow: table + C, scale: table + 2 * C, shift: table + 3 * C
+                        channelCount: C, meanHigh: table, meanLow: table + C, scale: table + 2 * C,
+                        shift: table + 3 * C, on: instructionSet
                     )
                 }
             }

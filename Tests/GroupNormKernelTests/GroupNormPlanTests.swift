@@ -93,21 +93,30 @@ let kernelCases: [KernelCase] = [
         #expect(worst <= 3e-6, "max error \(worst)")
     }
 
-    /// A block whose first value is far from its mean (an outlier at the start of every 4096-value
-    /// block) would cancel in the one-pass sums shifted by that value: the kernel must keep the
-    /// digits a two-pass gives.
-    @Test(arguments: [1e6, -3e8, 1e12])
-    func outlyingFirstValuesKeepTheVarianceDigits(_ outlier: Double) throws {
+    /// A block whose first value (channels first) or first row (channels last) is far from its
+    /// mean would cancel in the one-pass sums shifted by it: the kernel must keep the digits a
+    /// two-pass gives. Outliers sit at the start of every 4096-value block.
+    @Test(arguments: [(1e6, false), (-3e8, false), (1e12, false), (1e6, true), (-3e8, true), (1e12, true)])
+    func outlyingFirstValuesKeepTheVarianceDigits(_ outlier: Double, _ channelsLast: Bool) throws {
         let (n, c, s) = (2, 4, 5000)
         var random = SplitMix(state: 9)
         var x = (0..<(n * c * s)).map { _ in random.normal() }
-        let groupLength = c / 2 * s
-        for group in 0..<(2 * n) {
-            for block in stride(from: 0, to: groupLength, by: 4096) { x[group * groupLength + block] = outlier }
+        if channelsLast {
+            for sample in 0..<n {
+                for row in stride(from: 0, to: s, by: 4096 / c) {
+                    for channel in 0..<c { x[(sample * s + row) * c + channel] = outlier }
+                }
+            }
+        } else {
+            let groupLength = c / 2 * s
+            for group in 0..<(2 * n) {
+                for block in stride(from: 0, to: groupLength, by: 4096) { x[group * groupLength + block] = outlier }
+            }
         }
-        let expected = Reference.normalize(x, n: n, c: c, s: s, groups: 2, channelsLast: false)
+        let expected = Reference.normalize(x, n: n, c: c, s: s, groups: 2, channelsLast: channelsLast)
         let plan = try GroupNormPlan(
-            channelCount: c, spatialCount: s, layout: .channelsFirst, scope: .groups(2), threadCount: 2)
+            channelCount: c, spatialCount: s, layout: channelsLast ? .channelsLast : .channelsFirst, scope: .groups(2),
+            threadCount: 2)
         let moments = x.withUnsafeBufferPointer { plan.moments(of: $0, sampleCount: n) }
         for (moment, (mean, variance)) in zip(moments, zip(expected.mean, expected.variance)) {
             #expect(abs(moment.mean - mean) <= 1e-13 * max(1, abs(mean)), "mean \(moment.mean) vs \(mean)")

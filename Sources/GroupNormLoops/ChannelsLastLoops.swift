@@ -1,0 +1,108 @@
+// The innermost channels-last loops: rows of C channels, per-channel sums and the per-channel
+// affine map. Compiled twice like RunLoops.swift; public functions take standard-library
+// types only.
+
+/// Per channel c, over `rows` rows: Σd into `sums[c]` and Σd² into `squares[c]`, d = x − shifts[c],
+/// and the OR over the rows of each value's bits XOR row 0's into `differences[c]` (zero: constant).
+@inline(never)
+public func channelSums(
+    _ values: UnsafePointer<Float>, rows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
+    sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, differences: UnsafeMutablePointer<UInt32>
+) {
+    channelSums(values, rows, channelCount, shifts, sums, squares, differences)
+}
+
+@inline(never)
+public func channelSums(
+    _ values: UnsafePointer<Double>, rows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
+    sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, differences: UnsafeMutablePointer<UInt64>
+) {
+    channelSums(values, rows, channelCount, shifts, sums, squares, differences)
+}
+
+/// Rows of C channels through per-channel maps y = ((x − meanHigh) − meanLow)·scale + shift.
+@inline(never)
+public func normalizeRows(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, rows: Int, channelCount: Int,
+    maps: (
+        meanHigh: UnsafePointer<Float>, meanLow: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+        shift: UnsafePointer<Float>
+    )
+) {
+    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+}
+
+@inline(never)
+public func normalizeRows(
+    _ source: UnsafePointer<Double>, _ destination: UnsafeMutablePointer<Double>, rows: Int, channelCount: Int,
+    maps: (
+        meanHigh: UnsafePointer<Double>, meanLow: UnsafePointer<Double>, scale: UnsafePointer<Double>,
+        shift: UnsafePointer<Double>
+    )
+) {
+    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+}
+
+@inline(__always)
+func channelSums<E: LoopElement>(
+    _ values: UnsafePointer<E>, _ rows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
+    _ sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>,
+    _ differences: UnsafeMutablePointer<E.BitPattern>
+) {
+    // Eight channels at a time down the rows (the block is in L1), the sums in registers:
+    // per-channel sums kept in memory cost a load and a store each per value.
+    let vectorEnd = C - C % 8
+    var c = 0
+    while c < vectorEnd {
+        let shift = shifts.lanes(at: c)
+        let firstBits = E.bits(values.lanes(at: c))
+        var (sum, square, changed) = (SIMD8<Double>(), SIMD8<Double>(), SIMD8<E.BitPattern>())
+        var line = values + c
+        for _ in 0..<rows {
+            let lanes = line.lanes(at: 0)
+            let d = E.widen(lanes) - shift
+            sum += d
+            square += d * d
+            changed |= E.bits(lanes) ^ firstBits
+            line += C
+        }
+        sums.storeLanes(sum, at: c)
+        squares.storeLanes(square, at: c)
+        differences.storeLanes(changed, at: c)
+        c += 8
+    }
+    while c < C {
+        var (sum, square, changed) = (0.0, 0.0, E.BitPattern.zero)
+        for row in 0..<rows {
+            let value = values[row * C + c]
+            let d = Double(value) - shifts[c]
+            sum += d
+            square += d * d
+            if value != values[c] { changed = 1 }
+        }
+        (sums[c], squares[c], differences[c]) = (sum, square, changed)
+        c += 1
+    }
+}
+
+@inline(__always)
+func normalizeRows<E: LoopElement>(
+    _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, _ rows: Int, _ C: Int,
+    _ meanHigh: UnsafePointer<E>, _ meanLow: UnsafePointer<E>, _ scale: UnsafePointer<E>, _ shift: UnsafePointer<E>
+) {
+    let vectorEnd = C - C % 8
+    for row in 0..<rows {
+        let input = source + row * C
+        let output = destination + row * C
+        var c = 0
+        while c < vectorEnd {
+            let centered = (input.lanes(at: c) - meanHigh.lanes(at: c)) - meanLow.lanes(at: c)
+            output.storeLanes(centered * scale.lanes(at: c) + shift.lanes(at: c), at: c)
+            c += 8
+        }
+        while c < C {
+            output[c] = ((input[c] - meanHigh[c]) - meanLow[c]) * scale[c] + shift[c]
+            c += 1
+        }
+    }
+}

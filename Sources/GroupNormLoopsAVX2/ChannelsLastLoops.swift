@@ -1,0 +1,1 @@
+../GroupNormLoops/ChannelsLastLoops.swift
