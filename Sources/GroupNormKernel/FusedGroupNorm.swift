@@ -90,7 +90,7 @@ extension GroupNormPlan {
                 mean: Array(repeating: 0, count: N * groups), variance: Array(repeating: 0, count: N * groups),
                 scale: scale, shift: shift, epsilon: epsilon), sampleCount: N)
         let spatial = spatialCount
-        let rowsPerBlock = max(1, Self.blockElements / C)
+        let rowsPerBlock = self.rowsPerBlock
         let workers = min(threadCount, N)
         let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
         defer { for scratch in scratches { scratch.deallocate() } }

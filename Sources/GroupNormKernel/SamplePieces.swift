@@ -132,7 +132,7 @@ extension GroupNormPlan {
             let offset = position - bucketStart
             return bucketStart + min(bucketLength, (offset / Self.blockElements + 1) * Self.blockElements)
         case .channelsLast:
-            let blockLength = max(1, Self.blockElements / channelCount) * channelCount
+            let blockLength = rowsPerBlock * channelCount
             return min(sampleElements, (position / blockLength + 1) * blockLength)
         }
     }
@@ -141,7 +141,7 @@ extension GroupNormPlan {
     var largestBlock: Int {
         switch layout {
         case .channelsFirst: return min(Self.blockElements, max(1, sampleElements / groupCount))
-        case .channelsLast: return max(1, Self.blockElements / channelCount) * channelCount
+        case .channelsLast: return rowsPerBlock * channelCount
         }
     }
 
@@ -202,7 +202,7 @@ extension GroupNormPlan {
             }
             let table = UnsafePointer(columns)
             let rows = count / C
-            let rowsPerBlock = max(1, Self.blockElements / C)
+            let rowsPerBlock = self.rowsPerBlock
             let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
             ParallelLoop(threadCount: threadCount).run(taskCount: blocks) { range, _ in
                 for block in range {
