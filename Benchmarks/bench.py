@@ -354,18 +354,19 @@ def kernel(threads, repeats, warmup, log):
     sets = ["baseline", "avx2"] if cpu_has_avx2() else ["baseline"]
     rows = {}
     for cpu in sets:
-        out = subprocess.run([KERNEL_BENCH, "--threads", str(threads), "--repeats", str(repeats), "--layout", "nchw",
-                              "--cpu", cpu], check=True, capture_output=True, text=True).stdout.strip().splitlines()
+        out = subprocess.run([KERNEL_BENCH, "--threads", str(threads), "--repeats", str(repeats), "--cpu", cpu],
+                             check=True, capture_output=True, text=True).stdout.strip().splitlines()
         for line in out[1:]:
-            shape, dtype, _, _, rate, copy, _ = line.split(",")
-            row = rows.setdefault((shape, dtype), {"shape": shape, "dtype": dtype, "memcpy": 0.0})
+            shape, dtype, layout, _, rate, copy, _ = line.split(",")
+            row = rows.setdefault((shape, dtype, layout),
+                                  {"shape": shape, "dtype": dtype, "layout": layout, "memcpy": 0.0})
             row[cpu] = float(rate)
             row["memcpy"] = max(row["memcpy"], float(copy))  # measured beside each set: the faster
         log(f"kernel: gnorm --cpu {cpu} done")
     rows = list(rows.values())
     for row in rows:
         row["gnorm"] = max(row[cpu] for cpu in sets)
-    specs = [f"{r['shape'].split()[0]}:{r['shape'].split()[1][1:]}:{r['dtype']}" for r in rows]
+    specs = [f"{r['shape'].split()[0]}:{r['shape'].split()[1][1:]}:{r['dtype']}:{r['layout']}" for r in rows]
     reference = os.path.join(REFERENCES, "kernel.py")
     for impl, impl_repeats in [("torch", repeats), ("numpy", max(1, repeats // 3))]:
         lines = subprocess.run([PYTHON, reference, impl, "--threads", str(threads), "--repeats", str(impl_repeats),
@@ -380,11 +381,12 @@ def kernel(threads, repeats, warmup, log):
 
 
 def kernel_table(rows):
-    lines = ["| shape | dtype | gnorm baseline | gnorm avx2 | torch | NumPy f64 | memcpy | gnorm ÷ torch | gnorm ÷ memcpy |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| shape | dtype | layout | gnorm baseline | gnorm avx2 | torch | NumPy f64 | memcpy | gnorm ÷ torch "
+             "| gnorm ÷ memcpy |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         avx2 = f"{r['avx2']:.2f}" if "avx2" in r else "—"
-        lines.append(f"| {r['shape']} | {r['dtype']} | {r['baseline']:.2f} | {avx2} | {r['torch']:.2f} | "
+        lines.append(f"| {r['shape']} | {r['dtype']} | {r['layout']} | {r['baseline']:.2f} | {avx2} | {r['torch']:.2f} | "
                      f"{r['numpy']:.2f} | {r['memcpy']:.2f} | {r['gnorm'] / r['torch']:.2f} | "
                      f"{r['gnorm'] / r['memcpy']:.0%} |")
     return "\n".join(lines)
