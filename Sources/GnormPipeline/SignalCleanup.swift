@@ -4,7 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130.
+/// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130 (or on
+/// SIGBUS from a mapped INPUT that shrank, then exits 74).
 ///
 /// Paths live in fixed C buffers so that the handler only calls
 /// async-signal-safe functions (`unlink`, `_exit`) and reads plain memory.
@@ -49,6 +50,16 @@ public enum SignalCleanup {
                 }
                 _exit(130)
             }
+        }
+        // A mapped INPUT (MappedDataset) that shrinks under gnorm faults with SIGBUS: the
+        // temporary files go, and the run ends as the I/O error it is.
+        signal(SIGBUS) { _ in
+            let message: StaticString = "gnorm: error: an input file changed while it was being read (SIGBUS)\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            for slot in 0..<SignalCleanup.slotCount where SignalCleanup.armed[slot] != 0 {
+                unlink(SignalCleanup.paths + slot * SignalCleanup.capacity)
+            }
+            _exit(74)
         }
         // A closed pipe is reported by write() as EPIPE, not by killing gnorm.
         signal(SIGPIPE, SIG_IGN)
