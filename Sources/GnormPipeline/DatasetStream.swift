@@ -274,8 +274,11 @@ struct DatasetStream {
     }
 
     /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
+    /// Not under MPI: every process would map INPUT for its share, and a process interrupted
+    /// while populating pages left its temporary OUTPUT behind in 3 of 22 runs of the TERM check.
     private func mapping(of input: borrowing Dataset) -> MappedDataset? {
-        MappedDataset(input, sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements)
+        guard share == nil else { return nil }
+        return MappedDataset(input, sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements)
     }
 
     /// Frees the slab buffers kept from the last dataset unless `memory`'s slabs are their size.
