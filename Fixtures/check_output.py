@@ -437,7 +437,7 @@ def check_named_types(win, wout, problems):
 
 # ============================================================================ datasets
 
-def dcpl_record(w, d):
+def dcpl_record(d):
     dcpl = d.id.get_create_plist()
     layout = dcpl.get_layout()
     rec = {"layout": LAYOUT_NAMES.get(layout, layout)}
@@ -489,7 +489,7 @@ def check_plain_dataset(path, win, wout, problems):
             break
     if di.shape != do.shape or di.maxshape != do.maxshape:
         problems.add("%s: shape/maxshape %s/%s vs %s/%s" % (path, di.shape, di.maxshape, do.shape, do.maxshape))
-    ri, ro = dcpl_record(win, di), dcpl_record(wout, do)
+    ri, ro = dcpl_record(di), dcpl_record(do)
     for k in ri:
         if ri[k] != ro.get(k):
             problems.add("%s: %s differs: %s vs %s" % (path, k, short(ri[k]), short(ro.get(k))))
@@ -709,7 +709,7 @@ def check_statistics(path, wout, mean, var, opts, problems):
             problems.add("%s: attribute groups is %r, expected %r" % (gpath, v, opts.groups))
 
 
-def expected_normalized_attrs(d_in, out_dtype, opts):
+def expected_normalized_attrs(d_in, out_dtype):
     """Maps INPUT's attribute records to those OUTPUT's normalized dataset should have (before gnorm_*)."""
     type_changed = np.dtype(out_dtype) != d_in.dtype
     packed = d_in.dtype.kind in "iu" and any(n in d_in.attrs for n in ("scale_factor", "add_offset"))
@@ -731,7 +731,7 @@ def expected_normalized_attrs(d_in, out_dtype, opts):
 
 def check_normalized_attributes(path, win, wout, out_dtype, opts, problems):
     di, do = win.file[path], wout.file[path]
-    exp = expected_normalized_attrs(di, out_dtype, opts)
+    exp = expected_normalized_attrs(di, out_dtype)
     sub = Problems()
     check_attributes(path, win, wout, sub, expected=exp)
     for msg in sub:
@@ -773,7 +773,7 @@ def check_normalized_storage(path, win, wout, out_dtype, problems):
     same_type = di.dtype == do.dtype
     if same_type and (ti["committed"], ti["named"]) != (to["committed"], to["named"]):
         problems.add("%s: committed type %s in INPUT, %s in OUTPUT" % (path, ti["named"], to["named"]))
-    ri, ro = dcpl_record(win, di), dcpl_record(wout, do)
+    ri, ro = dcpl_record(di), dcpl_record(do)
     if ri["layout"] == "virtual":
         if ro["layout"] == "virtual":
             problems.add("%s: still a virtual dataset in OUTPUT (its sources would hold normalized values)" % path)

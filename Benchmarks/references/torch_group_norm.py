@@ -18,18 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def slabs(count, per_slab):
-    for start in range(0, count, per_slab):
-        yield start, min(count, start + per_slab)
-
-
-def fsync_path(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from h5py_numpy import fsync_path, output_type, slabs
 
 
 def main():
@@ -47,8 +36,7 @@ def main():
     torch.set_num_threads(args.threads)
     with h5py.File(args.input, "r") as fin, h5py.File(args.output, "w") as fout:
         x = fin[args.dataset]
-        out_type = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
-        y = fout.create_dataset(args.dataset, shape=x.shape, dtype=out_type, chunks=x.chunks,
+        y = fout.create_dataset(args.dataset, shape=x.shape, dtype=output_type(x.dtype), chunks=x.chunks,
                                 compression=x.compression, compression_opts=x.compression_opts, shuffle=x.shuffle)
         n = x.shape[0]
         per_slab = max(1, min(n, args.slab_mib * 2**20 // (x.dtype.itemsize * int(np.prod(x.shape[1:])))))

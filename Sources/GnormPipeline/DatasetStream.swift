@@ -47,11 +47,11 @@ struct DatasetStream {
         let layout = inputCodec(E.self, for: input, slotCount: 0)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
-        let (memory, mapped) = memoryPlan(E.self, mapping: mapping(of: input)) { mapped in
+        let (memory, mapped) = memoryPlan(mapping: mapping(of: input)) { mapped in
             MemoryPlan(
                 sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
                 hdf5: hdf5, computeSize: MemoryLayout<E>.size,
-                stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType),
+                stagingBytes: StoredSlabs<E>.stagingBytes(input.elementType, writing: false),
                 mappedBytes: mappedInPlaceBytes(E.self, mapped),
                 codecs: layout.map { [$0.budgeted(writing: false)] } ?? [], threadCount: self.plan.threadCount)
         }
@@ -148,12 +148,12 @@ struct DatasetStream {
         let mask = fillMask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = codec(E.self, for: output, slotCount: 0)
-        let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType)
-        let outputStaging = StoredSlabs<E>.stagingBytes(output.elementType)
+        let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
+        let outputStaging = StoredSlabs<E>.stagingBytes(output.elementType, writing: true)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
         hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
-        let (memory, mapped) = memoryPlan(E.self, mapping: mapping(of: input)) { mapped in
+        let (memory, mapped) = memoryPlan(mapping: mapping(of: input)) { mapped in
             MemoryPlan(
                 sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
                 hdf5: hdf5, computeSize: MemoryLayout<E>.size,
@@ -227,13 +227,7 @@ struct DatasetStream {
                 }
             },
             write: { (slab, values) throws(PipelineError) in
-                do throws(TransferError) {
-                    try storedOutput.write(rows: slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec)
-                } catch {
-                    throw .io(
-                        "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
-                        cause: error.underlying)
-                }
+                try write(slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec, stored: storedOutput)
                 // The last slab's pages go with the final fsync.
                 if let outputDescriptor, slab.upperBound < lastSample { startWriteback(outputDescriptor) }
                 // Progress counts samples written, the last step of each slab.
@@ -252,14 +246,9 @@ struct DatasetStream {
         if let share {
             // Every process joins as many collective writes as the one with the most slabs.
             for _ in 0..<share.missingWrites(slabs, multiple: unit) {
-                do {
-                    try storedOutput.write(
-                        rows: 0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil)
-                } catch {
-                    throw .io(
-                        "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
-                        cause: error.underlying)
-                }
+                try write(
+                    0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil, stored: storedOutput
+                )
             }
         }
         return collected
@@ -270,7 +259,7 @@ struct DatasetStream {
     private func pipeline<E>(_ type: E.Type, _ slabs: SlabPlan, multiple: Int) -> SlabPipeline<E> {
         SlabPipeline(
             slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
-            elementsPerSample: geometry.sampleElements, samplesPerSlab: slabs.samplesPerSlab)
+            elementsPerSample: geometry.sampleElements)
     }
 
     /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
@@ -289,8 +278,8 @@ struct DatasetStream {
 
     /// The memory plan with INPUT's values mapped, when whole samples still fit beside the mapped
     /// pages; otherwise the plan without (a sample in pieces is read through HDF5).
-    private func memoryPlan<E: KernelElement & NativeElement>(
-        _ type: E.Type, mapping: MappedDataset?, _ make: (MappedDataset?) -> MemoryPlan
+    private func memoryPlan(
+        mapping: MappedDataset?, _ make: (MappedDataset?) -> MemoryPlan
     ) -> (MemoryPlan, MappedDataset?) {
         if let mapping, case let memory = make(mapping), case .slabs = memory.shape { return (memory, mapping) }
         return (make(nil), nil)
@@ -348,6 +337,19 @@ struct DatasetStream {
             throw .io(
                 "cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
                 file: fileName, dataset: path, cause: error.underlying)
+        }
+    }
+
+    private func write<E>(
+        _ slab: Range<Int>, of output: borrowing Dataset, from values: UnsafeBufferPointer<E>, codec: ParallelDeflate?,
+        stored: StoredSlabs<E>
+    ) throws(PipelineError) {
+        do throws(TransferError) {
+            try stored.write(rows: slab, of: output, from: values, codec: codec)
+        } catch {
+            throw .io(
+                "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path,
+                cause: error.underlying)
         }
     }
 }

@@ -57,9 +57,6 @@ struct ParallelDeflate {
 
     var chunkBytes: Int { chunkRows * rowBytes }
 
-    /// How many chunks move at once: one thread each.
-    var slotCount: Int { slots.count }
-
     /// Its chunk rows and the bytes of one slot, for `MemoryPlan`.
     func budgeted(writing: Bool) -> MemoryPlan.Codec {
         MemoryPlan.Codec(

@@ -106,10 +106,9 @@ final class ReportWriter {
                     + (dataset.perChannel ? "dataset,channel,mean,var\n" : "dataset,sample,group,mean,var\n")
                 wroteHeader = true
             }
-            let file = labelsRows ? csvField(fileName) + "," : ""
+            let key = (labelsRows ? csvField(fileName) + "," : "") + csvField(dataset.path)
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
-                let key = file + csvField(dataset.path)
                 let mean = Self.number(moment.mean)
                 let variance = Self.number(moment.variance)
                 text +=
@@ -121,9 +120,9 @@ final class ReportWriter {
         case .ndjson:
             var text = ""
             let file = labelsRows ? "\"file\":\(jsonString(fileName))," : ""
+            let key = jsonString(dataset.path)
             for (offset, moment) in moments.enumerated() {
                 let (first, second) = position(rows.count + offset, in: dataset)
-                let key = jsonString(dataset.path)
                 let mean = Self.json(moment.mean)
                 let variance = Self.json(moment.variance)
                 text +=
@@ -173,9 +172,10 @@ final class ReportWriter {
             return "{\"files\":[" + names.map(jsonString).joined(separator: ",") + "],\"datasets\":["
                 + jsonDatasets(finished).joined(separator: ",") + "]}\n"
         case .each(let names):
+            let byFile = Dictionary(grouping: finished, by: \.file)
             let perFile = names.map { name in
                 "{\"file\":\(jsonString(name)),\"datasets\":["
-                    + jsonDatasets(finished.filter { $0.file == name }).joined(separator: ",") + "]}"
+                    + jsonDatasets(byFile[name] ?? []).joined(separator: ",") + "]}"
             }
             return "{\"files\":[" + perFile.joined(separator: ",") + "]}\n"
         }

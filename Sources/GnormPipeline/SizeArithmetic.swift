@@ -23,12 +23,6 @@ enum SizeArithmetic {
     /// a · b, or nil when it does not fit in `Int`.
     static func product(_ a: Int, _ b: Int) -> Int? { product([a, b]) }
 
-    /// a + b, or nil when it does not fit in `Int`.
-    static func sum(_ a: Int, _ b: Int) -> Int? {
-        let (value, overflow) = a.addingReportingOverflow(b)
-        return overflow ? nil : value
-    }
-
     /// The bytes of `elements` values of `elementSize` bytes; traps on overflow, which a
     /// validated `TensorGeometry` rules out for every buffer derived from its shape.
     static func bytes(_ elements: Int, of elementSize: Int) -> Int {

@@ -10,7 +10,7 @@ struct SlabPipeline<E> {
     /// Values in each slab's buffer.
     let elementCounts: [Int]
 
-    init(slabs: [Range<Int>], elementsPerSample: Int, samplesPerSlab: Int) {
+    init(slabs: [Range<Int>], elementsPerSample: Int) {
         self.slabs = slabs
         elementCounts = slabs.map { $0.count * elementsPerSample }
     }

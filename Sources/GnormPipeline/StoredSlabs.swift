@@ -72,12 +72,14 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         directValues = native ? self.mapped : nil
     }
 
-    /// Bytes per value of the staging buffer a stored type takes (`MemoryPlan` counts them).
-    static func stagingBytes(_ elementType: ElementType) -> Int {
+    /// Bytes per value of the staging buffer a stored type takes when read or written
+    /// (`MemoryPlan` counts them): float32 stored from float64 is narrowed through one,
+    /// float32 read as float64 is converted by HDF5 into the slab.
+    static func stagingBytes(_ elementType: ElementType, writing: Bool) -> Int {
         switch elementType {
         case .float(16, _): return 2
-        case .integer(let bits, _, false) where E.self == Double.self: return bits / 8
-        case .float32 where E.self == Double.self: return 4
+        case .integer(let bits, _, false) where E.self == Double.self && !writing: return bits / 8
+        case .float32 where E.self == Double.self && writing: return 4
         default: return 0
         }
     }

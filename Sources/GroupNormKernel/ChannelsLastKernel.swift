@@ -7,8 +7,7 @@ struct ChannelScratch<E: KernelElement> {
     let deviations: UnsafeMutablePointer<Double>
     let squares: UnsafeMutablePointer<Double>
     let centers: UnsafeMutablePointer<Double>
-    /// The block's first row, and per channel the OR of every value's bits XOR the first's.
-    let firsts: UnsafeMutablePointer<E>
+    /// Per channel, the OR of every value's bits XOR row 0's.
     let differences: UnsafeMutablePointer<E.BitPattern>
 
     init(channelCount: Int) {
@@ -16,7 +15,6 @@ struct ChannelScratch<E: KernelElement> {
         deviations = .allocate(capacity: channelCount)
         squares = .allocate(capacity: channelCount)
         centers = .allocate(capacity: channelCount)
-        firsts = .allocate(capacity: channelCount)
         differences = .allocate(capacity: channelCount)
     }
 
@@ -25,7 +23,6 @@ struct ChannelScratch<E: KernelElement> {
         deviations.deallocate()
         squares.deallocate()
         centers.deallocate()
-        firsts.deallocate()
         differences.deallocate()
     }
 }
@@ -39,18 +36,17 @@ func channelsLastMoments<E: KernelElement>(
     _ values: UnsafePointer<E>, rows: Int, channelCount C: Int, channelsPerBucket K: Int,
     scratch: ChannelScratch<E>, into output: UnsafeMutablePointer<Moments>, on set: InstructionSet
 ) {
-    scratch.firsts.update(from: values, count: C)
     for c in 0..<C { scratch.centers[c] = Double(values[c]) }
     channelSums(values, rows: rows, channelCount: C, scratch: scratch, on: set)
     let n = Double(rows)
     var anyTwoPass = false
     for bucket in 0..<C / K {
-        let first = scratch.firsts[bucket * K]
+        let first = values[bucket * K]
         var constant = true
         var conditioned = true
         var moments = Moments.empty
         for c in bucket * K..<(bucket + 1) * K {
-            constant = constant && scratch.differences[c] == 0 && scratch.firsts[c] == first
+            constant = constant && scratch.differences[c] == 0 && values[c] == first
             let (sum, square) = (scratch.sums[c], scratch.squares[c])
             let m2 = square - sum * sum / n
             // As in a run's block moments: Σd² ≤ 16 M2 keeps the digits (false for NaN).

@@ -76,7 +76,7 @@ extension GroupNormPlan {
                         func add(_ index: Int) {
                             guard !fill.contains(index) else { return }
                             block.append(Double(base[index]))
-                            if block.isFull { moments = moments.merging(block.takeMoments()) }
+                            if block.isFull { moments = moments.merging(block.takeMoments(on: instructionSet)) }
                         }
                         switch layout {
                         case .channelsFirst:
@@ -88,7 +88,7 @@ extension GroupNormPlan {
                                 for index in start..<start + channelsPerBucket { add(index) }
                             }
                         }
-                        shared.base[task] = moments.merging(block.takeMoments())
+                        shared.base[task] = moments.merging(block.takeMoments(on: instructionSet))
                     }
                 }
             }
@@ -120,7 +120,8 @@ extension Moments {
     }
 }
 
-/// Up to `blockElements` values, reduced by a two-pass sum like the unmasked kernels.
+/// Up to `blockElements` values that are not fill, widened to float64 and reduced by the
+/// unmasked kernels' own block moments.
 private struct MaskedBlock {
     private var values: [Double] = []
 
@@ -130,22 +131,11 @@ private struct MaskedBlock {
 
     mutating func append(_ value: Double) { values.append(value) }
 
-    mutating func takeMoments() -> Moments {
+    mutating func takeMoments(on set: InstructionSet) -> Moments {
         defer { values.removeAll(keepingCapacity: true) }
-        guard !values.isEmpty else { return .empty }
-        let count = Double(values.count)
-        let mean = values.reduce(0, +) / count
-        if values.allSatisfy({ $0 == values[0] }) && mean.isFinite {
-            return Moments(count: count, mean: values[0], m2: 0)
+        return values.withUnsafeBufferPointer { block in
+            guard let start = block.baseAddress, !block.isEmpty else { return .empty }
+            return contiguousMoments(start, count: block.count, on: set)
         }
-        var squares = 0.0
-        var deviations = 0.0
-        for value in values {
-            let deviation = value - mean
-            squares += deviation * deviation
-            deviations += deviation
-        }
-        // The corrected two-pass formula: the second term removes the rounding of the mean.
-        return Moments(count: count, mean: mean, m2: squares - deviations * deviations / count)
     }
 }

@@ -11,23 +11,20 @@ public enum InstructionSet: String, Sendable, CaseIterable {
     case avx2
 }
 
+/// A build's `blockMoments` for one element type.
+private typealias BlockMoments<T> = (UnsafePointer<T>, Int) -> (mean: Double, m2: Double)
+
 /// Moments of `count` contiguous values (GroupNormLoops' `blockMoments`).
 @inline(__always)
 func contiguousMoments<E: KernelElement>(_ values: UnsafePointer<E>, count: Int, on set: InstructionSet) -> Moments {
-    let result: (mean: Double, m2: Double)
-    let raw = UnsafeRawPointer(values)
-    if E.self == Float.self {
-        let floats = raw.assumingMemoryBound(to: Float.self)
-        result =
-            set == .avx2
-            ? GroupNormLoopsAVX2.blockMoments(floats, count: count) : GroupNormLoops.blockMoments(floats, count: count)
-    } else {
-        let doubles = raw.assumingMemoryBound(to: Double.self)
-        result =
-            set == .avx2
-            ? GroupNormLoopsAVX2.blockMoments(doubles, count: count)
-            : GroupNormLoops.blockMoments(doubles, count: count)
+    @inline(__always)
+    func run<T>(_ baseline: BlockMoments<T>, _ avx2: BlockMoments<T>) -> (mean: Double, m2: Double) {
+        (set == .avx2 ? avx2 : baseline)(UnsafeRawPointer(values).assumingMemoryBound(to: T.self), count)
     }
+    let result =
+        E.self == Float.self
+        ? run(GroupNormLoops.blockMoments as BlockMoments<Float>, GroupNormLoopsAVX2.blockMoments)
+        : run(GroupNormLoops.blockMoments as BlockMoments<Double>, GroupNormLoopsAVX2.blockMoments)
     return Moments(count: Double(count), mean: result.mean, m2: result.m2)
 }
 

@@ -28,9 +28,6 @@ public struct SampleMomentsAccumulator<E: KernelElement>: ~Copyable {
 
     deinit { pending.deallocate() }
 
-    /// Bytes this accumulator holds besides the pieces: one block.
-    public static func scratchBytes(plan: GroupNormPlan) -> Int { plan.largestBlock * MemoryLayout<E>.size }
-
     /// Takes the next `values.count` values of the sample (channels-last: whole rows of C).
     public mutating func add(_ values: UnsafeBufferPointer<E>) {
         precondition(position + values.count <= plan.sampleElements, "more values than one sample holds")

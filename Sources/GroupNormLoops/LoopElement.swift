@@ -1,6 +1,7 @@
 /// Float and Double as the loops see them: lanes widened to Double for accumulation, and
-/// bit patterns for exact equality. (GroupNormKernel's `KernelElement` says the same for
-/// its own, baseline-compiled, loops.)
+/// bit patterns for exact equality. GroupNormKernel's `KernelElement` and its lane helpers
+/// serve its own, always baseline-compiled, code; this module keeps its copy so that nothing
+/// generic of it is compiled into GroupNormKernel.
 protocol LoopElement: BinaryFloatingPoint, SIMDScalar {
     associatedtype BitPattern: FixedWidthInteger & UnsignedInteger & SIMDScalar
     static func widen(_ lanes: SIMD8<Self>) -> SIMD8<Double>

@@ -146,7 +146,7 @@ enum Attributes {
             }
             return try checkedStatus(status, "H5Awrite '\(name)'")
         }
-        let later = try names(on: object, createdAfter: name)
+        let later = names(on: object, createdAfter: name)
         H5Aclose(attribute)
         attributeOpen = false
         let fixed = try checkedId(H5Tcopy(type), "H5Tcopy '\(name)'")
@@ -165,47 +165,37 @@ enum Attributes {
 
     /// The attributes created after `name`, in creation order; none where the object
     /// does not track creation order (its attributes are listed by name then).
-    private static func names(on object: hid_t, createdAfter name: String) throws(HDF5Error) -> [String] {
-        var index: hsize_t = 0
-        let tracked = H5Aiterate2(object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index, { _, _, _, _ in 1 }, nil) >= 0
-        guard tracked else { return [] }
-        let all = try names(on: object)
-        guard let position = all.firstIndex(of: name) else { return [] }
+    private static func names(on object: hid_t, createdAfter name: String) -> [String] {
+        guard let all = names(of: object, along: H5_INDEX_CRT_ORDER), let position = all.firstIndex(of: name) else {
+            return []
+        }
         return Array(all[(position + 1)...])
     }
 
     /// The names of an object's attributes in creation order where it tracks it, by name otherwise.
     /// The HDF5 call is `H5Aiterate2`.
     static func names(on object: hid_t) throws(HDF5Error) -> [String] {
+        if let tracked = names(of: object, along: H5_INDEX_CRT_ORDER) { return tracked }
+        guard let byName = names(of: object, along: H5_INDEX_NAME) else { throw HDF5Error.capture("H5Aiterate2") }
+        return byName
+    }
+
+    /// The names along `index`; nil where the object has no such index (an object without
+    /// creation-order tracking only has a name index) or the iteration fails.
+    private static func names(of object: hid_t, along index: H5_index_t) -> [String]? {
         final class Names { var list: [String] = [] }
         let names = Names()
-        var index: hsize_t = 0
+        var position: hsize_t = 0
         let status = withExtendedLifetime(names) {
             H5Aiterate2(
-                object, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
+                object, index, H5_ITER_INC, &position,
                 { _, name, _, context in
                     guard let name, let context else { return -1 }
                     Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
                     return 0
                 }, Unmanaged.passUnretained(names).toOpaque())
         }
-        if status < 0 {
-            // Objects without creation-order tracking only have a name index.
-            names.list.removeAll()
-            index = 0
-            try checkedStatus(
-                withExtendedLifetime(names) {
-                    H5Aiterate2(
-                        object, H5_INDEX_NAME, H5_ITER_INC, &index,
-                        { _, name, _, context in
-                            guard let name, let context else { return -1 }
-                            Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(
-                                String(cString: name))
-                            return 0
-                        }, Unmanaged.passUnretained(names).toOpaque())
-                }, "H5Aiterate2")
-        }
-        return names.list
+        return status < 0 ? nil : names.list
     }
 
     /// The largest attribute of an object, in stored bytes. The HDF5 call is `H5Aget_storage_size`.

@@ -99,7 +99,7 @@ public struct Dataset: ~Copyable {
     /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports
     /// chunk addresses from the end of the user block (unlike `H5Dget_offset`): the caller
     /// should check one against the file before relying on it. The HDF5 calls are
-    /// `H5Dget_num_chunks`, `H5Dget_chunk_info` and `H5Pget_userblock`.
+    /// `H5Dget_chunk_info_by_coord` and `H5Pget_userblock`.
     public func storedChunkRanges() throws(HDF5Error) -> [Range<Int>] {
         let file = try checkedId(H5Iget_file_id(id), "H5Iget_file_id '\(path)'")
         defer { H5Fclose(file) }
@@ -109,18 +109,31 @@ public struct Dataset: ~Copyable {
         try checkedStatus(H5Pget_userblock(creation, &userBlock), "H5Pget_userblock '\(path)'")
         let base = Int(userBlock)
         let space = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
-        var count: hsize_t = 0
-        try checkedStatus(H5Dget_num_chunks(id, space.id, &count), "H5Dget_num_chunks '\(path)'")
-        var offset = [hsize_t](repeating: 0, count: max(1, space.shape.count))
+        guard let chunk = self.creation.chunkShape, !space.shape.isEmpty else { return [] }
+        // By coordinate, chunk after chunk of the grid: `H5Dget_chunk_info` by index walks the
+        // chunk index from its start on every call in libhdf5 1.10 (quadratic in the chunks).
+        let grid = zip(space.shape, chunk).map { ($0 + $1 - 1) / $1 }
+        guard !grid.contains(0) else { return [] }
+        var coordinate = [Int](repeating: 0, count: grid.count)
         var ranges: [Range<Int>] = []
-        for index in 0..<count {
+        while true {
+            var offset = zip(coordinate, chunk).map { hsize_t($0 * $1) }
             var mask: UInt32 = 0
             var address: haddr_t = 0
             var size: hsize_t = 0
             try checkedStatus(
-                H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
-                "H5Dget_chunk_info '\(path)' \(index)")
+                H5Dget_chunk_info_by_coord(id, &offset, &mask, &address, &size),
+                "H5Dget_chunk_info_by_coord '\(path)' \(coordinate)")
             if address != chdf5_haddr_undef() { ranges.append(base + Int(address)..<base + Int(address) + Int(size)) }
+            // The next coordinate, the last axis fastest.
+            var axis = grid.count - 1
+            while axis >= 0 {
+                coordinate[axis] += 1
+                if coordinate[axis] < grid[axis] { break }
+                coordinate[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { break }
         }
         return ranges
     }
@@ -158,19 +171,11 @@ public struct Dataset: ~Copyable {
             writing: true)
     }
 
-    /// Reads `rows` as stored, without conversion, into `buffer`, which holds
-    /// `rows.count` samples of the file type (e.g. float16 bits as h5py stores them).
-    /// The HDF5 call is `H5Dread` with the dataset's own type in memory.
-    public func readStored(rows: Range<Int>, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
-        try readStored(Hyperslab(rows: rows, of: shape), into: buffer)
-    }
-
-    /// Reads `block` as stored, without conversion (see `readStored(rows:into:)`).
+    /// Reads `block` as stored, without conversion, into `buffer`, which holds its values in
+    /// the file type (e.g. float16 bits as h5py stores them). The HDF5 call is `H5Dread`
+    /// with the dataset's own type in memory.
     public func readStored(_ block: Hyperslab, into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Error) {
-        let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
-        defer { H5Tclose(type) }
-        try transfer(
-            block, byteCount: buffer.count, elementSize: H5Tget_size(type), type, buffer.baseAddress, writing: false)
+        try transferStored(block, byteCount: buffer.count, buffer.baseAddress, writing: false)
     }
 
     /// Writes `rows` already in the file type, so HDF5 converts nothing.
@@ -181,11 +186,19 @@ public struct Dataset: ~Copyable {
 
     /// Writes `block` already in the file type (see `writeStored(rows:from:)`).
     public func writeStored(_ block: Hyperslab, from buffer: UnsafeRawBufferPointer) throws(HDF5Error) {
+        try transferStored(
+            block, byteCount: buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+    }
+
+    /// Moves `block` in the dataset's own type: `byteCount` must be whole values of it.
+    private func transferStored(
+        _ block: Hyperslab, byteCount: Int, _ pointer: UnsafeMutableRawPointer?, writing: Bool
+    ) throws(HDF5Error) {
         let type = try checkedId(H5Dget_type(id), "H5Dget_type '\(path)'")
         defer { H5Tclose(type) }
-        try transfer(
-            block, byteCount: buffer.count, elementSize: H5Tget_size(type), type,
-            UnsafeMutableRawPointer(mutating: buffer.baseAddress), writing: true)
+        let size = H5Tget_size(type)
+        precondition(size > 0 && byteCount % size == 0, "\(byteCount) bytes are not whole values of \(size)")
+        try transfer(block, byteCount: byteCount, elementSize: size, type, pointer, writing: writing)
     }
 
     private func transfer(

@@ -16,15 +16,6 @@
 // - no direct chunk writes (`H5Dwrite_chunk` corrupts data under MPI-IO).
 
 extension File {
-    /// Whether this build can open files for writing by several processes (the MPI build).
-    public static var supportsParallelAccess: Bool {
-        #if MPI
-            return true
-        #else
-            return false
-        #endif
-    }
-
     /// Opens an existing file for reading and writing by every process of the MPI job
     /// (MPI-IO on `MPI_COMM_WORLD`), with collective metadata reads and writes.
     /// Every process calls this, with the same path. The HDF5 calls are `H5Pset_fapl_mpio`,

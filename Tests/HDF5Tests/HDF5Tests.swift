@@ -88,6 +88,8 @@ import Testing
         #expect(try byFirstName.attribute("_FillValue") == .double(-9999))
         #expect(try byFirstName.attribute("units") == .string("K"))
         #expect(try byFirstName.attribute("long_name") == .string("temperature"))
+        // The order they were created in, less the dropped one; the retyped one keeps its place.
+        #expect(try Attributes.names(on: byFirstName.id) == ["units", "_FillValue", "long_name"])
     }
 
     @Test func fileImagesOpenFromMemory() throws {
