@@ -6,7 +6,8 @@
 RUNS.json is a list of {"input", "output", "entry", "arguments"}: `entry` names the
 corpus file in Fixtures/corpus/manifest.json, `arguments` are check_output.py's extra
 flags (e.g. ["--dtype", "f64"], ["--no-mask"]). Prints every problem, prefixed by the
-run, and exits 1 if there was any.
+run, and exits 1 if there was any. First, the checker's own reference is checked against
+PyTorch's results (run_controls.reference_control): the values are judged by it.
 """
 import io
 import json
@@ -14,11 +15,18 @@ import sys
 from contextlib import redirect_stdout
 
 import check_output
+import run_controls
 
 
 def main(path):
     with open(path) as f:
         runs = json.load(f)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        reference_agrees = run_controls.reference_control()
+    if not reference_agrees:
+        print(printed.getvalue(), end="")
+        return 1
     failed = 0
     for run in runs:
         argv = [run["input"], run["output"], "--manifest-entry", run["entry"]] + run.get("arguments", [])

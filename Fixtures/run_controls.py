@@ -3,6 +3,9 @@
 
     python3 Fixtures/run_controls.py [--gnorm PATH] [--keep DIR]
 
+Reference control: the checker's float64 reference (check_output.reference) against PyTorch's
+group_norm/batch_norm results in Fixtures/expected.h5 (Fixtures/generate.py): the positive
+control's outputs come from that same reference, so this is what ties them to torch.
 Positive control: Fixtures/reference_apply.py on every corpus file, with the datasets whose type
 stays (the checker must pass). Negative controls: files derived from a passing output with one
 known defect each (the checker must fail, naming it). With --gnorm: `gnorm apply` on every
@@ -60,6 +63,36 @@ def reference_output(tmp, e, datasets):
         args += ["-d", d]
     subprocess.run(args, check=True)
     return inp, out
+
+
+# Cases of Fixtures/expected.h5 computed by torch (generate.py), with the options they used.
+TORCH_CASES = {
+    "seed": co.Options(groups=2), "layer": co.Options(mode="layer"),
+    "instance": co.Options(mode="instance"), "nhwc": co.Options(groups=4, layout="nhwc"),
+    "f64": co.Options(groups=4), "batch": co.Options(mode="batch"),
+    "batch_nhwc": co.Options(mode="batch", layout="nhwc"), "rank2": co.Options(groups=2),
+}
+
+
+def reference_control():
+    print("== reference control: check_output.reference against torch (Fixtures/expected.h5)")
+    ok = True
+    with h5py.File(os.path.join(HERE, "cases.h5"), "r") as cases, \
+            h5py.File(os.path.join(HERE, "expected.h5"), "r") as expected:
+        for name, opts in TORCH_CASES.items():
+            if opts is None:
+                continue
+            x = cases[name][...]
+            y, mean, var = co.reference(x, opts, np.zeros(x.shape, bool))
+            torch_y = expected[name]["y"][...].astype(np.float64)
+            worst = float(np.max(np.abs(y - torch_y)))
+            stats = np.allclose(mean.ravel(), expected[name]["mean"][...].ravel(), rtol=1e-12, atol=1e-12) and \
+                np.allclose(var.ravel(), expected[name]["var"][...].ravel(), rtol=1e-12, atol=1e-12)
+            good = worst <= 1e-12 and stats
+            ok &= good
+            print("%-12s max |y - torch| %.1e, statistics %s  %s" % (name, worst, "equal" if stats else "DIFFER",
+                                                                  "ok" if good else "FAILED"))
+    return ok
 
 
 def positive(tmp):
@@ -253,7 +286,7 @@ def main():
     tmp = args.keep or tempfile.mkdtemp(prefix="gnorm-controls-")
     os.makedirs(tmp, exist_ok=True)
     shutil.copyfile(os.path.join(CORPUS, "h5py_external_target.h5"), os.path.join(tmp, "h5py_external_target.h5"))
-    pos = positive(tmp)
+    pos = reference_control() and positive(tmp)
     neg = negative(tmp)
     if args.gnorm:
         gnorm_runs(tmp, args.gnorm)
