@@ -323,7 +323,7 @@ def summarize(record):
     return rows
 
 
-def end_to_end_table(results, rounds):
+def end_to_end_table(results):
     lines = [f"| input | program | median s | range s | GB/s of data | time ÷ gnorm's (range) | peak RSS MiB | max abs diff vs gnorm |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for record in results:
@@ -536,7 +536,7 @@ def main():
         text += ["", f"End to end, {rounds} round(s), programs alternating (order rotated per round), `sync` before "
                  f"every run; gnorm and torch on {args.threads} threads. time ÷ gnorm's: per-round ratio, median "
                  f"(range); above 1 gnorm took less time, below 1 more. Reference start-up included ({startup}).",
-                 "", end_to_end_table(report["end_to_end"], rounds)]
+                 "", end_to_end_table(report["end_to_end"])]
     if "startup" in report:
         text += ["", f"Start-up, wall ms per run of a process that does nothing, median of {report['startup']['rounds']} "
                  "(alternating, order rotated per round, after one untimed run each); time ÷ gnorm's: per-round "

@@ -140,7 +140,7 @@ final class OutputDestination {
                 throw .io("cannot write: \(String(cString: strerror(failure)))", file: name)
             }
             try renameIntoPlace()
-            syncFolder(URL(fileURLWithPath: final).deletingLastPathComponent().path)
+            if let finalFolder { syncFolder(finalFolder) }
         }
     }
 

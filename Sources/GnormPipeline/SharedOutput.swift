@@ -48,6 +48,6 @@ extension OutputDestination {
             throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(-outcome)))", file: name)
         }
         release()
-        if group.rank == 0 { syncFolder(URL(fileURLWithPath: finalPath).deletingLastPathComponent().path) }
+        if group.rank == 0, let finalFolder { syncFolder(finalFolder) }
     }
 }

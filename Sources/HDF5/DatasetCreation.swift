@@ -64,8 +64,9 @@ public struct DatasetCreation: Equatable, Sendable {
     /// Reads a dataset creation property list. The HDF5 calls are
     /// `H5Pget_layout`, `H5Pget_chunk` and `H5Pget_filter2`.
     init(propertyList plist: hid_t) {
-        isCompact = H5Pget_layout(plist) == H5D_COMPACT
-        if H5Pget_layout(plist) == H5D_CHUNKED {
+        let layout = H5Pget_layout(plist)
+        isCompact = layout == H5D_COMPACT
+        if layout == H5D_CHUNKED {
             let rank = Int(H5Pget_chunk(plist, 0, nil))
             var dims = [hsize_t](repeating: 0, count: max(rank, 1))
             H5Pget_chunk(plist, Int32(rank), &dims)

@@ -14,6 +14,9 @@
 public struct DatasetReplacement: ~Copyable {
     /// The new dataset, not yet linked into the file.
     public let dataset: Dataset
+    /// Held open until the replacement is dropped: an open object is not freed when `finish`
+    /// moves its last name away, so its address cannot be reused while references to it are
+    /// still being rewritten.
     let old: Dataset
     public let oldAddress: ObjectAddress
     /// Every hard-link name of the old dataset.
