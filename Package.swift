@@ -1,15 +1,21 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-#if arch(x86_64)
-    // AVX2 without FMA: a fused multiply-add would round differently from the baseline build.
-    let avx2: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2"])]
-#else
-    let avx2: [SwiftSetting] = []
-#endif
+// AVX2 without FMA: a fused multiply-add would round differently from the baseline build. The
+// manifest cannot ask the *target's* architecture (`#if arch` here is the build host's), so the
+// feature is named for the code generator itself rather than through `-mavx2`, which clang refuses
+// for other targets: compiling for aarch64, LLVM notes "'+avx2' is not a recognized feature for
+// this target (ignoring feature)" and GroupNormLoopsAVX2 is a second baseline build that the
+// kernel never picks (`System.cpuHasAVX2` is false there).
+let avx2: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+avx2"])
+]
 
 let package = Package(
     name: "gnorm",
+    // Built and tested on Linux (Debian 12, x86-64); written for, not run on, macOS and Linux aarch64
+    // (README, Platforms).
+    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "gnorm", targets: ["gnorm"]),
         // For the benchmark package in Benchmarks/, which measures the kernel alone.
@@ -56,9 +62,14 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        // The platform layer: Linux's calls that Swift does not import, CPU features (CPlatform),
+        // and their Swift face with `SystemCallError` (Platform); fallbacks elsewhere.
+        .target(name: "CPlatform"),
+        .target(name: "Platform", dependencies: ["CPlatform"]),
         .target(
             name: "HDF5",
             dependencies: [
+                "Platform",
                 .target(name: "CHDF5", condition: .when(traits: ["Serial"])),
                 .target(name: "CHDF5MPI", condition: .when(traits: ["MPI"])),
             ]),
@@ -72,16 +83,17 @@ let package = Package(
         .target(
             name: "GnormPipeline",
             dependencies: [
-                "HDF5", "GroupNormKernel", "ChunkCoding",
+                "HDF5", "GroupNormKernel", "ChunkCoding", "Platform",
                 .target(name: "CMPI", condition: .when(traits: ["MPI"])),
             ]),
         .executableTarget(
             name: "gnorm",
             dependencies: [
-                "GnormPipeline",
+                "GnormPipeline", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "GroupNormKernelTests", dependencies: ["GroupNormKernel"]),
         .testTarget(name: "ChunkCodingTests", dependencies: ["ChunkCoding"]),

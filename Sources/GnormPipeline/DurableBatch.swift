@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// OUTPUT files of `apply INPUT... --output-dir` made durable together: each is written and
 /// closed under its temporary name, then one `syncfs` of their filesystem (or an fsync of
@@ -80,35 +81,33 @@ final class DurableBatch {
         if let firstFailure { throw firstFailure }
     }
 
-    /// One `syncfs` per filesystem holding a pending file, or an fsync per file.
+    /// One `syncfs` per filesystem holding a pending file, or an fsync per file where the
+    /// system has no `syncfs` (all but Linux).
     private static func syncAll(_ pending: [OutputDestination]) -> PipelineError? {
         var synced: Set<UInt64> = []
+        var filesystemSync = true
         for destination in pending {
             guard let temporary = destination.temporaryPath else { continue }
-            let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                return .io("cannot write: \(String(cString: strerror(errno)))", file: destination.name)
+            do throws(SystemCallError) {
+                let descriptor = try System.open(temporary, O_RDONLY | O_CLOEXEC)
+                defer { close(descriptor) }
+                var status = stat()
+                let device = fstat(descriptor, &status) == 0 ? UInt64(status.st_dev) : UInt64.max
+                if synced.contains(device) { continue }
+                if device != UInt64.max && filesystemSync {
+                    do {
+                        try System.synchronizeFilesystem(descriptor, path: temporary)
+                        synced.insert(device)
+                        continue
+                    } catch  where error.code == ENOSYS {
+                        filesystemSync = false
+                    }
+                }
+                try System.synchronize(descriptor, path: temporary)
+            } catch {
+                return .io("cannot write: \(error.reason)", file: destination.name, cause: error)
             }
-            defer { close(descriptor) }
-            var status = stat()
-            let device = fstat(descriptor, &status) == 0 ? UInt64(status.st_dev) : UInt64.max
-            if synced.contains(device) { continue }
-            let result: Int32
-            if let syncFilesystem = Self.syncFilesystem, device != UInt64.max {
-                result = syncFilesystem(descriptor)
-                if result == 0 { synced.insert(device) }
-            } else {
-                result = fsync(descriptor)
-            }
-            if result != 0 { return .io("cannot write: \(String(cString: strerror(errno)))", file: destination.name) }
         }
         return nil
     }
-
-    /// glibc's `syncfs`, which Swift's Glibc module does not import (it needs _GNU_SOURCE).
-    private typealias SyncFilesystem = @convention(c) (Int32) -> Int32
-    private static let syncFilesystem: SyncFilesystem? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else { return nil }
-        return unsafeBitCast(symbol, to: SyncFilesystem.self)
-    }()
 }

@@ -1,17 +1,9 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Platform
 
 /// Online processor count, for the default `--threads`.
 func systemCoreCount() -> Int {
-    Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    System.coreCount
 }
-
-/// glibc's `mallopt` from <malloc.h>, which the Glibc module does not import.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
 /// Keeps allocations of `bytes` or more mmap'ed, so that freeing a slab or chunk
 /// buffer returns it to the system; glibc's adaptive threshold otherwise parks
@@ -21,10 +13,7 @@ private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 /// every file made each open fault its pages in again (a tenth of the time over many
 /// small files). Peak RSS is unchanged: the heap only keeps what it already reached.
 func keepLargeAllocationsMapped(from bytes: Int32) {
-    let (trimThreshold, mmapThreshold, arenaMax): (Int32, Int32, Int32) = (-1, -3, -8)  // M_TRIM_THRESHOLD, ...
-    _ = glibcMallopt(mmapThreshold, bytes)
-    _ = glibcMallopt(trimThreshold, 64 << 20)
-    _ = glibcMallopt(arenaMax, 4)
+    System.tuneAllocator(mappedFrom: bytes, keptAtTop: 64 << 20, arenas: 4)
 }
 
 /// What a gnorm process sets up before it runs a command.

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Platform
 
 /// Opens INPUT, a path or `-` for standard input, read-only, answering the
 /// SPEC §5 statuses for a missing, unreadable or non-HDF5 file.
@@ -48,7 +49,8 @@ enum InputFile {
     static func checkReadable(_ path: String) throws(PipelineError) {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw .inputUnavailable(errno == ENOENT ? "no such file" : String(cString: strerror(errno)), file: path)
+            let error = SystemCallError("stat", path: path)
+            throw .inputUnavailable(error.code == ENOENT ? "no such file" : error.reason, file: path, cause: error)
         }
         if status.st_mode & S_IFMT == S_IFDIR {
             throw .inputUnavailable("is a directory, not an HDF5 file", file: path)

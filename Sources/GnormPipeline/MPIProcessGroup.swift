@@ -1,8 +1,6 @@
 #if MPI
     internal import CMPI
-    #if canImport(Glibc)
-        import Glibc
-    #endif
+    import Platform
 
     /// The ranks of an MPI job (`MPI_COMM_WORLD`), for `gnorm-mpi` under `mpirun`/`srun`.
     /// Every call is made from the main thread (MPI_THREAD_FUNNELED); MPI's default error

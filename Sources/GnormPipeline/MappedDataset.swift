@@ -1,5 +1,5 @@
-import Foundation
 import HDF5
+import Platform
 
 /// A contiguous dataset's stored bytes, mapped read-only from INPUT's file.
 ///
@@ -18,9 +18,7 @@ final class MappedDataset: @unchecked Sendable {
     private let sampleBytes: Int
     let elementType: ElementType
 
-    /// Linux ≥ 5.14 (`<linux/mman.h>`); older kernels answer EINVAL and gnorm reads through HDF5.
-    private static let populateRead: Int32 = 22
-    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    private static let pageSize = System.pageSize
 
     /// Below this many bytes HDF5's read is cheaper than setting up and tearing down a mapping.
     static let smallestMapped = 8 << 20
@@ -40,7 +38,8 @@ final class MappedDataset: @unchecked Sendable {
         let length = range.upperBound - start
         let address = mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, off_t(start))
         guard let address, address != MAP_FAILED else { return nil }
-        guard madvise(address, min(length, Self.pageSize), Self.populateRead) == 0 else {
+        // Linux ≥ 5.14 only; older kernels and other systems answer EINVAL and gnorm reads through HDF5.
+        do { try System.populate(address, count: min(length, Self.pageSize)) } catch {
             munmap(address, length)
             return nil
         }
@@ -57,9 +56,7 @@ final class MappedDataset: @unchecked Sendable {
     func prepare(rows: Range<Int>) throws(TransferError) {
         let range = pages(rows, inner: false)
         guard !range.isEmpty else { return }
-        guard madvise(mapping + range.lowerBound, range.count, Self.populateRead) == 0 else {
-            throw .mapping(errno: errno)
-        }
+        do { try System.populate(mapping + range.lowerBound, count: range.count) } catch { throw .mapping(error) }
     }
 
     /// The stored bytes of samples `rows`, prepared.
@@ -77,7 +74,7 @@ final class MappedDataset: @unchecked Sendable {
     func release(rows: Range<Int>) {
         let range = pages(rows, inner: true)
         guard !range.isEmpty else { return }
-        madvise(mapping + range.lowerBound, range.count, MADV_DONTNEED)
+        System.dropPages(mapping + range.lowerBound, count: range.count)
     }
 
     /// The page-aligned byte range in the mapping around samples `rows` (`inner`: within them).

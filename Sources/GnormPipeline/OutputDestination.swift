@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Platform
 
 /// Where `apply` writes: a new file made under a temporary name beside
 /// OUTPUT and renamed when complete, INPUT itself (`--in-place`), or standard
@@ -85,16 +86,16 @@ final class OutputDestination {
         switch target {
         case .path(_, let temporary), .standardOutput(let temporary):
             registration = SignalCleanup.register(temporary)
-            let failure: Int32
-            switch input {
-            case .image(let bytes):
-                failure = ByteCopy.write(bytes, to: temporary, mode: 0o666)
-            case .file(let path):
-                failure = copy(path, to: temporary, leavingHoles: holes)
-            }
-            guard failure == 0 else {
+            do throws(SystemCallError) {
+                switch input {
+                case .image(let bytes):
+                    try ByteCopy.write(bytes, to: temporary, mode: 0o666)
+                case .file(let path):
+                    try copy(path, to: temporary, leavingHoles: holes)
+                }
+            } catch {
                 abandon()
-                throw copyFailure(failure)
+                throw copyFailure(error)
             }
             do { return try File(openingForWriting: temporary) } catch {
                 abandon()
@@ -105,18 +106,19 @@ final class OutputDestination {
     }
 
     /// Copies INPUT's bytes to `temporary`: --in-place keeps INPUT's permissions; a new OUTPUT
-    /// gets the umask's, as cp does. Returns the errno of a failure, 0 on success.
-    func copy(_ path: String, to temporary: String, leavingHoles holes: [Range<Int>]) -> Int32 {
+    /// gets the umask's, as cp does.
+    func copy(_ path: String, to temporary: String, leavingHoles holes: [Range<Int>]) throws(SystemCallError) {
         var status = stat()
         let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
-        return ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+        try ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
     }
 
     /// A failed copy: a full disk or file-size limit is a write failure, anything else OUTPUT's.
-    func copyFailure(_ failure: Int32) -> PipelineError {
-        let reason = String(cString: strerror(failure))
-        if failure == ENOSPC || failure == EFBIG || failure == EIO { return .io("cannot write: \(reason)", file: name) }
-        return .outputUnavailable("cannot create: \(reason)", file: name)
+    func copyFailure(_ failure: SystemCallError) -> PipelineError {
+        if [ENOSPC, EFBIG, EIO].contains(failure.code) {
+            return .io("cannot write: \(failure.reason)", file: name, cause: failure)
+        }
+        return .outputUnavailable("cannot create: \(failure.reason)", file: name, cause: failure)
     }
 
     /// Closes the file, makes it durable and puts it in place (or on standard output). With
@@ -134,10 +136,9 @@ final class OutputDestination {
             try writeAll([UInt8](image), to: 1)
         case .path(let final, let temporary):
             if let batch { return batch.pending.append(self) }
-            let failure = syncFile(temporary)
-            guard failure == 0 else {
+            do { try syncFile(temporary) } catch {
                 abandon()
-                throw .io("cannot write: \(String(cString: strerror(failure)))", file: name)
+                throw .io("cannot write: \(error.reason)", file: name, cause: error)
             }
             try renameIntoPlace()
             if let finalFolder { syncFolder(finalFolder) }
@@ -155,10 +156,9 @@ final class OutputDestination {
     /// Puts a file that is already durable (its data synced) in place; the batch syncs the folders.
     func renameIntoPlace() throws(PipelineError) {
         guard case .path(let finalPath, let temporary) = target else { return }
-        guard Glibc.rename(temporary, finalPath) == 0 else {
-            let renameError = errno
+        do { try System.rename(temporary, to: finalPath) } catch {
             abandon()
-            throw .outputUnavailable("cannot rename into place: \(String(cString: strerror(renameError)))", file: name)
+            throw .outputUnavailable("cannot rename into place: \(error.reason)", file: name, cause: error)
         }
         release()
     }
@@ -190,8 +190,13 @@ final class OutputDestination {
     }
 
     private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(PipelineError) {
-        let failure = bytes.withUnsafeBytes { writeFully($0, to: descriptor) }
-        if failure == EPIPE { throw .brokenPipe }
-        if failure != 0 { throw .io("cannot write: \(String(cString: strerror(failure)))", file: name) }
+        do throws(SystemCallError) {
+            try bytes.withUnsafeBytes { buffer in
+                Result { () throws(SystemCallError) in try System.writeFully(buffer, to: descriptor) }
+            }.get()
+        } catch {
+            if error.code == EPIPE { throw .brokenPipe }
+            throw .io("cannot write: \(error.reason)", file: name, cause: error)
+        }
     }
 }

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Platform
 
 /// The processes that run one gnorm command together: one process for `gnorm`, the ranks
 /// of an MPI job for `gnorm-mpi` under `mpirun`/`srun`. The pipeline talks to the others

@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Platform
 
 /// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130 (or on
 /// SIGBUS from a mapped INPUT that shrank, then exits 74).

@@ -1,6 +1,7 @@
 import Foundation
 import GroupNormKernel
 import HDF5
+import Platform
 
 /// `stats --save`: batch statistics as an HDF5 file laid out as `apply`'s `/gnorm`
 /// (`/gnorm/PATH/mean`, `/gnorm/PATH/var`, float64 of shape (C,)), so that
@@ -37,11 +38,12 @@ enum StatisticsFile {
             unlink(temporary)
             throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
         }
-        var failure = syncFile(temporary)
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        guard failure == 0 else {
+        do throws(SystemCallError) {
+            try syncFile(temporary)
+            try System.rename(temporary, to: path)
+        } catch {
             unlink(temporary)
-            throw .outputUnavailable("cannot write statistics: \(String(cString: strerror(failure)))", file: path)
+            throw .outputUnavailable("cannot write statistics: \(error.reason)", file: path, cause: error)
         }
         syncFolder(folder)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import Platform
 
 /// Where reports go: standard output or a file, written as text.
 final class TextOutput {
@@ -16,9 +16,9 @@ final class TextOutput {
 
     /// Creates (or truncates) a report file.
     convenience init(creating path: String) throws(PipelineError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .outputUnavailable("cannot create report: \(String(cString: strerror(errno)))", file: path)
+        let descriptor: Int32
+        do { descriptor = try System.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644) } catch {
+            throw .outputUnavailable("cannot create report: \(error.reason)", file: path, cause: error)
         }
         self.init(descriptor: descriptor, owns: true, name: path)
     }
@@ -28,17 +28,25 @@ final class TextOutput {
     /// Writes all of `text`; a closed pipe ends the run quietly as EPIPE.
     func write(_ text: String) throws(PipelineError) {
         var text = text
-        let failure = text.withUTF8 { writeFully(UnsafeRawBufferPointer($0), to: descriptor) }
-        if failure == EPIPE { throw .brokenPipe }
-        if failure != 0 {
-            throw .io("cannot write report: \(String(cString: strerror(failure)))", file: name)
+        do throws(SystemCallError) {
+            try text.withUTF8 { bytes in
+                Result { () throws(SystemCallError) in
+                    try System.writeFully(UnsafeRawBufferPointer(bytes), to: descriptor, path: name)
+                }
+            }.get()
+        } catch {
+            if error.code == EPIPE { throw .brokenPipe }
+            throw .io("cannot write report: \(error.reason)", file: name, cause: error)
         }
     }
 
     /// Flushes a report file to disk.
     func synchronize() throws(PipelineError) {
-        if ownsDescriptor && fsync(descriptor) != 0 && errno != EINVAL {
-            throw .io("cannot write report: \(String(cString: strerror(errno)))", file: name)
+        guard ownsDescriptor else { return }
+        do { try System.synchronize(descriptor, path: name) } catch  where error.code != EINVAL {
+            throw .io("cannot write report: \(error.reason)", file: name, cause: error)
+        } catch {
+            // EINVAL: a report written to a pipe or a character device has nothing to flush.
         }
     }
 }

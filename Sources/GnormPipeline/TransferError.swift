@@ -1,6 +1,6 @@
 import ChunkCoding
-import Foundation
 import HDF5
+import Platform
 
 /// A failed move of values between a dataset and memory: HDF5's, or a chunk codec's.
 enum TransferError: Error, CustomStringConvertible {
@@ -8,15 +8,16 @@ enum TransferError: Error, CustomStringConvertible {
     /// The chunk starting at `sample` could not be inflated or deflated.
     case codec(ChunkCodingError, sample: Int)
     /// INPUT's mapped pages could not be read (`MappedDataset`): EFAULT is a file shorter than its dataset.
-    case mapping(errno: Int32)
+    case mapping(SystemCallError)
 
     /// The one-line reason, as `HDF5Error.reason` gives it.
     var reason: String? {
         switch self {
         case .hdf5(let error): error.reason
         case .codec(let error, let sample): "chunk at sample \(sample): \(error)"
-        case .mapping(EFAULT): "the file ends before the dataset's values (was it truncated?)"
-        case .mapping(let code): String(cString: strerror(code))
+        case .mapping(let error) where error.code == EFAULT:
+            "the file ends before the dataset's values (was it truncated?)"
+        case .mapping(let error): error.reason
         }
     }
 
@@ -32,7 +33,7 @@ enum TransferError: Error, CustomStringConvertible {
         switch self {
         case .hdf5(let error): error
         case .codec(let error, _): error
-        case .mapping(let code): POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        case .mapping(let error): error
         }
     }
 }

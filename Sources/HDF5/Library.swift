@@ -1,10 +1,9 @@
+import Platform
+
 #if MPI
     internal import CHDF5MPI
 #else
     internal import CHDF5
-#endif
-#if canImport(Glibc)
-    import Glibc
 #endif
 
 /// HDF5's one-time setup: open the library and stop it printing its error

@@ -1,9 +1,6 @@
 import ArgumentParser
 import GnormPipeline
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Platform
 
 /// Prints a pipeline failure as one `gnorm: error:` line and returns the
 /// sysexits status of SPEC §5.

@@ -1,9 +1,6 @@
 import ArgumentParser
 import GnormPipeline
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Platform
 
 @main
 struct Gnorm: ParsableCommand {
@@ -42,7 +39,7 @@ struct Gnorm: ParsableCommand {
                     writeToStandardError(fullMessage(for: error) + "\n")
                 }
                 Processes.current.finish()
-                Glibc.exit(code.rawValue)
+                System.exit(code.rawValue)
             }
             exit(withError: error)
         }

@@ -1,0 +1,94 @@
+// gnorm's platform layer, C half (include/CPlatform.h says what each function does where).
+#ifdef __linux__
+#define _GNU_SOURCE
+#endif
+
+#include "CPlatform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#ifdef __linux__
+// Headers older than Linux 5.14's lack the constant; the kernel's value is fixed by its ABI, and a
+// kernel that does not know it answers EINVAL.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#endif
+
+ssize_t gnorm_copy_file_range(int input, int64_t *input_offset, int output, int64_t *output_offset,
+                              size_t length) {
+#ifdef __linux__
+    loff_t in = *input_offset, out = *output_offset;
+    ssize_t copied = copy_file_range(input, &in, output, &out, length, 0);
+    *input_offset = in;
+    *output_offset = out;
+    return copied;
+#else
+    (void)input, (void)input_offset, (void)output, (void)output_offset, (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int gnorm_syncfs(int descriptor) {
+#ifdef __linux__
+    return syncfs(descriptor);
+#else
+    (void)descriptor;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int gnorm_full_fsync(int descriptor) {
+#ifdef __APPLE__
+    if (fcntl(descriptor, F_FULLFSYNC) == 0) return 0;
+#endif
+    return fsync(descriptor);
+}
+
+void gnorm_start_writeback(int descriptor) {
+#ifdef __linux__
+    (void)sync_file_range(descriptor, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)descriptor;
+#endif
+}
+
+void gnorm_tune_allocator(int mmap_threshold, int trim_threshold, int arena_max) {
+#if defined(__linux__) && defined(__GLIBC__)
+    (void)mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    (void)mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    (void)mallopt(M_ARENA_MAX, arena_max);
+#else
+    (void)mmap_threshold, (void)trim_threshold, (void)arena_max;
+#endif
+}
+
+int gnorm_populate_read(void *address, size_t length) {
+#ifdef __linux__
+    return madvise(address, length, MADV_POPULATE_READ);
+#else
+    (void)address, (void)length;
+    errno = EINVAL;
+    return -1;
+#endif
+}
+
+int gnorm_drop_pages(void *address, size_t length) { return madvise(address, length, MADV_DONTNEED); }
+
+bool gnorm_cpu_has_avx2(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
