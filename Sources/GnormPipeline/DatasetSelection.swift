@@ -115,12 +115,11 @@ enum DatasetSelection {
         }
     }
 
-    /// Opens a dataset of INPUT; a failure is a read failure (74) naming it.
+    /// Opens a dataset of INPUT; a failure is a read failure (74) naming it, or INPUT unreadable (66)
+    /// where the file needs a newer HDF5.
     static func open(_ path: String, in file: borrowing File) throws(PipelineError) -> Dataset {
         do { return try file.openDataset(path) } catch {
-            throw .io(
-                "cannot open dataset: \(error.reason ?? error.description)", file: file.name, dataset: path,
-                cause: error)
+            throw .datasetOpenFailure(error, file: file.name, dataset: path)
         }
     }
 }

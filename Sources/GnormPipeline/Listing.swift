@@ -36,9 +36,7 @@ public enum Listing {
                             filters: creation.filters.map(\.name),
                             selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
                 } catch {
-                    throw .io(
-                        "cannot open dataset: \(error.reason ?? error.description)", file: file.name,
-                        dataset: entry.path, cause: error)
+                    throw .datasetOpenFailure(error, file: file.name, dataset: entry.path)
                 }
             case .group:
                 rows.append(

@@ -50,6 +50,14 @@ public enum PipelineError: Error, CustomStringConvertible {
         }
     }
 
+    /// A dataset of INPUT that could not be opened: INPUT unreadable (66) where the file needs a
+    /// newer HDF5 than gnorm's, else a read failure (74).
+    static func datasetOpenFailure(_ error: HDF5Error, file: String, dataset: String) -> PipelineError {
+        let what = "cannot open dataset: \(error.reason ?? error.description)"
+        if error.needsNewerLibrary { return .inputUnavailable(what, file: place(file, dataset), cause: error) }
+        return .io(what, file: file, dataset: dataset, cause: error)
+    }
+
     static func place(_ file: String, _ dataset: String?) -> String {
         dataset.map { "\(file):\($0)" } ?? file
     }

@@ -212,7 +212,7 @@ enum Attributes {
     /// Copies every attribute of `source` onto `destination`, whatever its type,
     /// in order, by reading it in its native memory form and writing it back;
     /// `edits` drops some and stores others again as `retypedAs`.
-    /// The HDF5 calls are `H5Aiterate2`, `H5Aread`, `H5Awrite`, `H5Dvlen_reclaim`.
+    /// The HDF5 calls are `H5Aiterate2`, `H5Aread`, `H5Awrite`, `H5Dvlen_reclaim` (`chdf5_reclaim`).
     static func copyAll(
         from source: hid_t, to destination: hid_t, edits: AttributeEdits = AttributeEdits(),
         retypedAs newType: ElementType? = nil
@@ -268,7 +268,7 @@ enum Attributes {
         try checkedStatus(H5Aread(attribute, memoryType, buffer), "H5Aread '\(name)'")
         defer {
             if H5Tdetect_class(memoryType, H5T_VLEN) > 0 || H5Tis_variable_str(memoryType) > 0 {
-                H5Dvlen_reclaim(memoryType, space.id, chdf5_default(), buffer)
+                chdf5_reclaim(memoryType, space.id, buffer)
             }
         }
         if H5Aexists(destination, name) > 0 { H5Adelete(destination, name) }

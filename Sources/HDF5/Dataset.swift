@@ -138,11 +138,12 @@ public struct Dataset: ~Copyable {
         return ranges
     }
 
-    /// The object's identity in its file. The HDF5 call is `H5Oget_info2`.
+    /// The object's identity in its file. The HDF5 call is `H5Oget_info` (`chdf5_object_address`:
+    /// the address on 1.10, the token's address on 1.12+).
     public func address() throws(HDF5Error) -> ObjectAddress {
-        var info = H5O_info_t()
-        try checkedStatus(H5Oget_info2(id, &info, chdf5_oinfo_basic()), "H5Oget_info '\(path)'")
-        return ObjectAddress(rawValue: info.addr)
+        var address: haddr_t = 0
+        try checkedStatus(chdf5_object_address(id, &address), "H5Oget_info '\(path)'")
+        return ObjectAddress(rawValue: address)
     }
 
     /// Reads `rows` along axis 0 (all of every other axis), converting to `T`.
@@ -302,7 +303,8 @@ public enum DatasetStorage: Equatable, Sendable {
     case external
 }
 
-/// An object's address in its file: equal for every name of the same object.
+/// An object's address in its file: equal for every name of the same object (on HDF5 1.12+, the
+/// address its object token encodes in the native file format).
 public struct ObjectAddress: Hashable, Sendable {
     let rawValue: haddr_t
 }

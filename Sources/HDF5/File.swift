@@ -95,18 +95,19 @@ public struct File: ~Copyable {
     }
 
     /// The first component of `path` that is an external link, with its target file and object.
-    /// The HDF5 calls are `H5Lget_info`, `H5Lget_val` and `H5Lunpack_elink_val`.
+    /// The HDF5 calls are `H5Lget_info` (`chdf5_link_info`), `H5Lget_val` and `H5Lunpack_elink_val`.
     public func externalLink(on path: String) -> (link: String, target: (file: String, object: String))? {
         var prefix = ""
         for component in path.split(separator: "/") {
             prefix += "/" + component
-            var info = H5L_info_t()
-            guard H5Lexists(id, prefix, chdf5_default()) > 0, H5Lget_info(id, prefix, &info, chdf5_default()) >= 0
+            var type = H5L_TYPE_ERROR
+            var valueSize = 0
+            guard H5Lexists(id, prefix, chdf5_default()) > 0, chdf5_link_info(id, prefix, &type, &valueSize) >= 0
             else {
                 return nil
             }
-            guard info.type == H5L_TYPE_EXTERNAL else { continue }
-            var value = [UInt8](repeating: 0, count: Int(info.u.val_size) + 1)
+            guard type == H5L_TYPE_EXTERNAL else { continue }
+            var value = [UInt8](repeating: 0, count: valueSize + 1)
             guard H5Lget_val(id, prefix, &value, value.count, chdf5_default()) >= 0 else { return nil }
             var flags: UInt32 = 0
             var file: UnsafePointer<CChar>? = nil
@@ -121,15 +122,17 @@ public struct File: ~Copyable {
     }
 
     /// `path` with soft links in its last component followed to their targets
-    /// (relative targets resolved against the link's group). The HDF5 calls are `H5Lget_info` and `H5Lget_val`.
+    /// (relative targets resolved against the link's group). The HDF5 calls are `H5Lget_info`
+    /// (`chdf5_link_info`) and `H5Lget_val`.
     public func resolvingSoftLinks(_ path: String) -> String {
         var current = path
         for _ in 0..<16 {
-            var info = H5L_info_t()
+            var type = H5L_TYPE_ERROR
+            var valueSize = 0
             guard H5Lexists(id, current, chdf5_default()) > 0,
-                H5Lget_info(id, current, &info, chdf5_default()) >= 0, info.type == H5L_TYPE_SOFT
+                chdf5_link_info(id, current, &type, &valueSize) >= 0, type == H5L_TYPE_SOFT
             else { return current }
-            var value = [CChar](repeating: 0, count: Int(info.u.val_size) + 1)
+            var value = [CChar](repeating: 0, count: valueSize + 1)
             guard H5Lget_val(id, current, &value, value.count, chdf5_default()) >= 0 else { return current }
             let target = String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if target.hasPrefix("/") {
@@ -143,12 +146,12 @@ public struct File: ~Copyable {
     }
 
     /// What the object at `path` is (following soft links), or nil when there is none.
-    /// The HDF5 call is `H5Oget_info_by_name`.
+    /// The HDF5 call is `H5Oget_info_by_name` (`chdf5_object_type_by_name`).
     public func kindOfObject(at path: String) -> ObjectEntry.Kind? {
         guard exists(path) else { return nil }
-        var info = H5O_info_t()
-        guard H5Oget_info_by_name2(id, path, &info, chdf5_oinfo_basic(), chdf5_default()) >= 0 else { return nil }
-        switch info.type {
+        var type = H5O_TYPE_UNKNOWN
+        guard chdf5_object_type_by_name(id, path, &type) >= 0 else { return nil }
+        switch type {
         case H5O_TYPE_GROUP: return .group
         case H5O_TYPE_DATASET: return .dataset
         case H5O_TYPE_NAMED_DATATYPE: return .namedType
@@ -157,17 +160,17 @@ public struct File: ~Copyable {
     }
 
     /// Every object in the file once, by its first path in name order.
-    /// The HDF5 call is `H5Ovisit2`.
+    /// The HDF5 call is `H5Ovisit` (`chdf5_visit_objects`).
     public func objects() throws(HDF5Error) -> [ObjectEntry] {
         final class Entries { var list: [ObjectEntry] = [] }
         let entries = Entries()
         let status = withExtendedLifetime(entries) {
-            H5Ovisit2(
+            chdf5_visit_objects(
                 id, H5_INDEX_NAME, H5_ITER_INC,
-                { _, name, info, context in
-                    guard let name, let info, let context else { return -1 }
+                { name, type, context in
+                    guard let name, let context else { return -1 }
                     let kind: ObjectEntry.Kind
-                    switch info.pointee.type {
+                    switch type {
                     case H5O_TYPE_GROUP: kind = .group
                     case H5O_TYPE_DATASET: kind = .dataset
                     case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
@@ -178,9 +181,9 @@ public struct File: ~Copyable {
                     Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(
                         ObjectEntry(path: path, kind: kind))
                     return 0
-                }, Unmanaged.passUnretained(entries).toOpaque(), chdf5_oinfo_basic())
+                }, Unmanaged.passUnretained(entries).toOpaque())
         }
-        try checkedStatus(status, "H5Ovisit2 '\(name)'")
+        try checkedStatus(status, "H5Ovisit '\(name)'")
         return entries.list
     }
 

@@ -27,9 +27,12 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
                 String($0.split(separator: "—")[0]).trimmingCharacters()
             }
         }
-        // A file written with a newer format than this libhdf5 knows (HDF5 2.0, libver='latest').
-        if stack.contains(where: { $0.contains("bad version number") || $0.contains("wrong version number") }) {
-            return "the file uses a newer HDF5 format than gnorm's libhdf5 \(libraryVersion) reads "
+        if needsNewerLibrary {
+            let versions =
+                buildVersion == libraryVersion
+                ? "HDF5 \(buildVersion), which gnorm was built with,"
+                : "HDF5 \(libraryVersion) (gnorm was built with \(buildVersion))"
+            return "the file uses a newer HDF5 format than \(versions) reads "
                 + "(rewrite it with libver='v110' in h5py, or h5repack from the HDF5 that wrote it)"
         }
         guard let line = stack.last else { return nil }
@@ -39,6 +42,12 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         }
         let text = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingLeadingSpaces() } ?? line
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// Whether the file was written in a newer format than this libhdf5 knows (HDF5 2.0's layout
+    /// message version 5, as h5py 3.16 writes with libver='latest'): INPUT unreadable, not an I/O failure.
+    public var needsNewerLibrary: Bool {
+        stack.contains(where: { $0.contains("bad version number") || $0.contains("wrong version number") })
     }
 
     public var description: String {

@@ -28,6 +28,12 @@ public let libraryVersion: String = {
     return "\(major).\(minor).\(release)"
 }()
 
+/// The HDF5 gnorm was compiled against (its headers' H5_VERS_*), e.g. "1.14.6".
+public let buildVersion: String = {
+    let number = chdf5_header_version()
+    return "\(number / 10000).\(number / 100 % 100).\(number % 100)"
+}()
+
 /// Opens the library once, and silences HDF5's error printing on the calling thread:
 /// the thread-safe libhdf5 keeps that setting per thread, so a thread that only ever
 /// inherited the default would print HDF5-DIAG stacks on stderr.

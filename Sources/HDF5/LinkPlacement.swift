@@ -10,7 +10,7 @@
 extension File {
     /// Every hard link that names the object at `address`, as absolute paths,
     /// one per link (a group reachable by two names is visited once).
-    /// The HDF5 call is `H5Lvisit`.
+    /// The HDF5 call is `H5Lvisit` (`chdf5_visit_links`).
     func hardLinkNames(of address: ObjectAddress) throws(HDF5Error) -> [String] {
         final class Found {
             let target: haddr_t
@@ -19,12 +19,12 @@ extension File {
         }
         let found = Found(address.rawValue)
         let status = withExtendedLifetime(found) {
-            H5Lvisit(
+            chdf5_visit_links(
                 id, H5_INDEX_NAME, H5_ITER_INC,
-                { _, name, info, context in
-                    guard let name, let info, let context else { return -1 }
+                { name, type, address, context in
+                    guard let name, let context else { return -1 }
                     let found = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
-                    if info.pointee.type == H5L_TYPE_HARD, info.pointee.u.address == found.target {
+                    if type == H5L_TYPE_HARD, address == found.target {
                         found.paths.append("/" + String(cString: name))
                     }
                     return 0
@@ -76,9 +76,9 @@ extension File {
         let names = Names()
         var index: hsize_t = 0
         let status = withExtendedLifetime(names) {
-            H5Literate(
+            chdf5_iterate_links(
                 group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
-                { _, name, _, context in
+                { name, _, _, context in
                     guard let name, let context else { return -1 }
                     Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
                     return 0

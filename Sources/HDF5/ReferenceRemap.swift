@@ -24,7 +24,7 @@ extension File {
     /// back in place, so attributes keep their order. Call it while the old objects
     /// are still open: region references are resolved through them.
     /// Returns a line for each reference it could not resolve, for the caller to report.
-    /// The HDF5 calls are `H5Ovisit2`, `H5Aread`/`H5Awrite`, `H5Dread`/`H5Dwrite`,
+    /// The HDF5 calls are `H5Ovisit`, `H5Aread`/`H5Awrite`, `H5Dread`/`H5Dwrite`,
     /// `H5Rdereference2`, `H5Rget_region` and `H5Rcreate`.
     public func remapReferences(_ moved: [ObjectAddress: MovedObject]) throws(HDF5Error) -> [String] {
         guard !moved.isEmpty else { return [] }
@@ -89,7 +89,7 @@ private struct ReferenceRemapper {
         try checkedStatus(read(memoryType, buffer), "reading \(place)")
         defer {
             if H5Tdetect_class(memoryType, H5T_VLEN) > 0 {
-                H5Dvlen_reclaim(memoryType, space, chdf5_default(), buffer)
+                chdf5_reclaim(memoryType, space, buffer)
             }
         }
         var changed = false
@@ -156,22 +156,22 @@ private struct ReferenceRemapper {
                 $0 != 0
             })
         else { return false }
-        let object = H5Rdereference2(file, chdf5_default(), H5R_DATASET_REGION, pointer)
+        let object = H5Rdereference2(file, chdf5_default(), chdf5_ref_dataset_region(), pointer)
         guard object >= 0 else {
             unresolved.append("a region reference in \(place) could not be resolved")
             return false
         }
-        var info = H5O_info_t()
-        let found = H5Oget_info2(object, &info, chdf5_oinfo_basic())
+        var address: haddr_t = 0
+        let found = chdf5_object_address(object, &address)
         H5Oclose(object)
-        guard found >= 0, let target = moved[ObjectAddress(rawValue: info.addr)] else { return false }
-        let region = H5Rget_region(file, H5R_DATASET_REGION, pointer)
+        guard found >= 0, let target = moved[ObjectAddress(rawValue: address)] else { return false }
+        let region = H5Rget_region(file, chdf5_ref_dataset_region(), pointer)
         guard region >= 0 else {
             unresolved.append("a region reference in \(place) to \(target.path) lost its selection")
             return false
         }
         defer { H5Sclose(region) }
-        guard H5Rcreate(pointer, file, target.path, H5R_DATASET_REGION, region) >= 0 else {
+        guard H5Rcreate(pointer, file, target.path, chdf5_ref_dataset_region(), region) >= 0 else {
             unresolved.append("a region reference in \(place) to \(target.path) could not be made again")
             return false
         }

@@ -10,6 +10,16 @@ import Testing
         return path
     }
 
+    /// Issue 17: the libhdf5 the tests run on is the one the module was compiled against (an rpath gone
+    /// wrong would run a 1.14 build on Debian's 1.10), and the one the Makefile's target asks for
+    /// (GNORM_TEST_HDF5_VERSION: pkg-config's version for `make test`, 1.14.6 for `make test-hdf5-1.14`).
+    @Test func runsOnTheHDF5ItWasBuiltWith() {
+        #expect(libraryVersion == buildVersion)
+        if let expected = ProcessInfo.processInfo.environment["GNORM_TEST_HDF5_VERSION"], !expected.isEmpty {
+            #expect(libraryVersion == expected)
+        }
+    }
+
     @Test func hyperslabsRoundTripWithTypeConversion() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }

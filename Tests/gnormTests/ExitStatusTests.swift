@@ -117,6 +117,22 @@ import Testing
             status: 66, in: folder)
     }
 
+    /// Issue 17: a file only HDF5 2.x reads (Fixtures/newer_format.py: h5py 3.16, libver="latest") is
+    /// INPUT unreadable, in one line naming the HDF5 gnorm was built with, for every command.
+    @Test func filesNeedingANewerHDF5Exit66() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let newer = Gnorm.fixture("newer_format.h5")
+        let before = try Data(contentsOf: URL(fileURLWithPath: newer))
+        for arguments in [["ls", newer], ["stats", newer], ["apply", "-g", "2", newer, folder + "/o.h5"]] {
+            try expectFailure(
+                arguments, status: 66,
+                mentions: ["newer HDF5 format", "HDF5 \(HDF5.buildVersion)", "libver='v110'", newer + ":/x"],
+                in: folder)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: newer)) == before)
+    }
+
     @Test func outputConflictsExit73() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
