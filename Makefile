@@ -12,15 +12,21 @@ DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 LINT_PATHS = Sources Tests Benchmarks/Sources Fuzz/Sources Package.swift Benchmarks/Package.swift Fuzz/Package.swift
 
 .PHONY: lint format deps test-deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean \
-  deps-mpi build-mpi test-mpi bench-mpi
+  deps-mpi build-mpi test-mpi bench-mpi deps-hdf5-1.14 test-hdf5-1.14
 FUZZ_SECONDS ?= 60
 FUZZ_TOOLSET = Fuzz/.build/toolset.json
 
 # System libraries and HDF5's filter plugins (lzf, LZ4, BZip2, Blosc: what h5py and hdf5plugin
-# users write), installed only when missing.
-PLUGINS = /usr/lib/x86_64-linux-gnu/hdf5/serial/plugins
+# users write), installed only when missing. Debian's folders are found by its multiarch triplet
+# (x86-64, aarch64, ...), never written out. HDF5_PC is the pkg-config name Package.swift picks
+# (hdf5-serial where it exists, else hdf5; see README, Building against another HDF5).
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null)
+PLUGINS = /usr/lib/$(MULTIARCH)/hdf5/serial/plugins
+HDF5_PC = $(or $(GNORM_HDF5_PKG_CONFIG),$(shell for d in $$(echo "$$PKG_CONFIG_PATH" | tr : ' '); do \
+  [ -e $$d/hdf5-serial.pc ] && { echo hdf5-serial; exit; }; [ -e $$d/hdf5.pc ] && { echo hdf5; exit; }; done; \
+  pkg-config --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5))
 deps:
-	@pkg-config --exists hdf5-serial libdeflate libisal && [ -e $(PLUGINS)/liblzf_filter.so ] \
+	@pkg-config --exists $(HDF5_PC) libdeflate libisal && [ -e $(PLUGINS)/liblzf_filter.so ] \
 	  && [ -e $(PLUGINS)/libh5lz4.so ] && [ -e $(PLUGINS)/libH5Zblosc.so ] && ldconfig -p | grep -q liblzf.so.1 || { \
 	  echo "installing libhdf5-dev libdeflate-dev libisal-dev and HDF5 filter plugins"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev \
@@ -51,7 +57,7 @@ run: release
 
 test: test-deps
 	$(SWIFT) build --build-tests
-	GNORM_TEST_PYTHON=$(TEST_PYTHON) $(SWIFT) test --skip-build
+	GNORM_TEST_PYTHON=$(TEST_PYTHON) GNORM_TEST_HDF5_VERSION=$$(pkg-config --modversion $(HDF5_PC)) $(SWIFT) test --skip-build
 	@# The committed manual page must be what the help text generates (its date line aside).
 	@$(SWIFT) package --allow-writing-to-package-directory generate-manual >/dev/null
 	@diff <(grep -v '^\.Dd' Documentation/gnorm.1) <(grep -v '^\.Dd' .build/plugins/GenerateManual/outputs/gnorm/gnorm.1) \
@@ -76,7 +82,7 @@ test-mpi: test-deps deps-mpi
 	$(SWIFT) build --build-tests --traits MPI --scratch-path $(MPI_SCRATCH)
 	@# Debian has no blosc plugin for parallel HDF5; hdf5plugin's (not linked to a libhdf5) serves both.
 	GNORM_TEST_PYTHON=$(TEST_PYTHON) GNORM_TEST_BINARY=$(CURDIR)/$(MPI_SCRATCH)/debug/gnorm \
-	  HDF5_PLUGIN_PATH=/usr/lib/x86_64-linux-gnu/hdf5/openmpi/plugins:$$($(TEST_PYTHON) -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)') \
+	  HDF5_PLUGIN_PATH=$$(pkg-config --variable=PluginDir hdf5-openmpi):$$($(TEST_PYTHON) -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)') \
 	  $(SWIFT) test --skip-build --no-parallel --traits MPI --scratch-path $(MPI_SCRATCH)
 	Fixtures/mpi/check.sh $(CURDIR)/.build/debug/gnorm $(CURDIR)/$(MPI_SCRATCH)/debug/gnorm $(TEST_PYTHON)
 
@@ -84,6 +90,31 @@ test-mpi: test-deps deps-mpi
 # loop (BENCH_MPI_ARGS="--megabytes 64 --repeats 1" for a smoke test). Results in .bench/mpi.md.
 bench-mpi: release build-mpi test-deps
 	Benchmarks/bench_mpi.sh --serial $(RELEASE_BIN) --mpi $(MPI_RELEASE_BIN) --python $(TEST_PYTHON) $(BENCH_MPI_ARGS)
+
+# HDF5 1.14 (what Debian 13, Fedora, conda-forge and Homebrew ship) beside Debian 12's 1.10.8: built
+# once from Debian's own source package into a cache folder outside git (Fixtures/hdf5/build-1.14.sh,
+# about 5 minutes on 2 cores), then gnorm built against it in its own scratch path, chosen by
+# PKG_CONFIG_PATH alone (its hdf5-serial.pc wins over Debian's), and the whole test suite run
+# against it, corpus checks included. The binary finds that libhdf5 by its rpath.
+HDF5_114_PREFIX ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gnorm-hdf5/1.14.6
+HDF5_114_SCRATCH = .build-hdf5-1.14
+HDF5_114_ENV = PKG_CONFIG_PATH=$(HDF5_114_PREFIX)/lib/pkgconfig
+HDF5_114_LINK = -Xlinker -rpath -Xlinker $(HDF5_114_PREFIX)/lib
+deps-hdf5-1.14:
+	Fixtures/hdf5/build-1.14.sh $(HDF5_114_PREFIX)
+
+test-hdf5-1.14: test-deps deps-hdf5-1.14
+	$(HDF5_114_ENV) $(SWIFT) build --build-tests --scratch-path $(HDF5_114_SCRATCH) $(HDF5_114_LINK)
+	@# The binary must run on the 1.14 library, not Debian's (ldd names the file it resolves).
+	@ldd $(HDF5_114_SCRATCH)/debug/gnorm | grep -q '$(HDF5_114_PREFIX)/lib/libhdf5.so' \
+	  || { echo "$(HDF5_114_SCRATCH)/debug/gnorm is not linked to $(HDF5_114_PREFIX)"; exit 1; }
+	@# That libhdf5 looks for plugins in its own prefix. hdf5plugin's (blosc, lz4, bz2; they link no
+	@# libhdf5) come first; Debian's folder serves lzf, which hdf5plugin lacks: its plugin links
+	@# Debian's libhdf5 1.10, but the HDF5 calls it makes bind to the 1.14 library already loaded.
+	$(HDF5_114_ENV) GNORM_TEST_PYTHON=$(TEST_PYTHON) GNORM_TEST_BINARY=$(CURDIR)/$(HDF5_114_SCRATCH)/debug/gnorm \
+	  GNORM_TEST_HDF5_VERSION=1.14.6 \
+	  HDF5_PLUGIN_PATH=$$($(TEST_PYTHON) -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)'):$(PLUGINS) \
+	  $(SWIFT) test --skip-build --scratch-path $(HDF5_114_SCRATCH)
 
 # The tree formatted as .swift-format says, and no line over 120 columns (strings included).
 lint:

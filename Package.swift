@@ -1,5 +1,28 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// The pkg-config name of the serial libhdf5: `hdf5-serial` where pkg-config has that name
+/// (Debian and Ubuntu, where plain `hdf5` is an alternative that installing libhdf5-openmpi-dev
+/// repoints to the MPI build), else `hdf5` (upstream's CMake install, Fedora, conda, Homebrew, a
+/// user's own build). The folders of PKG_CONFIG_PATH are asked first, in order, as pkg-config
+/// does: a folder with a 1.14 install's `hdf5.pc` there wins over Debian's `hdf5-serial.pc`.
+/// GNORM_HDF5_PKG_CONFIG=NAME overrides the choice. SwiftPM's systemLibrary takes one name, and
+/// the manifest is evaluated again when the environment changes.
+let hdf5PkgConfig: String = {
+    let environment = ProcessInfo.processInfo.environment
+    if let chosen = environment["GNORM_HDF5_PKG_CONFIG"], !chosen.isEmpty { return chosen }
+    let exists = { (path: String) in FileManager.default.fileExists(atPath: path) }
+    for folder in (environment["PKG_CONFIG_PATH"] ?? "").split(separator: ":").map(String.init) {
+        if exists(folder + "/hdf5-serial.pc") { return "hdf5-serial" }
+        if exists(folder + "/hdf5.pc") { return "hdf5" }
+    }
+    // pkg-config's own folders: /usr/lib/<multiarch>/pkgconfig on Debian, then the usual others.
+    let libraries = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []
+    let systemFolders =
+        libraries.sorted().map { "/usr/lib/\($0)/pkgconfig" } + ["/usr/lib/pkgconfig", "/usr/share/pkgconfig"]
+    return systemFolders.contains { exists($0 + "/hdf5-serial.pc") } ? "hdf5-serial" : "hdf5"
+}()
 
 // AVX2 without FMA: a fused multiply-add would round differently from the baseline build. The
 // manifest cannot ask the *target's* architecture (`#if arch` here is the build host's), so the
@@ -27,7 +50,7 @@ let package = Package(
     // needed) and `MPI` (`swift build --traits MPI`: Debian's libhdf5-openmpi, installed as gnorm-mpi).
     traits: [
         .default(enabledTraits: ["Serial"]),
-        .trait(name: "Serial", description: "Serial libhdf5 (pkg-config hdf5-serial)."),
+        .trait(name: "Serial", description: "Serial libhdf5 (pkg-config hdf5-serial, else hdf5)."),
         .trait(
             name: "MPI", description: "Parallel libhdf5 over OpenMPI (pkg-config hdf5-openmpi); runs under mpirun/srun."
         ),
@@ -38,7 +61,7 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CHDF5",
-            pkgConfig: "hdf5-serial",
+            pkgConfig: hdf5PkgConfig,
             providers: [.apt(["libhdf5-dev"])]
         ),
         // The MPI build's libhdf5 and MPI itself; the shims give HDF5 the same accessor names.

@@ -4,6 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "gnorm-benchmarks",
+    platforms: [.macOS(.v13)],  // gnorm's own
     // Named explicitly: a path dependency is otherwise named after its folder (the checkout's name).
     dependencies: [.package(name: "gnorm", path: "..")],
     targets: [

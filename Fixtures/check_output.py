@@ -65,6 +65,7 @@ Decisions (document here, since SPEC leaves them open):
     bias 0, computed statistics, filters as in INPUT.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -566,12 +567,21 @@ def h5diff_applies(d):
     return True
 
 
+def debian_plugins():
+    """Debian's serial filter plugins: pkg-config's PluginDir of hdf5-serial, else the folder under
+    /usr/lib/<multiarch>/ of whatever architecture this is; None where there is none."""
+    r = subprocess.run(["pkg-config", "--variable=PluginDir", "hdf5-serial"], capture_output=True, text=True)
+    if r.returncode == 0 and r.stdout.strip():
+        return r.stdout.strip()
+    found = sorted(glob.glob("/usr/lib/*/hdf5/serial/plugins"))
+    return found[0] if found else None
+
+
 def check_h5diff(inp, out, path, problems):
     # netCDF4-python points HDF5_PLUGIN_PATH at its own plugins when imported; the C tools
     # need Debian's (lzf, lz4, blosc) too.
     env = dict(os.environ)
-    debian = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
-    env["HDF5_PLUGIN_PATH"] = ":".join(p for p in (debian, env.get("HDF5_PLUGIN_PATH")) if p)
+    env["HDF5_PLUGIN_PATH"] = ":".join(p for p in (debian_plugins(), env.get("HDF5_PLUGIN_PATH")) if p)
     r = subprocess.run(["h5diff", inp, out, path, path], capture_output=True, text=True, env=env)
     if r.returncode == 1:
         msg = r.stdout.strip().splitlines() or ["?"]

@@ -449,7 +449,7 @@ def make_filters():
           "blosc-lz4 (32001), lz4 (32004), bz2 (307), float16 gzip, int16 gzip+shuffle "
           "(-> float32); /keep/* (blosc-zstd bitshuffle, scaleoffset int32) not normalized. Filtered "
           "inputs are quantized to 1/8 so that every filter really compresses",
-          "needs the filter plugins: Debian's /usr/lib/x86_64-linux-gnu/hdf5/serial/plugins for the C "
+          "needs the filter plugins: Debian's /usr/lib/<multiarch>/hdf5/serial/plugins for the C "
           "tools and gnorm, `import hdf5plugin` for h5py. Each normalized dataset keeps its layout and "
           "filter pipeline; /int16_gzip becomes float32 with its chunks and gzip+shuffle")
 
@@ -465,7 +465,7 @@ def make_lzf():
           "h5py's own lzf compression (shuffle+lzf on a quantized float32, and an int64 /keep_lzf left alone)",
           "Debian's hdf5-plugin-lzf (liblzf_filter.so) is under-linked (undefined symbol lzf_decompress): "
           "HDF5 C tools and gnorm cannot read lzf chunks unless liblzf is preloaded "
-          "(LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblzf.so.1 from package liblzf1); kept in its own file so "
+          "(LD_PRELOAD=/usr/lib/<multiarch>/liblzf.so.1 from package liblzf1); kept in its own file so "
           "the other filters are testable without it")
 
 

@@ -7,6 +7,7 @@ let pipeline = Target.Dependency.product(name: "GnormPipeline", package: "gnorm"
 
 let package = Package(
     name: "gnorm-fuzz",
+    platforms: [.macOS(.v13)],  // gnorm's own
     // Named explicitly: a path dependency is otherwise named after its folder (the checkout's name).
     dependencies: [.package(name: "gnorm", path: "..")],
     targets: [
