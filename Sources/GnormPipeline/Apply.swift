@@ -32,6 +32,9 @@ public enum ApplyRun {
         let layouts = try jobs.map { (job) throws(PipelineError) in
             try OutputLayout(job.dataset, in: source, apply: apply)
         }
+        for (job, layout) in zip(jobs, layouts) {
+            try job.missing.checkStored(as: layout.elementType, file: source.name, dataset: job.path)
+        }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
             if Processes.current.rank != 0 { return nil }

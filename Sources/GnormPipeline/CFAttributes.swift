@@ -1,3 +1,4 @@
+import GroupNormKernel
 import HDF5
 
 /// The CF conventions' attributes that normalization changes (netCDF-4 files
@@ -20,5 +21,72 @@ enum CFAttributes {
     /// Removes the invalidated attributes from a dataset rewritten where it is.
     static func dropInvalidated(on dataset: borrowing Dataset) throws(HDF5Error) {
         for name in invalidated.sorted() { try dataset.deleteAttribute(name) }
+    }
+}
+
+/// What a dataset's CF attributes mark as missing, as CF readers (netCDF4-python) mask it:
+/// values equal to `_FillValue` or to any element of `missing_value` (NaN where one is NaN),
+/// and values outside `valid_range` (or `valid_min`/`valid_max`). Missing cells are left out
+/// of the statistics; in OUTPUT a marker keeps the value it held and a cell outside the valid
+/// range (whose attributes OUTPUT drops) becomes the first marker, NaN where there is none.
+struct MissingValues: Equatable, Sendable {
+    /// `_FillValue`, then every element of `missing_value`.
+    var markers: [Double] = []
+    var validMin: Double? = nil
+    var validMax: Double? = nil
+
+    static let none = MissingValues()
+
+    var isEmpty: Bool { markers.isEmpty && validMin == nil && validMax == nil }
+    var isBounded: Bool { validMin != nil || validMax != nil }
+
+    /// What a cell outside the valid range holds in OUTPUT.
+    var outOfRangeFill: Double { markers.first ?? .nan }
+
+    /// The kernel's mask in compute type `E`; nil when nothing is missing.
+    func mask<E: KernelElement>(_ type: E.Type) -> FillMask<E>? {
+        isEmpty
+            ? nil
+            : FillMask<E>(markers: markers, validMin: validMin, validMax: validMax, outOfRangeFill: outOfRangeFill)
+    }
+
+    /// Reads a dataset's `_FillValue`, `missing_value`, `valid_range`, `valid_min`, `valid_max`
+    /// (every element of each; `valid_range` wins over the other two, as in netCDF4-python).
+    static func read(of dataset: borrowing Dataset, in file: String) throws(PipelineError) -> MissingValues {
+        func numbers(_ name: String) throws(PipelineError) -> [Double]? {
+            do { return try dataset.numbers(name) } catch {
+                throw .io(
+                    "cannot read attribute \(name): \(error.reason ?? error.description)", file: file,
+                    dataset: dataset.path, cause: error)
+            }
+        }
+        var missing = MissingValues()
+        missing.markers = (try numbers("_FillValue") ?? []) + (try numbers("missing_value") ?? [])
+        if let range = try numbers("valid_range"), range.count == 2 {
+            (missing.validMin, missing.validMax) = (range[0], range[1])
+        } else {
+            missing.validMin = try numbers("valid_min")?.first
+            missing.validMax = try numbers("valid_max")?.first
+        }
+        return missing
+    }
+
+    /// Refuses (65) a marker that the output type cannot hold exactly: the masked cells that
+    /// held it would change value (and its retyped attribute would no longer match them).
+    func checkStored(as type: ElementType, file: String, dataset: String) throws(PipelineError) {
+        for value in markers where !value.isNaN {
+            let exact: Bool
+            switch type {
+            case .float(16, _): exact = Double(Float16(value)) == value
+            case .float(32, _): exact = Double(Float(value)) == value
+            default: exact = true
+            }
+            guard exact else {
+                throw .data(
+                    "missing value \(value) cannot be stored exactly as \(type.name) (masked cells keep their "
+                        + "value); use --dtype f64, or --no-mask to normalize them as data",
+                    file: file, dataset: dataset)
+            }
+        }
     }
 }
