@@ -5,9 +5,12 @@ import HDF5
 /// from xarray, netCDF4-python, NCO, CDO keep them on variables).
 enum CFAttributes {
     /// Packing (`scale_factor`, `add_offset`) and ranges of the raw values: they no
-    /// longer describe normalized values, and readers would decode or mask with them.
+    /// longer describe normalized values, and readers would decode or mask with them;
+    /// netCDF-C's quantization attributes: normalized values are no longer quantized.
     static let invalidated: Set<String> = [
         "scale_factor", "add_offset", "valid_min", "valid_max", "valid_range", "actual_range",
+        "_QuantizeBitGroomNumberOfSignificantDigits", "_QuantizeGranularBitRoundNumberOfSignificantDigits",
+        "_QuantizeBitRoundNumberOfSignificantBits",
     ]
     /// Fill markers, which readers compare with values of the variable's own type.
     static let fillMarkers: Set<String> = ["_FillValue", "missing_value"]
@@ -16,6 +19,27 @@ enum CFAttributes {
     /// dataset: the invalidated ones dropped; fill markers converted when the type changes.
     static func edits(retyping: Bool) -> AttributeEdits {
         AttributeEdits(dropped: invalidated, retyped: retyping ? fillMarkers : [])
+    }
+
+    /// MATLAB v7.3's class of a dataset stored as `type` (hdf5storage and mat73 convert by it);
+    /// nil where MATLAB has none (float16).
+    static func matlabClass(of type: ElementType) -> String? {
+        switch type {
+        case .float(32, _): return "single"
+        case .float(64, _): return "double"
+        default: return nil
+        }
+    }
+
+    /// A retyped dataset's `MATLAB_class` (MATLAB v7.3 files) names its new type; a float16
+    /// dataset, which MATLAB cannot hold, loses it.
+    static func updateMatlabClass(on dataset: borrowing Dataset, type: ElementType) throws(HDF5Error) {
+        guard try dataset.attribute("MATLAB_class") != nil else { return }
+        if let name = matlabClass(of: type) {
+            try dataset.replaceText(of: "MATLAB_class", with: name)
+        } else {
+            try dataset.deleteAttribute("MATLAB_class")
+        }
     }
 
     /// Removes the invalidated attributes from a dataset rewritten where it is.

@@ -283,6 +283,11 @@ public struct Dataset: ~Copyable {
         try Attributes.numbers(name, on: id)
     }
 
+    /// Replaces a string attribute's text, keeping its place and its kind of string (`File.replaceText`).
+    public func replaceText(of name: String, with text: String) throws(HDF5Error) {
+        try Attributes.replaceText(name, with: text, on: id)
+    }
+
     /// Removes an attribute if it exists. The HDF5 call is `H5Adelete`.
     public func deleteAttribute(_ name: String) throws(HDF5Error) {
         guard H5Aexists(id, name) > 0 else { return }
