@@ -95,20 +95,21 @@ struct MissingValues: Equatable, Sendable {
         return missing
     }
 
-    /// Refuses (65) a marker that the output type cannot hold exactly: the masked cells that
-    /// held it would change value (and its retyped attribute would no longer match them).
+    /// Refuses (65) a marker that the output type cannot hold: one it converts to ±infinity
+    /// (float16's range ends at 65504), which no longer marks the cells that held it. A marker
+    /// the type rounds (int32 2147483647 as float32) is converted, as its attribute is.
     func checkStored(as type: ElementType, file: String, dataset: String) throws(PipelineError) {
-        for value in markers where !value.isNaN {
-            let exact: Bool
+        for value in markers where value.isFinite {
+            let converted: Double
             switch type {
-            case .float(16, _): exact = Double(Float16(value)) == value
-            case .float(32, _): exact = Double(Float(value)) == value
-            default: exact = true
+            case .float(16, _): converted = Double(Float16(value))
+            case .float(32, _): converted = Double(Float(value))
+            default: converted = value
             }
-            guard exact else {
+            guard converted.isFinite else {
                 throw .data(
-                    "missing value \(value) cannot be stored exactly as \(type.name) (masked cells keep their "
-                        + "value); use --dtype f64, or --no-mask to normalize them as data",
+                    "missing value \(value) is outside the range of \(type.name) (masked cells keep their value); "
+                        + "use a wider --dtype, or --no-mask to normalize them as data",
                     file: file, dataset: dataset)
             }
         }

@@ -35,8 +35,10 @@ import Testing
         #expect(unmasked.stdout == "dataset,sample,group,mean,var\n/v,0,0,-12100.375,256294666.984375\n")
     }
 
-    /// A marker the output type cannot hold exactly is refused, before OUTPUT exists.
-    @Test func aMissingValueTheOutputTypeCannotHoldIsRefused() throws {
+    /// A masked cell keeps its value converted to the new type, as its attribute is (int32
+    /// 2147483647 becomes float32 2147483648 in both); a marker the type cannot hold (1e30 as
+    /// float16) is refused, before OUTPUT exists.
+    @Test func aMissingValueIsConvertedOrRefused() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Self.python(
@@ -44,19 +46,24 @@ import Testing
             import h5py, numpy as np
             x = np.arange(2 * 4 * 6, dtype=np.int32).reshape(2, 4, 6)
             x[0, 0, 0] = 2147483647
+            y = x.astype(np.float32)
+            y[0, 0, 0] = -1e30
             with h5py.File("in.h5", "w") as f:
                 f.create_dataset("x", data=x).attrs["missing_value"] = np.int32(2147483647)
+                f.create_dataset("y", data=y).attrs["_FillValue"] = np.float32(-1e30)
             """, in: folder)
-        let refused = try Gnorm.run(["apply", "-g", "2", "in.h5", "out.h5"], in: folder)
+        let converted = try Gnorm.run(["apply", "-q", "-g", "2", "-d", "/x", "in.h5", "out.h5"], in: folder)
+        #expect(converted.status == 0, "\(converted.stderr)")
+        #expect(try Gnorm.read(folder + "/out.h5", "/x")[0] == 2_147_483_648)
+        let attribute = try File(openingForReading: folder + "/out.h5").openDataset("/x").attribute("missing_value")
+        #expect(attribute == .doubles([2_147_483_648]) || attribute == .double(2_147_483_648))
+        let refused = try Gnorm.run(["apply", "-g", "2", "-d", "/y", "--dtype", "f16", "in.h5", "f16.h5"], in: folder)
         #expect(refused.status == 65)
         #expect(
             refused.stderr
-                == "gnorm: error: missing value 2147483647.0 cannot be stored exactly as float32 (masked cells "
-                + "keep their value); use --dtype f64, or --no-mask to normalize them as data (in.h5:/x)\n")
-        #expect(try Gnorm.listing(folder) == ["in.h5"])
-        let wide = try Gnorm.run(["apply", "-q", "-g", "2", "--dtype", "f64", "in.h5", "out.h5"], in: folder)
-        #expect(wide.status == 0, "\(wide.stderr)")
-        #expect(try Gnorm.read(folder + "/out.h5", "/x")[0] == 2_147_483_647)
+                == "gnorm: error: missing value -1.0000000150474662e+30 is outside the range of float16 (masked "
+                + "cells keep their value); use a wider --dtype, or --no-mask to normalize them as data (in.h5:/y)\n")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/f16.h5"))
     }
 
     /// `--compression` replaces the compression filters (szip, blosc, lzf, scale-offset, deflate)
