@@ -96,6 +96,19 @@ import Testing
 }
 
 extension CorpusTests {
+    /// The format checks can fail: gnorm's passing OUTPUT of Fixtures/formats files with one
+    /// planted defect each (statistics at AnnData's root, MATLAB_class kept, a _Quantize attribute
+    /// kept, a second missing_value or an out-of-range cell normalized) is caught
+    /// (`Fixtures/run_controls.py --formats-only`).
+    @Test func formatChecksCatchPlantedDefects() throws {
+        let checked = try Python.run("run_controls.py", ["--formats-only", "--gnorm", Gnorm.binary])
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.hasSuffix("format negative controls PASSED\n"), "\(checked.output)")
+        #expect(checked.output.components(separatedBy: "good rc=0, defect rc=1").count == 6, "\(checked.output)")
+    }
+}
+
+extension CorpusTests {
     /// `stats` leaves fill values out as `apply` does (and counts them with `--no-mask`).
     @Test func statsAgreesWithApplyOnMaskedData() throws {
         let folder = try Gnorm.scratchFolder()
