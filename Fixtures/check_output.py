@@ -18,7 +18,7 @@ What is compared (INPUT vs OUTPUT):
     creation order where the group tracks it (else name order), their kind and target (soft:
     path, external: file and path, hard: object class); hard links to one object must remain
     one object (equality classes of object addresses, never raw addresses); OUTPUT may only
-    add the link "/gnorm";
+    add the link "/gnorm" (or the entry's stats_group, e.g. "gnorm" in /uns for AnnData);
   * per object: whether attribute creation order is tracked, attribute names in that order,
     attribute types exactly (H5Tequal, numpy dtype incl. byte order, string cset/padding,
     committed or not and which named type), dataspace class and shape, and values bitwise,

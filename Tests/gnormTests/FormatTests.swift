@@ -12,6 +12,9 @@ import Testing
         process.executableURL = URL(fileURLWithPath: Python.executable)
         process.arguments = (Python.executable == "/usr/bin/env" ? ["python3"] : []) + ["-c", code]
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        // h5py brings its own libhdf5 and filters (hdf5plugin): plugins built for another libhdf5
+        // (make test-mpi points HDF5_PLUGIN_PATH at parallel HDF5's) fail inside it.
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "HDF5_PLUGIN_PATH" }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
