@@ -32,16 +32,19 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libhdf5-dev libdeflate-dev \
 	    libisal-dev pkg-config hdf5-plugin-lzf liblzf1 hdf5-filter-plugin hdf5-filter-plugin-blosc-serial >/dev/null; }
 
-# What the tests check OUTPUT with: HDF5's and netCDF's tools, h5py, netCDF4, xarray (in .venv);
-# /usr/bin/time measures peak RSS.
+# What the tests check OUTPUT with: HDF5's and netCDF's tools, NCO (ncpdq packs a test file),
+# h5py, netCDF4, xarray, and the tools whose files Fixtures/formats holds (anndata, PyTables,
+# hdf5storage, mat73: OUTPUT read back by them) in .venv; /usr/bin/time measures peak RSS.
 TEST_PYTHON = $(CURDIR)/.venv/bin/python
 test-deps: deps
-	@command -v h5diff >/dev/null && command -v ncdump >/dev/null && [ -x /usr/bin/time ] || { \
-	  echo "installing hdf5-tools netcdf-bin time"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hdf5-tools netcdf-bin python3-venv time >/dev/null; }
+	@command -v h5diff >/dev/null && command -v ncdump >/dev/null && command -v ncpdq >/dev/null && [ -x /usr/bin/time ] || { \
+	  echo "installing hdf5-tools netcdf-bin nco time"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq hdf5-tools netcdf-bin nco python3-venv time >/dev/null; }
 	@[ -x $(TEST_PYTHON) ] || python3 -m venv --system-site-packages .venv
 	@$(TEST_PYTHON) -c "import h5py, numpy, netCDF4, h5netcdf, xarray, hdf5plugin" 2>/dev/null || \
 	  $(TEST_PYTHON) -m pip install -q h5py numpy netCDF4 h5netcdf xarray hdf5plugin
+	@$(TEST_PYTHON) -c "import anndata, tables, hdf5storage, mat73" 2>/dev/null || \
+	  $(TEST_PYTHON) -m pip install -q anndata tables hdf5storage mat73
 
 build: deps
 	$(SWIFT) build

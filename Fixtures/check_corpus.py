@@ -3,8 +3,8 @@
 
     check_corpus.py RUNS.json
 
-RUNS.json is a list of {"input", "output", "entry", "arguments"}: `entry` names the
-corpus file in Fixtures/corpus/manifest.json, `arguments` are check_output.py's extra
+RUNS.json is a list of {"input", "output", "entry", "arguments", "manifest"}: `entry` names the
+corpus file in `manifest` (default Fixtures/corpus/manifest.json), `arguments` are check_output.py's extra
 flags (e.g. ["--dtype", "f64"], ["--no-mask"]). Prints every problem, prefixed by the
 run, and exits 1 if there was any. First, the checker's own reference is checked against
 PyTorch's results (run_controls.reference_control): the values are judged by it.
@@ -30,6 +30,8 @@ def main(path):
     failed = 0
     for run in runs:
         argv = [run["input"], run["output"], "--manifest-entry", run["entry"]] + run.get("arguments", [])
+        if "manifest" in run:
+            argv += ["--manifest", run["manifest"]]
         printed = io.StringIO()
         with redirect_stdout(printed):
             status = check_output.main(argv)

@@ -18,7 +18,7 @@ What is compared (INPUT vs OUTPUT):
     creation order where the group tracks it (else name order), their kind and target (soft:
     path, external: file and path, hard: object class); hard links to one object must remain
     one object (equality classes of object addresses, never raw addresses); OUTPUT may only
-    add the link "/gnorm";
+    add the link "/gnorm" (or the entry's stats_group, e.g. "gnorm" in /uns for AnnData);
   * per object: whether attribute creation order is tracked, attribute names in that order,
     attribute types exactly (H5Tequal, numpy dtype incl. byte order, string cset/padding,
     committed or not and which named type), dataspace class and shape, and values bitwise,
@@ -52,13 +52,18 @@ Decisions (document here, since SPEC leaves them open):
   * A packed CF variable (integer with scale_factor/add_offset) is normalized on its stored
     numbers: raw integers converted to float64. Normalization is affine-invariant, so this
     equals normalizing the unpacked values, except for fill cells, which are excluded either
-    way. The reference therefore computes on raw stored values with fill cells excluded. When
-    the type changes, scale_factor, add_offset, valid_min, valid_max, valid_range and
-    actual_range go away and _FillValue / missing_value are converted to the new type.
+    way. The reference therefore computes on raw stored values with fill cells excluded.
+    scale_factor, add_offset, valid_min, valid_max, valid_range, actual_range and netCDF's
+    _Quantize... attributes go away from every normalized dataset; _FillValue / missing_value
+    are converted to a new type; a MATLAB_class names the new type (single/double).
   * Fill cells: elements equal to the dataset's `_FillValue` or `missing_value` attribute
     (any of them when they are arrays); a NaN fill value matches NaN elements. They are left
-    out of the statistics and OUTPUT holds the fill value (converted to OUTPUT's type) there.
-    --no-mask: they are data. A group with only fill cells has NaN statistics.
+    out of the statistics and OUTPUT holds what they held (converted to OUTPUT's type) there.
+    Elements outside valid_range (valid_min/valid_max) are left out too, and OUTPUT holds the
+    first fill marker there (NaN without one). --no-mask: all are data. A group with only fill
+    cells has NaN statistics.
+  * Statistics under /gnorm, or the manifest entry's stats_group (AnnData: /uns/gnorm); the
+    entry's readers (check_readers.py) read OUTPUT back with the tool that wrote INPUT.
   * Tolerances: float32 output |y - ref| <= 1e-5 + 1e-5 |ref|; float16 within 1 ulp of
     ref.astype(float16); float64 1e-12 + 1e-12 |ref|. Statistics rtol 1e-9 (atol 1e-12).
   * Weight/bias (--weight/--bias), --mean/--var and --compression are not modelled: weight 1,
@@ -80,6 +85,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MANIFEST = os.path.join(HERE, "corpus", "manifest.json")
 CF_PACKING_ATTRS = ("scale_factor", "add_offset", "valid_min", "valid_max", "valid_range", "actual_range")
+# netCDF-C's quantization attributes: normalized values are no longer quantized.
+QUANTIZE_ATTRS = ("_QuantizeBitGroomNumberOfSignificantDigits", "_QuantizeGranularBitRoundNumberOfSignificantDigits",
+                  "_QuantizeBitRoundNumberOfSignificantBits")
+# Attributes that describe the raw values: removed from every normalized dataset (SPEC §3).
+DROPPED_ATTRS = CF_PACKING_ATTRS + QUANTIZE_ATTRS
 FILL_ATTRS = ("_FillValue", "missing_value")
 GNORM_DSET_ATTRS = ("gnorm_mode", "gnorm_groups", "gnorm_eps")
 GNORM_GROUP_ATTRS = ("mode", "groups", "eps", "layout", "source", "version")
@@ -98,6 +108,8 @@ class Options:
     dtype: str = "same"
     expected_dtypes: dict = field(default_factory=dict)   # path -> numpy dtype str (from the manifest)
     netcdf: bool = None            # None: detect (_NCProperties or .nc)
+    stats_group: str = "/gnorm"    # where OUTPUT holds the statistics (AnnData: /uns/gnorm)
+    readers: list = field(default_factory=list)  # the writing tools that must read OUTPUT back
     tools: bool = True             # h5diff / ncdump
     xarray: bool = True
 
@@ -375,16 +387,18 @@ def check_file_properties(fin, fout, problems):
 
 # ============================================================================ structure
 
-def check_links(win, wout, problems):
+def check_links(win, wout, problems, stats_base="/gnorm"):
+    stats_parent, stats_name = stats_base.rsplit("/", 1)
+    stats_parent = stats_parent or "/"
     for gpath, entries in win.links.items():
         if gpath not in wout.links:
             problems.add("%s: group missing in OUTPUT (or no longer reachable as the same group)" % gpath)
             continue
         out_entries = wout.links[gpath]
-        if gpath == "/":
-            if "gnorm" not in [e[0] for e in out_entries]:
-                problems.add("/gnorm: missing in OUTPUT")
-            out_entries = [e for e in out_entries if e[0] != "gnorm"]
+        if gpath == stats_parent:
+            if stats_name not in [e[0] for e in out_entries]:
+                problems.add("%s: missing in OUTPUT" % stats_base)
+            out_entries = [e for e in out_entries if e[0] != stats_name]
         if win.order_tracked[gpath] != wout.order_tracked[gpath]:
             problems.add("%s: link creation order tracked %s in INPUT, %s in OUTPUT" % (
                 gpath, win.order_tracked[gpath], wout.order_tracked[gpath]))
@@ -403,10 +417,10 @@ def check_links(win, wout, problems):
                     gpath, e[0], e[1], short(e[2], 50), o[1], short(o[2], 50)))
 
 
-def check_hard_link_classes(win, wout, problems):
+def check_hard_link_classes(win, wout, problems, stats_base="/gnorm"):
     """Names that are one object in INPUT must be one object in OUTPUT (and no more names)."""
     for canon, names in win.aliases.items():
-        if canon.startswith("/gnorm"):
+        if canon.startswith(stats_base):
             continue
         out = wout.aliases.get(canon)
         if out is None:
@@ -613,6 +627,28 @@ def fill_mask(x, vals):
     return m
 
 
+def valid_range_of(d):
+    """(min, max) from valid_range, else valid_min/valid_max (None where absent), as netCDF4-python reads them."""
+    if "valid_range" in d.attrs and np.asarray(d.attrs["valid_range"]).size == 2:
+        lo, hi = np.asarray(d.attrs["valid_range"]).ravel().tolist()
+        return lo, hi
+    lo = np.asarray(d.attrs["valid_min"]).ravel()[0].item() if "valid_min" in d.attrs else None
+    hi = np.asarray(d.attrs["valid_max"]).ravel()[0].item() if "valid_max" in d.attrs else None
+    return lo, hi
+
+
+def out_of_range_mask(x, d):
+    """Cells outside the valid range: masked like fill, written as the first fill marker (NaN without one)."""
+    lo, hi = valid_range_of(d)
+    m = np.zeros(x.shape, bool)
+    with np.errstate(invalid="ignore"):
+        if lo is not None:
+            m |= x < lo
+        if hi is not None:
+            m |= x > hi
+    return m
+
+
 def reference(x, opts, mask):
     """float64 SPEC §1 (weight 1, bias 0) on stored values; mask: elements left out of the statistics.
     Returns y (float64, fill cells untouched), mean, var."""
@@ -682,7 +718,7 @@ def compare_normalized_values(path, y, ref, mask, fill_out, problems):
 
 
 def check_statistics(path, wout, mean, var, opts, problems):
-    gpath = "/gnorm" + path
+    gpath = opts.stats_group + path
     f = wout.file
     if gpath not in f:
         problems.add("%s: missing in OUTPUT" % gpath)
@@ -719,18 +755,23 @@ def check_statistics(path, wout, mean, var, opts, problems):
             problems.add("%s: attribute groups is %r, expected %r" % (gpath, v, opts.groups))
 
 
+MATLAB_CLASSES = {"<f4": b"single", "<f8": b"double", ">f4": b"single", ">f8": b"double"}
+
+
 def expected_normalized_attrs(d_in, out_dtype):
-    """Maps INPUT's attribute records to those OUTPUT's normalized dataset should have (before gnorm_*)."""
+    """Maps INPUT's attribute records to those OUTPUT's normalized dataset should have (before gnorm_*):
+    DROPPED_ATTRS removed, fill markers converted to a new type, MATLAB_class naming the new type."""
     type_changed = np.dtype(out_dtype) != d_in.dtype
-    packed = d_in.dtype.kind in "iu" and any(n in d_in.attrs for n in ("scale_factor", "add_offset"))
 
     def f(records):
         out = []
         for n, rec in records:
             if n in GNORM_DSET_ATTRS:
                 continue
-            if type_changed and packed and n in CF_PACKING_ATTRS:
+            if n in DROPPED_ATTRS:
                 continue
+            if n == "MATLAB_class" and type_changed:
+                rec = dict(rec, type=None)  # its value is checked below
             if type_changed and n in FILL_ATTRS:
                 v = np.asarray(d_in.attrs[n]).astype(out_dtype)
                 rec = {"type": None, "value": ("converted", v.tobytes()), "space": rec["space"]}
@@ -746,10 +787,15 @@ def check_normalized_attributes(path, win, wout, out_dtype, opts, problems):
     check_attributes(path, win, wout, sub, expected=exp)
     for msg in sub:
         # records we cannot predict exactly (converted fills, gnorm_*) are checked below instead
-        if ("attribute 'gnorm_" in msg or "attribute '_FillValue'" in msg or "attribute 'missing_value'" in msg) \
-                and " value differs" in msg:
+        if ("attribute 'gnorm_" in msg or "attribute '_FillValue'" in msg or "attribute 'missing_value'" in msg
+                or "attribute 'MATLAB_class'" in msg) and " value differs" in msg:
             continue
         problems.add(msg)
+    if "MATLAB_class" in di.attrs and np.dtype(out_dtype) != di.dtype and "MATLAB_class" in do.attrs:
+        got = np.asarray(do.attrs["MATLAB_class"]).tobytes().rstrip(b"\0")
+        want = MATLAB_CLASSES.get(np.dtype(out_dtype).str)
+        if want is not None and got != want:
+            problems.add("%s: MATLAB_class is %r, expected %r" % (path, got, want))
     for n in FILL_ATTRS:
         if n in di.attrs and n in do.attrs and np.dtype(out_dtype) != di.dtype:
             a = do.attrs[n]
@@ -816,10 +862,15 @@ def check_normalized_dataset(path, win, wout, opts, problems):
     check_normalized_storage(path, win, wout, out_dtype, problems)
     check_normalized_attributes(path, win, wout, out_dtype, opts, problems)
     x = di[()]
-    mask = fill_mask(x, fill_values_of(di)) if opts.mask else np.zeros(x.shape, bool)
+    markers = fill_values_of(di)
+    held = fill_mask(x, markers) if opts.mask else np.zeros(x.shape, bool)
+    outside = out_of_range_mask(x, di) & ~held if opts.mask else np.zeros(x.shape, bool)
+    mask = held | outside
     ref, mean, var = reference(x, opts, mask)
     if do.shape == di.shape:
         fill_out = x.astype(do.dtype) if do.dtype.kind == "f" else x
+        if outside.any():
+            fill_out = np.where(outside, np.asarray(markers[0] if markers else np.nan).astype(do.dtype), fill_out)
         compare_normalized_values(path, do[()], ref, mask, fill_out, problems)
     check_statistics(path, wout, mean, var, opts, problems)
 
@@ -885,7 +936,8 @@ def nc_attr_owner(stmt):
 
 
 def check_netcdf_header(inp, out, changed, packed, problems):
-    """changed: names of normalized variables whose type changed; packed: those that were packed."""
+    """changed: names of normalized variables whose type changed; packed: the normalized ones (their
+    DROPPED_ATTRS go)."""
     si, err = ncdump_statements(inp)
     if si is None:
         return
@@ -897,6 +949,8 @@ def check_netcdf_header(inp, out, changed, packed, problems):
     def norm(stmts, is_input):
         res = []
         for s in stmts:
+            if s == "// global attributes:":
+                continue  # OUTPUT gains the section, with history, where INPUT had no global attribute
             a = nc_attr_owner(s)
             if a:
                 var, name = a
@@ -906,7 +960,7 @@ def check_netcdf_header(inp, out, changed, packed, problems):
                     continue
                 if var in changed and name in FILL_ATTRS:
                     continue
-                if is_input and var in packed and name in CF_PACKING_ATTRS:
+                if is_input and var in packed and name in DROPPED_ATTRS:
                     continue
             else:
                 m = re.match(r"^(\w+(?: \w+)?) (\w+)\((.*)\) ;$", s)
@@ -954,7 +1008,7 @@ def check_xarray(inp, out, normalized, packed, problems):
                     continue
                 va, vb = a.variables[name], b.variables[name]
                 aa = {k: v for k, v in va.attrs.items()
-                      if not (name in packed and k in CF_PACKING_ATTRS)}
+                      if not (name in packed and k in DROPPED_ATTRS)}
                 ab = {k: v for k, v in vb.attrs.items() if not k.startswith("gnorm_")}
                 if va.dims != vb.dims:
                     problems.add("%s: %s dims %s vs %s" % (where, name, va.dims, vb.dims))
@@ -1000,8 +1054,8 @@ def check(inp, out, opts):
         win, wout = walk(fin), walk(fout)
         _WALKS.clear()
         _WALKS[fin.id.id], _WALKS[fout.id.id] = win, wout
-        check_links(win, wout, problems)
-        check_hard_link_classes(win, wout, problems)
+        check_links(win, wout, problems, opts.stats_group)
+        check_hard_link_classes(win, wout, problems, opts.stats_group)
         check_kinds(win, wout, problems)
         check_named_types(win, wout, problems)
         selected = set()
@@ -1014,7 +1068,7 @@ def check(inp, out, opts):
         opts.expected_dtypes.update({win.canon[addr_of(fin[p])]: v for p, v in list(opts.expected_dtypes.items())
                                      if p in fin})
         for p, k in win.kinds.items():
-            if p.startswith("/gnorm/") or p == "/gnorm" or wout.kinds.get(p) is None:
+            if p.startswith(opts.stats_group + "/") or p == opts.stats_group or wout.kinds.get(p) is None:
                 continue
             if p == "/":
                 check_root_attributes(win, wout, problems)
@@ -1036,9 +1090,13 @@ def check(inp, out, opts):
             nc_needed = False
     if nc_needed:
         if opts.tools:
-            check_netcdf_header(inp, out, changed, packed, problems)
+            check_netcdf_header(inp, out, changed, names, problems)
         if opts.xarray:
-            check_xarray(inp, out, names, packed, problems)
+            check_xarray(inp, out, names, names, problems)
+    if opts.readers:
+        import check_readers
+        for reader in opts.readers:
+            check_readers.check(reader, inp, out, opts, problems)
     return problems
 
 
@@ -1058,6 +1116,8 @@ def options_from(args):
         o.datasets = [d["path"] for d in e["datasets"]]
         o.expected_dtypes = {d["path"]: d["expected_dtype"] for d in e["datasets"]}
         o.groups, o.layout, o.mode, o.eps, o.netcdf = e["groups"], e["layout"], e["mode"], e["eps"], e["netcdf"]
+        o.stats_group = e.get("stats_group", o.stats_group)
+        o.readers = e.get("readers", [])
     if args.dataset:
         o.datasets = args.dataset
         o.expected_dtypes = {k: v for k, v in o.expected_dtypes.items() if k in args.dataset}

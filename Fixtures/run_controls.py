@@ -2,6 +2,7 @@
 """Validates Fixtures/check_output.py both ways, and optionally runs a gnorm binary on the corpus.
 
     python3 Fixtures/run_controls.py [--gnorm PATH] [--keep DIR]
+    python3 Fixtures/run_controls.py --formats-only --gnorm PATH     (the test suite's run)
 
 Reference control: the checker's float64 reference (check_output.reference) against PyTorch's
 group_norm/batch_norm results in Fixtures/expected.h5 (Fixtures/generate.py): the positive
@@ -9,7 +10,9 @@ control's outputs come from that same reference, so this is what ties them to to
 Positive control: Fixtures/reference_apply.py on every corpus file, with the datasets whose type
 stays (the checker must pass). Negative controls: files derived from a passing output with one
 known defect each (the checker must fail, naming it). With --gnorm: `gnorm apply` on every
-corpus file with the manifest's settings, then the checker; its findings are listed per file.
+corpus file with the manifest's settings, then the checker; its findings are listed per file;
+and the format negative controls: gnorm's passing OUTPUT of a Fixtures/formats file with one
+planted defect each that the format's rules or its own tool (check_readers.py) must catch.
 """
 import argparse
 import json
@@ -278,18 +281,101 @@ def gnorm_runs(tmp, gnorm):
             print("    ... %d more" % (len(lines) - 12))
 
 
+# ---------------------------------------------------------------- Fixtures/formats: planted defects
+
+FORMATS = os.path.join(HERE, "formats")
+
+
+def fneg_anndata_root_group(src, dst):
+    """anndata: statistics moved from /uns/gnorm to /gnorm (read_h5ad fails on a root group)"""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f.move("uns/gnorm", "gnorm")
+
+
+def fneg_matlab_class_kept(src, dst):
+    """matlab: MATLAB_class of the float32 /img left 'int16' (mat73 would load the wrong class)"""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f["img"].attrs.modify("MATLAB_class", np.bytes_("int16"))
+
+
+def fneg_quantize_kept(src, dst):
+    """nc4_quantized: _QuantizeBitGroomNumberOfSignificantDigits left on the normalized /bitgroom"""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f["bitgroom"].attrs["_QuantizeBitGroomNumberOfSignificantDigits"] = np.int32(3)
+
+
+def fneg_second_missing_value_normalized(src, dst):
+    """ncgen_missing: a cell that held the second missing_value (-32768) written as a normalized value"""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f["v"][0, 0, 1] = np.float32(0.5)
+
+
+def fneg_out_of_range_kept(src, dst):
+    """ncgen_missing: the cell outside valid_range (5000) kept as 5000 (OUTPUT has no valid_range)"""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        f["w"][0, 0, 2] = np.float32(5000)
+
+
+FORMAT_NEGATIVES = [
+    ("anndata.h5ad", fneg_anndata_root_group),
+    ("matlab_v73.mat", fneg_matlab_class_kept),
+    ("nc4_quantized.nc", fneg_quantize_kept),
+    ("ncgen_missing.nc", fneg_second_missing_value_normalized),
+    ("ncgen_missing.nc", fneg_out_of_range_kept),
+]
+
+
+def format_negative(tmp, gnorm):
+    print("== format negative controls: gnorm's OUTPUT (must pass), then one defect each (must fail)")
+    manifest_path = os.path.join(FORMATS, "manifest.json")
+    with open(manifest_path) as f:
+        entries = {e["name"]: e for e in json.load(f)["files"]}
+    ok = True
+    for name, fn in FORMAT_NEGATIVES:
+        e = entries[name]
+        inp = os.path.join(FORMATS, name)
+        good = os.path.join(tmp, "formats-good-" + name)
+        args = [gnorm, "apply", "-q", "-f", "-g", str(e["groups"])]
+        for d in e["datasets"]:
+            args += ["-d", d["path"]]
+        subprocess.run(args + [inp, good], check=True)
+        extra = ["--manifest", manifest_path]
+        rc_good, _ = run_check(inp, good, name, extra=extra)
+        bad = os.path.join(tmp, fn.__name__ + "-" + name)
+        fn(good, bad)
+        rc, lines = run_check(inp, bad, name, extra=extra)
+        print("%-20s %-38s good rc=%d, defect rc=%d  (%s)" % (name, fn.__name__, rc_good, rc, fn.__doc__.strip()))
+        for ln in lines[:6]:
+            print("    " + ln[:200])
+        ok &= rc_good == 0 and rc == 1
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gnorm")
     ap.add_argument("--keep", help="write outputs to this folder instead of a temporary one")
+    ap.add_argument("--formats-only", action="store_true", help="only the format negative controls (needs --gnorm)")
     args = ap.parse_args()
     tmp = args.keep or tempfile.mkdtemp(prefix="gnorm-controls-")
     os.makedirs(tmp, exist_ok=True)
+    if args.formats_only:
+        ok = format_negative(tmp, args.gnorm)
+        print("format negative controls %s" % ("PASSED" if ok else "FAILED"))
+        if not args.keep:
+            shutil.rmtree(tmp)
+        return 0 if ok else 1
     shutil.copyfile(os.path.join(CORPUS, "h5py_external_target.h5"), os.path.join(tmp, "h5py_external_target.h5"))
     pos = reference_control() and positive(tmp)
     neg = negative(tmp)
     if args.gnorm:
         gnorm_runs(tmp, args.gnorm)
+        neg = format_negative(tmp, args.gnorm) and neg
     print("positive control %s, negative controls %s" % ("PASSED" if pos else "FAILED",
                                                          "PASSED" if neg else "FAILED"))
     if not args.keep:

@@ -23,6 +23,8 @@ public enum ApplyRun {
         let source = try InputFile.open(input, image: image)
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
+        let placement = try StatisticsPlacement.choose(
+            apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument)
         let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: source.name)
         }
@@ -31,6 +33,9 @@ public enum ApplyRun {
         }
         let layouts = try jobs.map { (job) throws(PipelineError) in
             try OutputLayout(job.dataset, in: source, apply: apply)
+        }
+        for (job, layout) in zip(jobs, layouts) {
+            try job.missing.checkStored(as: layout.elementType, file: source.name, dataset: job.path)
         }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
@@ -51,18 +56,27 @@ public enum ApplyRun {
         do {
             summaries = try fill(
                 target, from: source, jobs: jobs, affines: affines, layouts: layouts,
-                destination: destination, options: options, apply: apply, report: report, progress: progress)
+                destination: destination, placement: placement, options: options, apply: apply, report: report,
+                progress: progress)
+            if case .file(let pending) = placement { try pending.write() }
         } catch {
             destination.abandon()
+            placement.abandon()
             throw error
         }
-        try destination.commit(target, batch: batch)
+        // A separate statistics file goes in place once OUTPUT is.
+        do { try destination.commit(target, batch: batch) } catch {
+            placement.abandon()
+            throw error
+        }
+        if case .file(let pending) = placement { try pending.commit() }
         return summaries
     }
 
     private static func fill(
         _ target: borrowing File, from source: borrowing File, jobs: [DatasetJob], affines: [DatasetStream.Affine],
-        layouts: [OutputLayout], destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
+        layouts: [OutputLayout], destination: OutputDestination, placement: StatisticsPlacement,
+        options: NormalizationOptions, apply: ApplyOptions,
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
         var summaries: [DatasetSummary] = []
@@ -93,7 +107,8 @@ public enum ApplyRun {
                     throw failure("cannot update attributes", error)
                 }
                 try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                    result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
+                    in: target,
                     dataset: output, outputName: name)
             case .replaced(let creation):
                 let replacement: DatasetReplacement
@@ -102,12 +117,18 @@ public enum ApplyRun {
                         job.path, elementType: layout.elementType, creation: creation,
                         attributes: CFAttributes.edits(retyping: layout.elementType != job.dataset.elementType))
                 } catch { throw failure("cannot create the replacement dataset", error) }
+                if layout.elementType != job.dataset.elementType {
+                    do { try CFAttributes.updateMatlabClass(on: replacement.dataset, type: layout.elementType) } catch {
+                        throw failure("cannot update attributes", error)
+                    }
+                }
                 result = try normalize(
                     job, affine: affine, input: input, output: replacement.dataset,
                     outputType: layout.elementType, destination: destination, options: options,
                     report: report, progress: progress)
                 try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                    result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
+                    in: target,
                     dataset: replacement.dataset, outputName: name)
                 let unresolved: [String]
                 do {

@@ -25,6 +25,13 @@ extension ApplyRun {
                 throw .usage("\(name) \(spec): \(ParameterSource.formHelp)")
             }
         }
+        if apply.statsGroup != nil && apply.statsFile != nil {
+            throw .usage(
+                "--stats-group and --stats-file exclude each other: statistics go to OUTPUT or to another file")
+        }
+        if let group = apply.statsGroup, !group.hasPrefix("/") || StatisticsPlacement.canonical(group) == "/" {
+            throw .usage("--stats-group \(group): expected an absolute group path other than /, e.g. /stats")
+        }
         if apply.report == "-" && output == "-" {
             throw .usage("--report - and OUTPUT - would both write to standard output")
         }

@@ -9,8 +9,9 @@ struct DatasetJob {
     let mode: NormalizationMode
     /// INPUT's name, for messages.
     let fileName: String
-    /// The values that mark fill (CF `_FillValue`, `missing_value`); empty when not masking.
-    let fillMarkers: [Double]
+    /// What is left out of the statistics and kept (CF `_FillValue`, `missing_value`, valid range);
+    /// `.none` when not masking.
+    let missing: MissingValues
 
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
@@ -27,7 +28,7 @@ struct DatasetJob {
             throw error.inFile(file, dataset: dataset.path)
         }
         mode = options.mode
-        fillMarkers = options.masksFill ? dataset.fillMarkers : []
+        missing = options.masksFill ? dataset.missing : .none
     }
 
     var path: String { dataset.path }
@@ -46,7 +47,7 @@ struct DatasetJob {
         DatasetStream(
             fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
             memoryLimit: memoryLimit,
-            fillMarkers: fillMarkers, events: events)
+            missing: missing, events: events)
     }
 }
 

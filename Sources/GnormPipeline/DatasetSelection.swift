@@ -5,8 +5,8 @@ struct SelectedDataset {
     let path: String
     let shape: [Int]
     let elementType: ElementType
-    /// The values of its CF `_FillValue` and `missing_value` attributes.
-    var fillMarkers: [Double] = []
+    /// What its CF attributes mark as missing (`_FillValue`, `missing_value`, valid range).
+    var missing: MissingValues = .none
 }
 
 /// Which datasets `apply` and `stats` process.
@@ -34,7 +34,7 @@ enum DatasetSelection {
                     selected.append(
                         SelectedDataset(
                             path: path, shape: shape, elementType: type,
-                            fillMarkers: try fillMarkers(of: dataset, in: file.name)))
+                            missing: try MissingValues.read(of: dataset, in: file.name)))
                 }
             }
             guard !selected.isEmpty else {
@@ -78,29 +78,9 @@ enum DatasetSelection {
             selected.append(
                 SelectedDataset(
                     path: path, shape: dataset.shape, elementType: type,
-                    fillMarkers: try fillMarkers(of: dataset, in: file.name)))
+                    missing: try MissingValues.read(of: dataset, in: file.name)))
         }
         return selected
-    }
-
-    /// The numbers in a dataset's CF fill attributes (`_FillValue`, `missing_value`; either may be a list).
-    static func fillMarkers(of dataset: borrowing Dataset, in file: String) throws(PipelineError) -> [Double] {
-        var markers: [Double] = []
-        for name in ["_FillValue", "missing_value"] {
-            let value: AttributeValue?
-            do { value = try dataset.attribute(name) } catch {
-                throw .io(
-                    "cannot read attribute \(name): \(error.reason ?? error.description)", file: file,
-                    dataset: dataset.path, cause: error)
-            }
-            switch value {
-            case .double(let number)?: markers.append(number)
-            case .integer(let number)?: markers.append(Double(number))
-            case .doubles(let numbers)?: markers += numbers
-            default: break
-            }
-        }
-        return markers
     }
 
     /// Fails with a read failure (74) naming the filter and what provides it when this

@@ -12,8 +12,8 @@ struct DatasetStream {
     let plan: GroupNormPlan
     /// `--memory-limit` in bytes: what gnorm's buffers and libhdf5's chunks share (`MemoryPlan`).
     let memoryLimit: Int
-    /// CF fill values to leave out of the statistics and keep in OUTPUT; empty: none.
-    let fillMarkers: [Double]
+    /// CF missing values to leave out of the statistics and keep in OUTPUT (`MissingValues`).
+    let missing: MissingValues
     /// Where the statistics and the progress of each slab go (the caller's report and progress bar).
     let events: StreamEvents
     /// The samples this process streams when the processes of an MPI job share the dataset
@@ -35,15 +35,11 @@ struct DatasetStream {
         var values = 0
     }
 
-    private func fillMask<E: KernelElement>(_ type: E.Type) -> FillMask<E>? {
-        fillMarkers.isEmpty ? nil : FillMask<E>(markers: fillMarkers, outputFill: fillMarkers[0])
-    }
-
     /// Statistics of every (sample, group), or of every channel in batch mode.
     func statistics<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset, fillCount: FillCount = FillCount()
     ) throws(PipelineError) -> [Moments] {
-        let mask = fillMask(E.self)
+        let mask = missing.mask(E.self)
         let layout = inputCodec(E.self, for: input, slotCount: 0)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
@@ -145,7 +141,7 @@ struct DatasetStream {
             }
         }
         let fixed = given
-        let mask = fillMask(E.self)
+        let mask = missing.mask(E.self)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = codec(E.self, for: output, slotCount: 0)
         let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
@@ -220,7 +216,7 @@ struct DatasetStream {
                             source, into: values, sampleCount: slab.count,
                             scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
                     }
-                    if let fill, let mask { plan.restore(fill, in: values, fill: mask) }
+                    if let fill { plan.restore(fill, in: values) }
                     return (moments, fill?.count ?? 0)
                 } catch {
                     preconditionFailure("\(error)")

@@ -12,6 +12,8 @@ public enum Listing {
         let chunks: [Int]?
         let filters: [String]
         let selected: Bool
+        /// gnorm's statistics (`mean`/`var` of a group with gnorm's attributes, wherever `apply` put it).
+        var statistics = false
     }
 
     public static func run(input: String, format: Format) throws(PipelineError) -> String {
@@ -34,7 +36,8 @@ public enum Listing {
                             path: entry.path, kind: "dataset", shape: shape, dtype: type.name,
                             chunks: creation.chunkShape,
                             filters: creation.filters.map(\.name),
-                            selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
+                            selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type),
+                            statistics: isStatistics(entry.path, in: file)))
                 } catch {
                     throw .datasetOpenFailure(error, file: file.name, dataset: entry.path)
                 }
@@ -53,6 +56,15 @@ public enum Listing {
         return format == .json ? json(rows, file: file.name) : table(rows)
     }
 
+    /// Whether `path` is the `mean` or `var` of a statistics group that `apply` wrote (under
+    /// `/gnorm`, AnnData's `/uns/gnorm` or `--stats-group`; `stats --save` and `--stats-file` files too).
+    static func isStatistics(_ path: String, in file: borrowing File) -> Bool {
+        guard let slash = path.lastIndex(of: "/"), ["mean", "var"].contains(path[path.index(after: slash)...])
+        else { return false }
+        let group = slash == path.startIndex ? "/" : String(path[..<slash])
+        return ["mode", "groups", "eps", "layout", "version"].allSatisfy { file.hasAttribute($0, on: group) }
+    }
+
     private static func table(_ rows: [Row]) -> String {
         func dims(_ shape: [Int]?) -> String {
             guard let shape else { return "-" }
@@ -67,7 +79,7 @@ public enum Listing {
             lines.append([
                 row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
                 row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
-                row.selected ? "yes" : "-",
+                row.selected ? "yes" : row.statistics ? "stats" : "-",
             ])
         }
         let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
@@ -89,6 +101,7 @@ public enum Listing {
                         + (row.chunks.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"))
                 fields.append("\"filters\":[" + row.filters.map(jsonString).joined(separator: ",") + "]")
                 fields.append("\"selected\":\(row.selected)")
+                if row.statistics { fields.append("\"statistics\":true") }
             }
             return "{" + fields.joined(separator: ",") + "}"
         }

@@ -21,6 +21,9 @@ extension ApplyRun {
         inputs: [String], outputDirectory: String?, options: NormalizationOptions, apply: ApplyOptions,
         keepGoing: Bool, progress: ProgressObserver? = nil
     ) throws(PipelineError) -> [FileOutcome] {
+        if let statsFile = apply.statsFile {
+            throw .usage("--stats-file \(statsFile) takes one INPUT: several would write one statistics file")
+        }
         let outputs = try plannedOutputs(inputs, outputDirectory: outputDirectory, apply: apply)
         // Without --keep-going nothing is written unless every INPUT can be read: a mistyped
         // name fails the run before the files named before it are rewritten.

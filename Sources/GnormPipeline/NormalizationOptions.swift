@@ -103,6 +103,10 @@ public struct ApplyOptions: Sendable {
     public var force = false
     public var inPlace = false
     public var history = true
+    /// `--stats-group`: the group the statistics go under instead of `/gnorm` (AnnData: `/uns/gnorm`).
+    public var statsGroup: String?
+    /// `--stats-file`: the file the statistics go to instead of OUTPUT.
+    public var statsFile: String?
     /// The command line, for the `history` attribute.
     public var commandLine: String = ""
 

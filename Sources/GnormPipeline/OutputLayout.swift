@@ -90,25 +90,34 @@ struct OutputLayout {
         }
     }
 
-    /// `--compression`: the input's chunks and filters, none, or gzip at a level.
-    /// gzip keeps or adds the shuffle filter before deflate (as NCO does: it
-    /// roughly halves float files again) and chunks a contiguous input one sample per chunk.
+    /// `--compression`: the input's chunks and filters; or its filters without the compression
+    /// filters (and shuffle, which only serves them), with shuffle + deflate at a level for gzip
+    /// where the first of them was (before fletcher32 where none was). Other filters (fletcher32,
+    /// filters gnorm does not know) are kept in their order. gzip keeps or adds shuffle (as NCO
+    /// does: it roughly halves float files again) and chunks a contiguous input one sample per chunk.
     static func creation(
         for input: DatasetCreation, shape: [Int], elementBytes: Int, compression: CompressionChoice
     ) -> DatasetCreation {
+        if case .same = compression { return input }
+        var kept: [Filter] = []
+        var replacedAt: Int? = nil
+        for filter in input.filters {
+            if filter.compresses || filter == .shuffle {
+                replacedAt = replacedAt ?? kept.count
+            } else {
+                kept.append(filter)
+            }
+        }
         switch compression {
         case .same:
             return input
         case .none:
-            return DatasetCreation(chunkShape: input.chunkShape, filters: [], isCompact: input.isCompact)
+            return DatasetCreation(chunkShape: input.chunkShape, filters: kept, isCompact: input.isCompact)
         case .gzip(let level):
-            let others = input.filters.filter {
-                if case .other = $0 { return true }
-                return false
-            }
+            let at = replacedAt ?? kept.firstIndex { $0.isFletcher32 } ?? kept.count
+            kept.insert(contentsOf: [.shuffle, .deflate(level: level)], at: at)
             return DatasetCreation(
-                chunkShape: input.chunkShape ?? sampleChunk(shape: shape, elementBytes: elementBytes),
-                filters: others + [.shuffle, .deflate(level: level)])
+                chunkShape: input.chunkShape ?? sampleChunk(shape: shape, elementBytes: elementBytes), filters: kept)
         }
     }
 
@@ -121,5 +130,30 @@ struct OutputLayout {
             if chunk[axis] > 1 { chunk[axis] = (chunk[axis] + 1) / 2 } else { axis += 1 }
         }
         return chunk
+    }
+}
+
+extension Filter {
+    /// HDF5's registered ids of the filters that `--compression` replaces: deflate (1), szip (4),
+    /// n-bit (5), scale-offset (6), bzip2 (307), lzf (32000), blosc (32001), bitshuffle (32008),
+    /// lz4 (32004), zfp (32013), zstd (32015), SZ (32017), fcidecomp (32018), jpeg (32019),
+    /// bitgroom (32022), granular bitround (32023), SZ3 (32024), blosc2 (32026).
+    static let compressionIds: Set<Int> = [
+        1, 4, 5, 6, 307, 32000, 32001, 32004, 32008, 32013, 32015, 32017, 32018, 32019, 32022, 32023, 32024, 32026,
+    ]
+
+    /// Whether `--compression` replaces this filter (a compression or lossy-coding filter).
+    var compresses: Bool {
+        switch self {
+        case .deflate: return true
+        case .shuffle: return false
+        case .other(let id, _, _, _): return Self.compressionIds.contains(id)
+        }
+    }
+
+    /// HDF5's Fletcher-32 checksum (id 3), which `--compression` keeps.
+    var isFletcher32: Bool {
+        if case .other(3, _, _, _) = self { return true }
+        return false
     }
 }

@@ -157,7 +157,7 @@ extension DatasetStream {
                     } catch {
                         preconditionFailure("\(error)")
                     }
-                    if let fill, let mask { plan.restore(fill, in: values, fill: mask) }
+                    if let fill { plan.restore(fill, in: values) }
                     return (moments, fill?.count ?? 0)
                 },
                 write: { (index, values) throws(PipelineError) in

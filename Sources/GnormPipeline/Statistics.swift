@@ -89,8 +89,11 @@ public enum StatisticsRun {
         try report.finish()
         if let save, Processes.current.rank == 0 {
             try StatisticsFile.write(
-                merged.map { ($0.job, $0.moments) }, to: save, epsilon: options.epsilon,
-                sources: names)
+                merged.map {
+                    StatisticsFile.Entry(
+                        job: $0.job, moments: $0.moments, epsilon: options.epsilon,
+                        source: names.joined(separator: "\n"), count: $0.moments.first?.count ?? 0)
+                }, to: save)
         }
     }
 

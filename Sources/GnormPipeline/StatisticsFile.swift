@@ -3,48 +3,167 @@ import GroupNormKernel
 import HDF5
 import Platform
 
-/// `stats --save`: batch statistics as an HDF5 file laid out as `apply`'s `/gnorm`
-/// (`/gnorm/PATH/mean`, `/gnorm/PATH/var`, float64 of shape (C,)), so that
+/// Statistics as HDF5, laid out as `apply`'s `/gnorm` (`/gnorm/PATH/mean`, `/gnorm/PATH/var`,
+/// float64 of shape (N, G), (C,) in batch mode, and the group's attributes): in OUTPUT, in
+/// `apply --stats-file FILE.h5`, and in `stats --save FILE.h5`, so that
 /// `apply --mode batch --mean FILE.h5:/gnorm/PATH/mean --var FILE.h5:/gnorm/PATH/var`
 /// normalizes train, validation and test shards with them.
 enum StatisticsFile {
-    static func write(
-        _ datasets: [(job: DatasetJob, moments: [Moments])], to path: String, epsilon: Double, sources: [String]
-    ) throws(PipelineError) {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let temporary =
-            folder + "/." + URL(fileURLWithPath: path).lastPathComponent
-            + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        let registration = SignalCleanup.register(temporary)
-        defer { SignalCleanup.unregister(registration) }
-        do {
-            let file = try File(creating: temporary)
-            for (job, moments) in datasets {
-                let group = "/gnorm" + job.path
-                let mean = try file.createDataset(group + "/mean", shape: [moments.count], elementType: .float64)
-                try mean.writeAll(moments.map(\.mean))
-                let variance = try file.createDataset(group + "/var", shape: [moments.count], elementType: .float64)
-                try variance.writeAll(moments.map(\.variance))
-                let attributes: [(String, AttributeValue)] = [
-                    ("mode", .string(job.mode.rawValue)), ("groups", .integer(job.plan.groupCount)),
-                    ("eps", .double(epsilon)), ("layout", .string(job.plan.layout.rawValue)),
-                    ("source", .string(sources.joined(separator: "\n"))), ("version", .string(GnormVersion.current)),
-                    ("count", .double(moments.first?.count ?? 0)),
-                ]
-                for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
+    struct Entry {
+        let job: DatasetJob
+        let moments: [Moments]
+        let epsilon: Double
+        /// INPUT's name (`stats --save`: every INPUT's, one a line).
+        let source: String
+        /// Values per statistic (`stats --save` records it); nil: not written.
+        var count: Double? = nil
+
+        var shape: [Int] {
+            job.mode == .batch ? [moments.count] : [job.geometry.sampleCount, job.plan.groupCount]
+        }
+    }
+
+    /// BASE/PATH/mean and /var with the group's attributes, replacing those of an earlier run.
+    static func writeGroup(
+        _ entry: Entry, under base: String, in file: borrowing File,
+        text: (String) -> AttributeValue = { .string($0) }, integer: (Int) -> AttributeValue = { .integer($0) }
+    ) throws(HDF5Error) {
+        let group = base + entry.job.path
+        try file.removeLink(group + "/mean")
+        try file.removeLink(group + "/var")
+        let mean = try file.createDataset(group + "/mean", shape: entry.shape, elementType: .float64)
+        try mean.writeAll(entry.moments.map(\.mean))
+        let variance = try file.createDataset(group + "/var", shape: entry.shape, elementType: .float64)
+        try variance.writeAll(entry.moments.map(\.variance))
+        var attributes: [(String, AttributeValue)] = [
+            ("mode", text(entry.job.mode.rawValue)),
+            ("groups", integer(entry.job.plan.groupCount)),
+            ("eps", .double(entry.epsilon)),
+            ("layout", text(entry.job.plan.layout.rawValue)),
+            ("source", text(entry.source)),
+            ("version", text(GnormVersion.current)),
+        ]
+        if let count = entry.count { attributes.append(("count", .double(count))) }
+        for (name, value) in attributes { try file.setAttribute(name, value, on: group) }
+    }
+
+    /// AnnData's encoding attributes on `group`/mean and /var (arrays) and on every group from
+    /// the root down to `group` that has none (dicts), so that `read_h5ad` puts them in `uns`.
+    static func markAnnData(_ group: String, in file: borrowing File) throws(HDF5Error) {
+        var prefix = ""
+        for component in group.split(separator: "/") {
+            prefix += "/" + component
+            guard !file.hasAttribute("encoding-type", on: prefix) else { continue }
+            try file.setAttribute("encoding-type", .string("dict"), on: prefix)
+            try file.setAttribute("encoding-version", .string("0.1.0"), on: prefix)
+        }
+        for name in ["mean", "var"] {
+            try file.setAttribute("encoding-type", .string("array"), on: group + "/" + name)
+            try file.setAttribute("encoding-version", .string("0.2.0"), on: group + "/" + name)
+        }
+    }
+
+    /// MATLAB v7.3's classes on `group`/mean and /var (double) and on every group from the root
+    /// down to `group` that has none (struct), so that MATLAB loads a struct of structs.
+    static func markMatlab(_ group: String, in file: borrowing File) throws(HDF5Error) {
+        var prefix = ""
+        for component in group.split(separator: "/") {
+            prefix += "/" + component
+            guard !file.hasAttribute("MATLAB_class", on: prefix) else { continue }
+            try file.setAttribute("MATLAB_class", .fixedString("struct"), on: prefix)
+        }
+        for name in ["mean", "var"] {
+            try file.setAttribute("MATLAB_class", .fixedString("double"), on: group + "/" + name)
+        }
+    }
+
+    /// A statistics file being written: made under a temporary name beside `path`, made durable
+    /// by `write`, and put in place by `commit` (after OUTPUT), as OUTPUT is. Under MPI,
+    /// process 0 writes it.
+    final class Pending {
+        let path: String
+        let temporary: String
+        var entries: [Entry] = []
+        private var registration: SignalCleanup.Registration?
+        private var writes: Bool { Processes.current.rank == 0 }
+
+        /// Checks `path` as OUTPUT is checked: not INPUT or OUTPUT, replaced only with `force`.
+        init(path: String, force: Bool, input: String, output: String) throws(PipelineError) {
+            self.path = path
+            var status = stat()
+            if path == output || path == "-" {
+                throw .usage("--stats-file \(path) must be another file than OUTPUT")
             }
-            try file.close()
-        } catch {
-            unlink(temporary)
-            throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
+            if stat(path, &status) == 0 {
+                var inputStatus = stat()
+                if input != "-", stat(input, &inputStatus) == 0, inputStatus.st_dev == status.st_dev,
+                    inputStatus.st_ino == status.st_ino
+                {
+                    throw .outputUnavailable("--stats-file is INPUT", file: path)
+                }
+                if status.st_mode & S_IFMT != S_IFREG {
+                    throw .outputUnavailable("--stats-file exists and is not a regular file", file: path)
+                }
+                guard force else {
+                    throw .outputUnavailable("--stats-file exists; use --force to replace it", file: path)
+                }
+            }
+            let url = URL(fileURLWithPath: path)
+            let folder = url.deletingLastPathComponent().path
+            guard access(folder, W_OK) == 0 else {
+                throw .outputUnavailable("folder \(folder) is not writable", file: path)
+            }
+            temporary =
+                folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         }
-        do throws(SystemCallError) {
-            try syncFile(temporary)
-            try System.rename(temporary, to: path)
-        } catch {
-            unlink(temporary)
-            throw .outputUnavailable("cannot write statistics: \(error.reason)", file: path, cause: error)
+
+        /// Writes every entry to the temporary file and makes it durable.
+        func write() throws(PipelineError) {
+            guard writes else { return }
+            registration = SignalCleanup.register(temporary)
+            do {
+                let file = try File(creating: temporary)
+                for entry in entries { try writeGroup(entry, under: StatisticsPlacement.defaultBase, in: file) }
+                try file.close()
+            } catch {
+                abandon()
+                throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
+            }
+            do throws(SystemCallError) {
+                try syncFile(temporary)
+            } catch {
+                abandon()
+                throw .io("cannot write statistics: \(error.reason)", file: path, cause: error)
+            }
         }
-        syncFolder(folder)
+
+        /// Renames the written file into place.
+        func commit() throws(PipelineError) {
+            guard writes else { return }
+            do throws(SystemCallError) {
+                try System.rename(temporary, to: path)
+            } catch {
+                abandon()
+                throw .outputUnavailable("cannot rename into place: \(error.reason)", file: path, cause: error)
+            }
+            if let registration { SignalCleanup.unregister(registration) }
+            registration = nil
+            syncFolder(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        }
+
+        func abandon() {
+            guard let registration else { return }
+            unlink(temporary)
+            SignalCleanup.unregister(registration)
+            self.registration = nil
+        }
+    }
+
+    /// `stats --save`: the entries, replacing `path` atomically.
+    static func write(_ entries: [Entry], to path: String) throws(PipelineError) {
+        let pending = try Pending(path: path, force: true, input: "-", output: "")
+        pending.entries = entries
+        try pending.write()
+        try pending.commit()
     }
 }

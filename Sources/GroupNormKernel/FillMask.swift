@@ -1,44 +1,66 @@
-/// Values that mark missing data (CF's `_FillValue` / `missing_value`): they are
-/// left out of the statistics and written back as `outputFill` instead of being
-/// normalized.
+/// Values that mark missing data (CF's `_FillValue` / `missing_value`, and values outside
+/// `valid_min`/`valid_max`): they are left out of the statistics; a cell equal to a marker
+/// keeps the value it held, one outside the valid range is written back as `outOfRangeFill`.
 public struct FillMask<E: KernelElement>: Sendable {
     /// Values that mark fill, in the compute type (converted exactly from the stored type).
     public let markers: [E]
     /// Whether NaN marks fill (a NaN `_FillValue`, as xarray writes for floats).
     public let masksNaN: Bool
-    /// What a fill position holds in the output.
-    public let outputFill: E
+    /// The valid range's ends (CF `valid_min`, `valid_max`, `valid_range`); nil: unbounded.
+    public let validMin: E?
+    public let validMax: E?
+    /// What a cell outside the valid range holds in the output.
+    public let outOfRangeFill: E
 
-    public init(markers: [Double], outputFill: Double) {
+    public init(markers: [Double], validMin: Double? = nil, validMax: Double? = nil, outOfRangeFill: Double = .nan) {
         self.markers = markers.filter { !$0.isNaN }.map { E($0) }
         masksNaN = markers.contains { $0.isNaN }
-        self.outputFill = E(outputFill)
+        self.validMin = validMin.map { E($0) }
+        self.validMax = validMax.map { E($0) }
+        self.outOfRangeFill = E(outOfRangeFill)
     }
 
     @inline(__always)
-    func isFill(_ value: E) -> Bool {
+    func isMarker(_ value: E) -> Bool {
         if value.isNaN { return masksNaN }
         for marker in markers where value == marker { return true }
         return false
     }
 
-    /// One bit per value: set where it is fill.
+    @inline(__always)
+    func isOutOfRange(_ value: E) -> Bool {
+        if let validMin, value < validMin { return true }
+        if let validMax, value > validMax { return true }
+        return false
+    }
+
+    /// One bit per value: set where it is fill, with what each such cell gets back after normalizing.
     public func positions(in values: UnsafeBufferPointer<E>) -> FillPositions {
         var words = [UInt64](repeating: 0, count: (values.count + 63) / 64)
-        var count = 0
-        for index in values.indices where isFill(values[index]) {
+        var restored: [Double] = []
+        let bounded = validMin != nil || validMax != nil
+        for index in values.indices {
+            let value = values[index]
+            if isMarker(value) {
+                restored.append(Double(value))
+            } else if bounded && isOutOfRange(value) {
+                restored.append(Double(outOfRangeFill))
+            } else {
+                continue
+            }
             words[index >> 6] |= 1 << UInt64(index & 63)
-            count += 1
         }
-        return FillPositions(words: words, count: count)
+        return FillPositions(words: words, restored: restored)
     }
 }
 
 /// Where the fill values of a slab are.
 public struct FillPositions: Sendable {
     let words: [UInt64]
+    /// What each fill position holds in the output, in index order (exact in the compute type).
+    let restored: [Double]
     /// How many values are fill.
-    public let count: Int
+    public var count: Int { restored.count }
 
     @inline(__always)
     func contains(_ index: Int) -> Bool { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
@@ -96,16 +118,17 @@ extension GroupNormPlan {
         return perSample
     }
 
-    /// Writes `fill`'s output value at every fill position of `values` (after normalizing them).
-    public func restore<E: KernelElement>(
-        _ positions: FillPositions, in values: UnsafeMutableBufferPointer<E>, fill: FillMask<E>
-    ) {
+    /// Puts back at every fill position of `values` (after normalizing them) what it holds
+    /// in the output: the marker it held, or the out-of-range fill.
+    public func restore<E: KernelElement>(_ positions: FillPositions, in values: UnsafeMutableBufferPointer<E>) {
         guard positions.count > 0 else { return }
+        var next = 0
         for (wordIndex, word) in positions.words.enumerated() where word != 0 {
             var bits = word
             while bits != 0 {
                 let bit = bits.trailingZeroBitCount
-                values[wordIndex * 64 + bit] = fill.outputFill
+                values[wordIndex * 64 + bit] = E(positions.restored[next])
+                next += 1
                 bits &= bits - 1
             }
         }

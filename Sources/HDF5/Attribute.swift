@@ -119,6 +119,25 @@ enum Attributes {
         }
     }
 
+    /// Every element of a numeric attribute (integer or float, scalar or vector) as float64,
+    /// converted by libhdf5; nil when it does not exist or is not numeric.
+    static func numbers(_ name: String, on object: hid_t) throws(HDF5Error) -> [Double]? {
+        guard H5Aexists(object, name) > 0 else { return nil }
+        let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(name)'")
+        defer { H5Aclose(attribute) }
+        let type = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
+        defer { H5Tclose(type) }
+        guard case let typeClass = H5Tget_class(type), typeClass == H5T_INTEGER || typeClass == H5T_FLOAT else {
+            return nil
+        }
+        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
+        let count = Int(H5Sget_simple_extent_npoints(space.id))
+        guard count > 0 else { return [] }
+        var values = [Double](repeating: 0, count: count)
+        try checkedStatus(H5Aread(attribute, chdf5_native_double(), &values), "H5Aread '\(name)'")
+        return values
+    }
+
     /// Replaces the text of a string attribute without moving it: a variable-length one
     /// is rewritten where it is; a fixed-length one (netCDF-C writes text so) is made again
     /// with the new length, and the attributes created after it are made again after it,

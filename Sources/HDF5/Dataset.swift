@@ -278,6 +278,17 @@ public struct Dataset: ~Copyable {
         try Attributes.get(name, on: id)
     }
 
+    /// Every element of a numeric attribute as float64 (a CF `missing_value` may be a list);
+    /// nil when it does not exist or is not numeric.
+    public func numbers(_ name: String) throws(HDF5Error) -> [Double]? {
+        try Attributes.numbers(name, on: id)
+    }
+
+    /// Replaces a string attribute's text, keeping its place and its kind of string (`File.replaceText`).
+    public func replaceText(of name: String, with text: String) throws(HDF5Error) {
+        try Attributes.replaceText(name, with: text, on: id)
+    }
+
     /// Removes an attribute if it exists. The HDF5 call is `H5Adelete`.
     public func deleteAttribute(_ name: String) throws(HDF5Error) {
         guard H5Aexists(id, name) > 0 else { return }

@@ -9,14 +9,23 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             OUTPUT keeps every object and attribute of INPUT; each selected dataset is
             replaced by its normalized values and /gnorm/PATH/mean and /var hold the
-            statistics used. OUTPUT is written under a temporary name and renamed when
-            complete. INPUT or OUTPUT may be - (standard input / output). Several
-            INPUTs go to --output-dir DIR (DIR/NAME each) or are rewritten --in-place,
-            one after the other in one process; the first failure stops the run
-            unless --keep-going.
+            statistics used (AnnData files: /uns/gnorm/PATH; --stats-group GROUP and
+            --stats-file FILE.h5 put them elsewhere). OUTPUT is written under a
+            temporary name and renamed when complete. INPUT or OUTPUT may be -
+            (standard input / output). Several INPUTs go to --output-dir DIR
+            (DIR/NAME each) or are rewritten --in-place, one after the other in one
+            process; the first failure stops the run unless --keep-going.
 
             SPEC for --weight/--bias/--mean/--var: /path (a dataset in INPUT),
             FILE.h5:/path, or FILE.npy; C values.
+
+            --compression replaces a dataset's compression filters (deflate, szip,
+            n-bit, scale-offset, lzf, blosc, bzip2, lz4, zstd, ...) and keeps the
+            others (fletcher32, filters gnorm does not know) in their order:
+              value   compression filters     shuffle               others
+              same    kept                    kept                  kept
+              none    removed                 removed               kept
+              gzip=N  deflate at level N      kept, or added        kept
 
             Examples:
               gnorm apply --groups 32 in.h5 out.h5
@@ -46,7 +55,9 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "Output element type: same (float32 for integers) | f16 | f32 | f64.")
     var dtype: OutputType = .same
 
-    @Option(help: ArgumentHelp("Filters of normalized datasets: same | none | gzip[=1-9].", valueName: "filters"))
+    @Option(
+        help: ArgumentHelp(
+            "Compression of normalized datasets: same | none | gzip[=1-9] (below).", valueName: "filters"))
     var compression: CompressionChoice = .same
 
     @Option(
@@ -59,6 +70,19 @@ struct ApplyCommand: ParsableCommand {
 
     @Flag(help: "Rewrite INPUT itself, atomically.")
     var inPlace = false
+
+    @Option(
+        name: .customLong("stats-group"),
+        help: ArgumentHelp(
+            "Put the statistics under this group instead of /gnorm (AnnData files: /uns/gnorm).", valueName: "path"))
+    var statsGroup: String?
+
+    @Option(
+        name: .customLong("stats-file"),
+        help: ArgumentHelp(
+            "Write the statistics to this HDF5 file (/gnorm/PATH/mean and var) instead of OUTPUT.",
+            valueName: "file.h5"))
+    var statsFile: String?
 
     @Flag(name: .customLong("no-history"), help: "Do not append this command to the root's history attribute.")
     var noHistory = false
@@ -94,6 +118,8 @@ struct ApplyCommand: ParsableCommand {
         apply.force = force
         apply.inPlace = inPlace
         apply.history = !noHistory
+        apply.statsGroup = statsGroup
+        apply.statsFile = statsFile
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         // Under MPI only process 0 shows progress and warnings.
         let progress = Processes.current.rank == 0 ? messages.observer() : nil

@@ -49,7 +49,7 @@ struct NormalizationArguments: ParsableArguments {
     @Option(help: "Kernel instruction set: auto | baseline (SSE2) | avx2; all give the same bits.")
     var cpu: CPUChoice = .auto
 
-    @Flag(name: .customLong("no-mask"), help: "Treat values equal to _FillValue or missing_value as data.")
+    @Flag(name: .customLong("no-mask"), help: "Treat _FillValue, missing_value and values outside valid_range as data.")
     var noMask = false
 
     @Flag(name: .long, help: "On errors, also print HDF5's error stack.")

@@ -43,7 +43,7 @@ import Testing
             let plan = try GroupNormPlan(
                 channelCount: c, spatialCount: s, layout: test.layout, scope: scope,
                 threadCount: threads)
-            let mask = FillMask<Double>(markers: [test.fill], outputFill: test.fill)
+            let mask = FillMask<Double>(markers: [test.fill])
             var y = x
             try y.withUnsafeMutableBufferPointer { buffer in
                 let source = UnsafeBufferPointer(buffer)
@@ -62,7 +62,7 @@ import Testing
                     source, into: buffer, sampleCount: n,
                     parameters: NormalizationParameters(
                         mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
-                plan.restore(fill, in: buffer, fill: mask)
+                plan.restore(fill, in: buffer)
             }
             for (got, want) in zip(y, expected.y) {
                 if want.isNaN { #expect(got.isNaN) } else { #expect(abs(got - want) <= 1e-9, "\(got) vs \(want)") }
@@ -70,5 +70,36 @@ import Testing
             outputs.append(y)
         }
         #expect(outputs[0].map(\.bitPattern) == outputs[1].map(\.bitPattern), "every thread count gives the same bits")
+    }
+
+    /// Every element of a vector `missing_value` is masked and keeps the value it held; a value
+    /// outside the valid range is masked and becomes the out-of-range fill (CF readers mask both).
+    @Test func everyMarkerKeepsItsValueAndOutOfRangeBecomesFill() throws {
+        // One sample, 2 channels × 6 positions, one group: data 100...600, markers -1 and -2,
+        // 5000 and -50 outside [0, 1000].
+        let x: [Double] = [100, -2, 200, 5000, 300, -1, 400, -1, -50, 500, -2, 600]
+        let plan = try GroupNormPlan(
+            channelCount: 2, spatialCount: 6, layout: .channelsFirst, scope: .groups(1),
+            threadCount: 1)
+        let mask = FillMask<Double>(markers: [-1, -2], validMin: 0, validMax: 1000, outOfRangeFill: -1)
+        var y = x
+        try y.withUnsafeMutableBufferPointer { buffer in
+            let fill = mask.positions(in: UnsafeBufferPointer(buffer))
+            #expect(fill.count == 6)
+            let moments = plan.moments(of: UnsafeBufferPointer(buffer), sampleCount: 1, excluding: fill)
+            #expect(moments.count == 1)
+            let data: [Double] = [100, 200, 300, 400, 500, 600]
+            let mean = data.reduce(0, +) / 6
+            #expect(moments[0].mean == mean)
+            #expect(abs(moments[0].variance - data.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 6) < 1e-9)
+            try plan.normalize(
+                UnsafeBufferPointer(buffer), into: buffer, sampleCount: 1,
+                parameters: NormalizationParameters(
+                    mean: moments.map(\.mean), variance: moments.map(\.variance), epsilon: 1e-5))
+            plan.restore(fill, in: buffer)
+        }
+        let kept = [1: -2.0, 3: -1, 5: -1, 7: -1, 8: -1, 10: -2]
+        #expect(kept.allSatisfy { y[$0.key] == $0.value }, "\(y)")
+        #expect(y[0] < -1.4 && y[0] > -1.5 && y[11] > 1.4 && y[11] < 1.5)
     }
 }

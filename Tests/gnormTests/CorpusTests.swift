@@ -6,7 +6,10 @@ import Testing
 /// filter plugins): after `apply`, `apply --in-place`, `apply - -` and a changed type,
 /// OUTPUT must be INPUT with only the normalized values (and gnorm's additions)
 /// changed. `Fixtures/check_output.py` checks each OUTPUT independently: h5py, NumPy's
-/// float64 reference, h5diff, ncdump and xarray.
+/// float64 reference, h5diff, ncdump and xarray. Fixtures/formats holds files of the tools
+/// whose formats give attributes meaning (ncgen's vector missing_value and valid_range,
+/// netCDF quantization, NCO packing, AnnData, MATLAB v7.3, PyTables): there each OUTPUT is
+/// also read back by the tool that wrote INPUT (`Fixtures/check_readers.py`).
 @Suite struct CorpusTests {
     struct Entry {
         let name: String
@@ -14,10 +17,11 @@ import Testing
         let netCDF: Bool
     }
 
-    static func entries() throws -> [Entry] {
+    static func entries(_ corpus: String = "corpus") throws -> [Entry] {
         let manifest =
             try JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: Gnorm.fixture("corpus/manifest.json")))) as? [String: Any]
+                with: Data(contentsOf: URL(fileURLWithPath: Gnorm.fixture(corpus + "/manifest.json"))))
+            as? [String: Any]
         let files = try #require(manifest?["files"] as? [[String: Any]])
         return try files.map { file in
             let datasets = try #require(file["datasets"] as? [[String: Any]]).compactMap { $0["path"] as? String }
@@ -32,26 +36,32 @@ import Testing
         }
     }
 
-    @Test func outputIsInputWithOnlyTheNormalizedValuesChanged() throws {
+    @Test(arguments: [("corpus", 12), ("formats", 6)])
+    func outputIsInputWithOnlyTheNormalizedValuesChanged(_ corpusName: String, _ size: Int) throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let corpus = Gnorm.fixture("corpus")
+        let corpus = Gnorm.fixture(corpusName)
+        let manifest = corpus + "/manifest.json"
         var runs: [[String: Any]] = []
-        let entries = try Self.entries()
-        #expect(entries.count >= 12)
+        let entries = try Self.entries(corpusName)
+        #expect(entries.count >= size)
         for entry in entries {
             let input = corpus + "/" + entry.name
             let base = folder + "/" + entry.name
             // As it is; and with another type (a replaced dataset) or, for netCDF, without masking.
             let plain = try Gnorm.run(["apply", "-q"] + entry.arguments + [input, base + ".plain"], in: corpus)
             #expect(plain.status == 0, "\(entry.name): \(plain.stderr)")
-            runs.append(["input": input, "output": base + ".plain", "entry": entry.name, "label": ["plain"]])
+            runs.append([
+                "input": input, "output": base + ".plain", "entry": entry.name, "manifest": manifest,
+                "label": ["plain"],
+            ])
             let variant = entry.netCDF ? ["--no-mask"] : ["--dtype", "f64"]
             let changed = try Gnorm.run(
                 ["apply", "-q"] + variant + entry.arguments + [input, base + ".variant"], in: corpus)
             #expect(changed.status == 0, "\(entry.name) \(variant): \(changed.stderr)")
             runs.append([
                 "input": input, "output": base + ".variant", "entry": entry.name, "arguments": variant,
+                "manifest": manifest,
                 "label": variant,
             ])
             // In place, on a copy.
@@ -59,14 +69,19 @@ import Testing
             let inPlace = try Gnorm.run(
                 ["apply", "-q", "--in-place"] + entry.arguments + [base + ".in-place"], in: corpus)
             #expect(inPlace.status == 0, "\(entry.name) --in-place: \(inPlace.stderr)")
-            runs.append(["input": input, "output": base + ".in-place", "entry": entry.name, "label": ["--in-place"]])
+            runs.append([
+                "input": input, "output": base + ".in-place", "entry": entry.name, "manifest": manifest,
+                "label": ["--in-place"],
+            ])
             // Through a pipe: the whole image in memory both ways.
             let piped = try Gnorm.run(
                 ["apply", "-q"] + entry.arguments + ["-", "-"],
                 stdin: Data(contentsOf: URL(fileURLWithPath: input)), in: corpus)
             #expect(piped.status == 0, "\(entry.name) - -: \(piped.stderr)")
             try piped.stdoutBytes.write(to: URL(fileURLWithPath: base + ".piped"))
-            runs.append(["input": input, "output": base + ".piped", "entry": entry.name, "label": ["- -"]])
+            runs.append([
+                "input": input, "output": base + ".piped", "entry": entry.name, "manifest": manifest, "label": ["- -"],
+            ])
         }
         try JSONSerialization.data(withJSONObject: runs).write(to: URL(fileURLWithPath: folder + "/runs.json"))
         // h5diff reads lzf through Debian's plugin only with liblzf loaded (the plugin is built without it).
@@ -77,6 +92,19 @@ import Testing
             environment: liblzf.map { ["LD_PRELOAD": $0] } ?? [:])
         #expect(checked.status == 0, "\(checked.output)")
         #expect(checked.output.contains("\(runs.count) outputs checked, 0 with problems"), "\(checked.output)")
+    }
+}
+
+extension CorpusTests {
+    /// The format checks can fail: gnorm's passing OUTPUT of Fixtures/formats files with one
+    /// planted defect each (statistics at AnnData's root, MATLAB_class kept, a _Quantize attribute
+    /// kept, a second missing_value or an out-of-range cell normalized) is caught
+    /// (`Fixtures/run_controls.py --formats-only`).
+    @Test func formatChecksCatchPlantedDefects() throws {
+        let checked = try Python.run("run_controls.py", ["--formats-only", "--gnorm", Gnorm.binary])
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.hasSuffix("format negative controls PASSED\n"), "\(checked.output)")
+        #expect(checked.output.components(separatedBy: "good rc=0, defect rc=1").count == 6, "\(checked.output)")
     }
 }
 
