@@ -20,27 +20,22 @@ public func channelSums(
     channelSums(values, rows, channelCount, shifts, sums, squares, differences)
 }
 
-/// Rows of C channels through per-channel maps y = ((x − meanHigh) − meanLow)·scale + shift.
+/// Rows of C channels through per-channel maps y = (x − mean)·scale + shift, in float64,
+/// rounded once to the stored type.
 @inline(never)
 public func normalizeRows(
     _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, rows: Int, channelCount: Int,
-    maps: (
-        meanHigh: UnsafePointer<Float>, meanLow: UnsafePointer<Float>, scale: UnsafePointer<Float>,
-        shift: UnsafePointer<Float>
-    )
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
 ) {
-    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+    normalizeRows(source, destination, rows, channelCount, maps.mean, maps.scale, maps.shift)
 }
 
 @inline(never)
 public func normalizeRows(
     _ source: UnsafePointer<Double>, _ destination: UnsafeMutablePointer<Double>, rows: Int, channelCount: Int,
-    maps: (
-        meanHigh: UnsafePointer<Double>, meanLow: UnsafePointer<Double>, scale: UnsafePointer<Double>,
-        shift: UnsafePointer<Double>
-    )
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
 ) {
-    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+    normalizeRows(source, destination, rows, channelCount, maps.mean, maps.scale, maps.shift)
 }
 
 @inline(__always)
@@ -88,7 +83,7 @@ func channelSums<E: LoopElement>(
 @inline(__always)
 func normalizeRows<E: LoopElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, _ rows: Int, _ C: Int,
-    _ meanHigh: UnsafePointer<E>, _ meanLow: UnsafePointer<E>, _ scale: UnsafePointer<E>, _ shift: UnsafePointer<E>
+    _ mean: UnsafePointer<Double>, _ scale: UnsafePointer<Double>, _ shift: UnsafePointer<Double>
 ) {
     let vectorEnd = C - C % 8
     for row in 0..<rows {
@@ -96,12 +91,12 @@ func normalizeRows<E: LoopElement>(
         let output = destination + row * C
         var c = 0
         while c < vectorEnd {
-            let centered = (input.lanes(at: c) - meanHigh.lanes(at: c)) - meanLow.lanes(at: c)
-            output.storeLanes(centered * scale.lanes(at: c) + shift.lanes(at: c), at: c)
+            let centered = E.widen(input.lanes(at: c)) - mean.lanes(at: c)
+            output.storeLanes(E.narrow(centered * scale.lanes(at: c) + shift.lanes(at: c)), at: c)
             c += 8
         }
         while c < C {
-            output[c] = ((input[c] - meanHigh[c]) - meanLow[c]) * scale[c] + shift[c]
+            output[c] = E((Double(input[c]) - mean[c]) * scale[c] + shift[c])
             c += 1
         }
     }

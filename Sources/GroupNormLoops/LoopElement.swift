@@ -5,6 +5,8 @@
 protocol LoopElement: BinaryFloatingPoint, SIMDScalar {
     associatedtype BitPattern: FixedWidthInteger & UnsignedInteger & SIMDScalar
     static func widen(_ lanes: SIMD8<Self>) -> SIMD8<Double>
+    /// Lanes rounded to nearest, ties to even (exact for Double).
+    static func narrow(_ lanes: SIMD8<Double>) -> SIMD8<Self>
     static func bits(_ lanes: SIMD8<Self>) -> SIMD8<BitPattern>
 }
 
@@ -17,12 +19,22 @@ extension Float: LoopElement {
     }
 
     @inline(__always)
+    static func narrow(_ lanes: SIMD8<Double>) -> SIMD8<Float> {
+        SIMD8<Float>(
+            Float(lanes[0]), Float(lanes[1]), Float(lanes[2]), Float(lanes[3]),
+            Float(lanes[4]), Float(lanes[5]), Float(lanes[6]), Float(lanes[7]))
+    }
+
+    @inline(__always)
     static func bits(_ lanes: SIMD8<Float>) -> SIMD8<UInt32> { unsafeBitCast(lanes, to: SIMD8<UInt32>.self) }
 }
 
 extension Double: LoopElement {
     @inline(__always)
     static func widen(_ lanes: SIMD8<Double>) -> SIMD8<Double> { lanes }
+
+    @inline(__always)
+    static func narrow(_ lanes: SIMD8<Double>) -> SIMD8<Double> { lanes }
 
     @inline(__always)
     static func bits(_ lanes: SIMD8<Double>) -> SIMD8<UInt64> { unsafeBitCast(lanes, to: SIMD8<UInt64>.self) }
