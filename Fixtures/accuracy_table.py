@@ -70,6 +70,8 @@ def ulps(y, reference):
     error = np.abs(y.astype(LD) - reference) / ulp
     worst = float(np.max(np.where(finite, error, 0)))
     bad = int((~finite).sum())
+    if bad == y.size:
+        return f"all {bad} Inf/NaN"
     return (f"{worst:.6f}" if worst < 10 else f"{worst:.3g}") + (f" ({bad} of {y.size} Inf/NaN)" if bad else "")
 
 
