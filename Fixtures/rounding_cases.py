@@ -14,8 +14,9 @@ exact rationals (`fractions`, the square root to 60 digits with `decimal`) to ch
 longdouble reference itself. A result passes when it is within half an ulp of the stored type
 (the gap on the exact value's side) plus the float64 evaluation's own bound,
 5·2^-53·(|x − mean|·|γ|/σ + |β|); anything past that fails. The "midpoint" cases make the float64
-evaluation exact and every result 0 or 2^-29..2^-28 ulp from a rounding midpoint: they are checked
-bit for bit against the correctly rounded value (ties to even).
+evaluation exact and every result 0 or 2^-29..2^-28 ulp (of float32, or of float16) from a
+rounding midpoint: they are checked bit for bit against the correctly rounded value (ties to even); for
+float16 output a float32 rounded first would round twice and fail them.
 
 Cases: float32 with and without weight/bias (biases of the outputs' size: results near zero),
 channels first and last, group/layer/instance/batch, given --mean/--var, a sample in pieces
@@ -108,9 +109,11 @@ def make(folder):
     betas = 1 + 2**-24 + offsets * 2**-23
     for name, values in [("mid_mean", means), ("mid_var", variances), ("mid_gamma", gammas), ("mid_beta", betas)]:
         np.save(os.path.join(folder, name + ".npy"), values)
+    np.save(os.path.join(folder, "mid16_beta.npy"), 1 + 2**-11 + offsets * 2**-10)  # float16: ulp 2^-10
     factor = gammas / np.sqrt(variances)
     j = np.arange(4 * 30 * 30, dtype=np.float64).reshape(4, 1, 30, 30)
     midpoint = (means.reshape(1, c, 1, 1) + j * 2**-23 / factor.reshape(1, c, 1, 1)).astype(np.float32)
+    midpoint16 = (means.reshape(1, c, 1, 1) + j * 2**-10 / factor.reshape(1, c, 1, 1)).astype(np.float32)
 
     base = rng.standard_normal((6, c, 24, 24))
     with h5py.File(os.path.join(folder, "in.h5"), "w") as f:
@@ -121,6 +124,8 @@ def make(folder):
                          compression="gzip", compression_opts=1, shuffle=True)
         f["f32_mid"] = midpoint
         f["f32_mid_nhwc"] = np.ascontiguousarray(np.moveaxis(midpoint, 1, -1))
+        f["f32_mid16"] = midpoint16
+        f["f32_mid16_nhwc"] = np.ascontiguousarray(np.moveaxis(midpoint16, 1, -1))
         big = np.float32(3.4028235e38)
         f["f32_max"] = (rng.uniform(-1, 1, (4, c, 16, 16)) * big).astype(np.float32)
         f["f32_max_nhwc"] = (rng.uniform(-1, 1, (4, 16, 16, c)) * big).astype(np.float32)
@@ -140,6 +145,8 @@ def make(folder):
     mid = ["--mode", "batch", "--eps", "0"] + [
         item for flag, name in [("--mean", "mid_mean"), ("--var", "mid_var"), ("--weight", "mid_gamma"),
                                 ("--bias", "mid_beta")] for item in (flag, os.path.join(folder, name + ".npy"))]
+    mid16 = [item if item != os.path.join(folder, "mid_beta.npy") else os.path.join(folder, "mid16_beta.npy")
+             for item in mid] + ["--dtype", "f16"]
     cases = []
     for name, arguments, affine_used in [
         ("f32", ["-g", "4"], False),
@@ -165,6 +172,9 @@ def make(folder):
         ("f32_unit", ["-g", "4", "--dtype", "f16"] + affine, True),
         ("i16", ["-g", "4"] + affine, True),
         ("u8", ["-g", "4", "--layout", "nchw"] + affine, True),
+        ("u8", ["-g", "4", "--layout", "nhwc"], False),
+        ("f32_mid16", mid16, "midpoint"),
+        ("f32_mid16_nhwc", mid16 + ["--layout", "nhwc"], "midpoint"),
     ]:
         cases.append({"dataset": name, "arguments": ["-d", "/" + name] + arguments, "affine": affine_used})
     with open(os.path.join(folder, "cases.json"), "w") as f:
@@ -219,7 +229,8 @@ def check(folder):
             bad = keep & ~(np.isfinite(got) & (ulps <= 0.5))
             if case["affine"] == "midpoint":
                 correct = exact.astype(np.float64).astype(got.dtype)  # exact in float64 by construction
-                bad = bad | (got.view(np.uint32) != correct.view(np.uint32))
+                bits = np.uint32 if got.dtype == np.float32 else np.uint16
+                bad = bad | (got.view(bits) != correct.view(bits))
             if name == "f32_const":
                 bad = bad | (got != beta.astype(got.dtype))
             count = int(keep.sum())

@@ -187,7 +187,7 @@ extension GroupNormPlan {
             return try GroupNormPlan(
                 channelCount: channels, spatialCount: spatialCount, layout: .channelsFirst,
                 scope: scope, threadCount: threadCount
-            ).with(instructionSet: instructionSet)
+            ).with(instructionSet: instructionSet).with(float16Output: float16Output)
         } catch {
             preconditionFailure("a piece of whole groups is a valid plan: \(error)")
         }

@@ -67,7 +67,8 @@ extension GroupNormPlan {
                             moments, epsilon: epsilon, channel: channel, scale: scale, shift: shift)
                         let offset = group * groupLength + member * spatial
                         normalizeContiguous(
-                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet)
+                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet,
+                            forHalf: float16Output)
                     }
                 }
             }
@@ -128,7 +129,8 @@ extension GroupNormPlan {
                         let offset = sample * spatial * C + firstRow * C
                         normalizeChannelsLast(
                             input + offset, out.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
-                            channelCount: C, mean: map, scale: map + C, shift: map + 2 * C, on: instructionSet)
+                            channelCount: C, mean: map, scale: map + C, shift: map + 2 * C, on: instructionSet,
+                            forHalf: float16Output)
                     }
                 }
             }

@@ -75,6 +75,10 @@ public struct GroupNormPlan: Sendable {
     public private(set) var threadCount: Int
     /// Where the innermost channels-first loops run; every set gives the same bits.
     public private(set) var instructionSet = InstructionSet.baseline
+    /// Float results that will be stored as float16: each normalized value is written as the Float
+    /// pattern whose float16 rounding (`Float16Conversion.narrow`) is the float64 result's correct
+    /// rounding, rather than as the nearest float32 (which would round twice).
+    public private(set) var float16Output = false
 
     /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
     static let blockElements = 4096
@@ -115,6 +119,13 @@ public struct GroupNormPlan: Sendable {
     public func with(instructionSet: InstructionSet) -> GroupNormPlan {
         var plan = self
         plan.instructionSet = instructionSet
+        return plan
+    }
+
+    /// The same plan with Float results meant for float16 (`float16Output`), or not.
+    public func with(float16Output: Bool) -> GroupNormPlan {
+        var plan = self
+        plan.float16Output = float16Output
         return plan
     }
 
@@ -316,7 +327,8 @@ public struct GroupNormPlan: Sendable {
                     let offset = run * spatial + start
                     normalizeContiguous(
                         input + offset, target.base + offset,
-                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet)
+                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet,
+                        forHalf: float16Output)
                 }
             }
         case .channelsLast:
@@ -341,7 +353,7 @@ public struct GroupNormPlan: Sendable {
                     normalizeChannelsLast(
                         input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
                         channelCount: C, mean: parameters, scale: parameters + stride, shift: parameters + 2 * stride,
-                        on: instructionSet)
+                        on: instructionSet, forHalf: float16Output)
                 }
             }
         }

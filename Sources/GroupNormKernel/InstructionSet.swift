@@ -63,12 +63,20 @@ func scaledMoments(count: Int, on set: InstructionSet, value: (Int) -> Double) -
 /// A build's `normalizeRun` for one element type: source, destination, count, then the map.
 private typealias NormalizeRun<T> = (UnsafePointer<T>, UnsafeMutablePointer<T>, Int, Double, Double, Double) -> Void
 
-/// One run normalized with its affine map (GroupNormLoops' `normalizeRun`).
+/// One run normalized with its affine map (GroupNormLoops' `normalizeRun`); with `forHalf`,
+/// Float results for float16 narrowing (`normalizeRunForHalf`).
 @inline(__always)
 func normalizeContiguous<E: KernelElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, count: Int, _ p: RunParameters,
-    on set: InstructionSet
+    on set: InstructionSet, forHalf: Bool = false
 ) {
+    if forHalf && E.self == Float.self {
+        let input = UnsafeRawPointer(source).assumingMemoryBound(to: Float.self)
+        let output = UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self)
+        let baseline = GroupNormLoops.normalizeRunForHalf as NormalizeRun<Float>
+        let avx2 = GroupNormLoopsAVX2.normalizeRunForHalf as NormalizeRun<Float>
+        return (set == .avx2 ? avx2 : baseline)(input, output, count, p.mean, p.scale, p.shift)
+    }
     @inline(__always)
     func run<T: BinaryFloatingPoint>(_ baseline: NormalizeRun<T>, _ avx2: NormalizeRun<T>) {
         let input = UnsafeRawPointer(source).assumingMemoryBound(to: T.self)
@@ -114,12 +122,22 @@ private typealias NormalizeRows<T> = (
     (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
 ) -> Void
 
-/// Rows of C channels normalized with per-channel maps (GroupNormLoops' `normalizeRows`).
+/// Rows of C channels normalized with per-channel maps (GroupNormLoops' `normalizeRows`); with
+/// `forHalf`, Float results for float16 narrowing (`normalizeRowsForHalf`).
 @inline(__always)
 func normalizeChannelsLast<E: KernelElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, rows: Int, channelCount: Int,
-    mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>, on set: InstructionSet
+    mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>, on set: InstructionSet,
+    forHalf: Bool = false
 ) {
+    if forHalf && E.self == Float.self {
+        let baseline = GroupNormLoops.normalizeRowsForHalf as NormalizeRows<Float>
+        let avx2 = GroupNormLoopsAVX2.normalizeRowsForHalf as NormalizeRows<Float>
+        return (set == .avx2 ? avx2 : baseline)(
+            UnsafeRawPointer(source).assumingMemoryBound(to: Float.self),
+            UnsafeMutableRawPointer(destination).assumingMemoryBound(to: Float.self), rows, channelCount,
+            (mean, scale, shift))
+    }
     @inline(__always)
     func run<T>(_ baseline: NormalizeRows<T>, _ avx2: NormalizeRows<T>) {
         (set == .avx2 ? avx2 : baseline)(

@@ -180,7 +180,7 @@ extension GroupNormPlan {
                         let runEnd = min(end, (channel + 1) * spatial - position)
                         normalizeContiguous(
                             input + offset, target.base + offset, count: runEnd - offset, runs[channel],
-                            on: instructionSet)
+                            on: instructionSet, forHalf: float16Output)
                         offset = runEnd
                     }
                 }
@@ -203,7 +203,8 @@ extension GroupNormPlan {
                     let firstRow = block * rowsPerBlock
                     normalizeChannelsLast(
                         input + firstRow * C, target.base + firstRow * C, rows: min(rowsPerBlock, rows - firstRow),
-                        channelCount: C, mean: table, scale: table + C, shift: table + 2 * C, on: instructionSet
+                        channelCount: C, mean: table, scale: table + C, shift: table + 2 * C, on: instructionSet,
+                        forHalf: float16Output
                     )
                 }
             }

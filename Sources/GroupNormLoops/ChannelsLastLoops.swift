@@ -38,6 +38,30 @@ public func normalizeRows(
     normalizeRows(source, destination, rows, channelCount, maps.mean, maps.scale, maps.shift)
 }
 
+/// `normalizeRows` for float16 results held as Float (`normalizeRunForHalf`).
+@inline(never)
+public func normalizeRowsForHalf(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, rows: Int, channelCount C: Int,
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
+) {
+    let vectorEnd = C - C % 8
+    for row in 0..<rows {
+        let input = source + row * C
+        let output = destination + row * C
+        var c = 0
+        while c < vectorEnd {
+            let centered = Float.widen(input.lanes(at: c)) - maps.mean.lanes(at: c)
+            output.storeLanes(oddForHalf(centered * maps.scale.lanes(at: c) + maps.shift.lanes(at: c)), at: c)
+            c += 8
+        }
+        while c < C {
+            let y = (Double(input[c]) - maps.mean[c]) * maps.scale[c] + maps.shift[c]
+            output[c] = oddForHalf(SIMD8(repeating: y))[0]
+            c += 1
+        }
+    }
+}
+
 @inline(__always)
 func channelSums<E: LoopElement>(
     _ values: UnsafePointer<E>, _ rows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,

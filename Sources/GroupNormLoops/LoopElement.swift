@@ -53,3 +53,37 @@ extension UnsafeMutablePointer where Pointee: SIMDScalar {
         UnsafeMutableRawPointer(self + offset).storeBytes(of: lanes, as: SIMD8<Pointee>.self)
     }
 }
+
+/// Eight float64 results as Float patterns whose rounding to float16 (nearest, ties to even:
+/// `Float16Conversion.narrow`) is the float64 value's own correct rounding: each is rounded
+/// to odd onto 21 significant bits (the top 32 bits of the Double, "any lower bit set" ORed
+/// into the last), the exponent moved to Float's bias and clamped to float16's range (below
+/// 2^-25: a value that rounds to ±0; from 2^16: ±Inf). Rounding to odd with two bits more than
+/// the target, then to nearest, is one correct rounding (Boldo and Melquiond). The patterns
+/// are for float16 narrowing only. The bits of GroupNormKernel's `Float16Conversion.narrow`
+/// for Doubles, whose tests cover them; SSE2 integer arithmetic, the same on every build.
+@inline(__always)
+func oddForHalf(_ value: SIMD8<Double>) -> SIMD8<Float> {
+    let bits = unsafeBitCast(value, to: SIMD8<UInt64>.self)
+    let high = SIMD8<Int32>(truncatingIfNeeded: bits &>> 32)
+    let low = SIMD8<Int32>(truncatingIfNeeded: bits)
+    let sticky = ((low | (SIMD8() &- low)) &>> 31) & 1
+    let sign = high & Int32.min
+    let magnitude = (high ^ sign) | sticky
+    var float = (magnitude &- ((1023 - 127) << 20)) &<< 3
+    float &= ~lanesBelow(magnitude, (1023 - 25) << 20)
+    float = blended(float, SIMD8(repeating: 0x7F80_0000), where: ~lanesBelow(magnitude, (1023 + 16) << 20))
+    float = blended(
+        float, ((magnitude &<< 3) & 0x007F_FFFF) | 0x7F80_0000, where: ~lanesBelow(magnitude, 0x7FF0_0001))
+    return unsafeBitCast(float | sign, to: SIMD8<Float>.self)
+}
+
+/// All ones where the lane is below `bound`; for lanes and bound in 0...Int32.max.
+@inline(__always)
+private func lanesBelow(_ lanes: SIMD8<Int32>, _ bound: Int32) -> SIMD8<Int32> { (lanes &- bound) &>> 31 }
+
+/// `other` where `mask` is all ones, `lanes` where it is zero.
+@inline(__always)
+private func blended(_ lanes: SIMD8<Int32>, _ other: SIMD8<Int32>, where mask: SIMD8<Int32>) -> SIMD8<Int32> {
+    lanes ^ ((lanes ^ other) & mask)
+}

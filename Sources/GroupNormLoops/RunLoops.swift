@@ -38,6 +38,29 @@ public func normalizeRun(
     normalizeContiguous(source, destination, count: count, mean, scale, shift)
 }
 
+/// `normalizeRun` for float16 results held as Float: each value the Float pattern whose rounding to
+/// float16 is the float64 result's correct rounding (`oddForHalf`), never a float32 rounded first.
+@inline(never)
+public func normalizeRunForHalf(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int,
+    mean: Double, scale: Double, shift: Double
+) {
+    let meanLanes = SIMD8<Double>(repeating: mean)
+    let scaleLanes = SIMD8<Double>(repeating: scale)
+    let shiftLanes = SIMD8<Double>(repeating: shift)
+    var index = 0
+    while index + 8 <= count {
+        let centered = Float.widen(source.lanes(at: index)) - meanLanes
+        destination.storeLanes(oddForHalf(centered * scaleLanes + shiftLanes), at: index)
+        index += 8
+    }
+    while index < count {
+        let y = (Double(source[index]) - mean) * scale + shift
+        destination[index] = oddForHalf(SIMD8(repeating: y))[0]
+        index += 1
+    }
+}
+
 @inline(__always)
 func contiguousMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int) -> (mean: Double, m2: Double) {
     precondition(count > 0)

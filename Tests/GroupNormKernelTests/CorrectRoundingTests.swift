@@ -284,4 +284,74 @@ import Testing
         #expect(far.scale == Moments.largeScale && far.m2.isFinite && far.mean == -5e199)
         #expect(abs(far.scaledVariance.squareRoot() * far.scale - 1.5e200) <= 1e186)
     }
+
+    /// float16 results computed on Float slabs (`float16Output`) are bitwise the float64 path's results
+    /// rounded once to float16: fused and two-step, in pieces, both layouts and instruction sets, with
+    /// and without affine. A float32 rounded first would differ (the midpoint cases of
+    /// `Fixtures/rounding_cases.py` show it).
+    @Test(arguments: shapes)
+    func float16FromFloatSlabsIsTheFloat64ResultRoundedOnce(_ shape: KernelCase) throws {
+        // float16 inputs (exact as Float and Double), outputs of float16's size.
+        let halves = shape.values(seed: 29).map { Float(Float16($0)) }
+        var random = SplitMix(state: 31)
+        let scale = (0..<shape.c).map { _ in 0.5 + abs(random.normal()) }
+        let shift = (0..<shape.c).map { _ in random.normal() }
+        let plan = try GroupNormPlan(
+            channelCount: shape.c, spatialCount: shape.s, layout: shape.layout, scope: shape.scope, threadCount: 2)
+        func bits<E: KernelElement>(_ values: [E]) -> [UInt16] {
+            var result = [UInt16](repeating: 0, count: values.count)
+            values.withUnsafeBufferPointer { source in
+                result.withUnsafeMutableBufferPointer { Float16Conversion.narrow(source, into: $0, threadCount: 2) }
+            }
+            return result
+        }
+        let doubles = halves.map(Double.init)
+        var expected = [Double](repeating: .nan, count: doubles.count)
+        _ = try doubles.withUnsafeBufferPointer { input in
+            try expected.withUnsafeMutableBufferPointer { output in
+                try plan.normalizeWithOwnStatistics(
+                    input, into: output, sampleCount: shape.n, scale: scale, shift: shift, epsilon: 1e-5)
+            }
+        }
+        let reference = bits(expected)
+        for set in InstructionSet.allCases {
+            let halfPlan = plan.with(float16Output: true).with(instructionSet: set)
+            var fused = [Float](repeating: .nan, count: halves.count)
+            let moments = try halves.withUnsafeBufferPointer { input in
+                try fused.withUnsafeMutableBufferPointer { output in
+                    try halfPlan.normalizeWithOwnStatistics(
+                        input, into: output, sampleCount: shape.n, scale: scale, shift: shift, epsilon: 1e-5)
+                }
+            }
+            #expect(bits(fused) == reference, "fused, \(set)")
+            var twoStep = halves
+            try twoStep.withUnsafeMutableBufferPointer { buffer in
+                try halfPlan.normalize(
+                    UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n,
+                    parameters: NormalizationParameters(statistics: moments, scale: scale, shift: shift, epsilon: 1e-5))
+            }
+            #expect(bits(twoStep) == reference, "two-step, \(set)")
+            // One sample at a time, in pieces of 1000 values (whole rows channels last).
+            guard shape.groups != nil else { continue }
+            var pieces = halves
+            let sampleElements = shape.c * shape.s
+            let pieceLength = shape.channelsLast ? max(1, 1000 / shape.c) * shape.c : 1000
+            let groups = shape.groups!
+            for sample in 0..<shape.n {
+                let statistics = Array(moments[(sample * groups)..<((sample + 1) * groups)])
+                let parameters = NormalizationParameters(
+                    statistics: statistics, scale: scale, shift: shift, epsilon: 1e-5)
+                for start in stride(from: 0, to: sampleElements, by: pieceLength) {
+                    let end = min(sampleElements, start + pieceLength)
+                    try pieces.withUnsafeMutableBufferPointer { buffer in
+                        let piece = UnsafeMutableBufferPointer(
+                            rebasing: buffer[(sample * sampleElements + start)..<(sample * sampleElements + end)])
+                        try halfPlan.normalize(
+                            part: UnsafeBufferPointer(piece), into: piece, at: start, parameters: parameters)
+                    }
+                }
+            }
+            #expect(bits(pieces) == reference, "pieces, \(set)")
+        }
+    }
 }
