@@ -64,9 +64,10 @@ extension UnsafeMutablePointer where Pointee: SIMDScalar {
 /// for Doubles, whose tests cover them; SSE2 integer arithmetic, the same on every build.
 @inline(__always)
 func oddForHalf(_ value: SIMD8<Double>) -> SIMD8<Float> {
-    let bits = unsafeBitCast(value, to: SIMD8<UInt64>.self)
-    let high = SIMD8<Int32>(truncatingIfNeeded: bits &>> 32)
-    let low = SIMD8<Int32>(truncatingIfNeeded: bits)
+    // The Doubles' low and high 32-bit words (little-endian: even and odd words). SIMD8's
+    // truncatingIfNeeded from UInt64 lanes was a generic call per vector here.
+    let words = unsafeBitCast(value, to: SIMD16<Int32>.self)
+    let (low, high) = (words.evenHalf, words.oddHalf)
     let sticky = ((low | (SIMD8() &- low)) &>> 31) & 1
     let sign = high & Int32.min
     let magnitude = (high ^ sign) | sticky
