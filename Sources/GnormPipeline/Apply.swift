@@ -151,6 +151,8 @@ public enum ApplyRun {
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
         let inDouble = job.computesInDouble(storing: outputType)
+        var job = job
+        if case .float(16, _) = outputType, !inDouble { job.plan = job.plan.with(float16Output: true) }
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil

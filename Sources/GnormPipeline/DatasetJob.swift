@@ -5,7 +5,7 @@ import HDF5
 struct DatasetJob {
     let dataset: SelectedDataset
     let geometry: TensorGeometry
-    let plan: GroupNormPlan
+    var plan: GroupNormPlan
     let mode: NormalizationMode
     /// INPUT's name, for messages.
     let fileName: String
@@ -52,17 +52,20 @@ struct DatasetJob {
 }
 
 extension DatasetJob {
-    /// The job's compute type, for the type it stores (nil: statistics only): Float for
-    /// float32 (and float16 read for statistics), Double otherwise (float64, integers,
-    /// and float16 output, which is then the float64 result correctly rounded once:
-    /// through Float it would be rounded twice).
+    /// The job's compute type, for the type it stores (nil: statistics only): Float for float16,
+    /// float32 and integers of up to 16 bits (all exact as Float; results are evaluated in float64
+    /// and rounded once either way), Double for float64, wider integers and float64 output.
     func computesInDouble(storing output: ElementType?) -> Bool {
         switch output {
-        case .float(64, _)?, .float(16, _)?: return true
+        case .float(64, _)?: return true
+        // float16 results from float16, float32 or narrow integers are computed on Float slabs (every
+        // input exact) and written as Floats that round to float16 once (`GroupNormPlan.float16Output`).
         default: break
         }
         switch dataset.elementType {
         case .float(let bits, _): return bits == 64
+        // Exact as float32, and results evaluated in float64 all the same: half the bytes per value.
+        case .integer(let bits, _, _) where bits <= 16: return false
         default: return true
         }
     }

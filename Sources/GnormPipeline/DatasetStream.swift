@@ -209,8 +209,7 @@ struct DatasetStream {
                         try plan.normalize(
                             source, into: values, sampleCount: slab.count,
                             parameters: NormalizationParameters(
-                                mean: moments.map(\.mean), variance: moments.map(\.variance),
-                                scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
+                                statistics: moments, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
                     } else {
                         moments = try plan.normalizeWithOwnStatistics(
                             source, into: values, sampleCount: slab.count,

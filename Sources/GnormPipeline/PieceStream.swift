@@ -114,8 +114,7 @@ extension DatasetStream {
                 }
             }
             let parameters = NormalizationParameters(
-                mean: statistics.map(\.mean), variance: statistics.map(\.variance),
-                scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
+                statistics: statistics, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
             try SlabPipeline<E>(pieceElements: blocks.map(\.values.count)).run(
                 read: { (index, values) throws(PipelineError) in
                     let block = blocks[index.lowerBound].block
@@ -142,8 +141,7 @@ extension DatasetStream {
                                 try piecePlan.normalize(
                                     source, into: values, sampleCount: 1,
                                     parameters: NormalizationParameters(
-                                        mean: moments.map(\.mean), variance: moments.map(\.variance),
-                                        scale: scale, shift: shift, epsilon: affine.epsilon))
+                                        statistics: moments, scale: scale, shift: shift, epsilon: affine.epsilon))
                             } else {
                                 moments = try piecePlan.normalizeWithOwnStatistics(
                                     source, into: values, sampleCount: 1, scale: scale, shift: shift,
@@ -189,7 +187,7 @@ extension GroupNormPlan {
             return try GroupNormPlan(
                 channelCount: channels, spatialCount: spatialCount, layout: .channelsFirst,
                 scope: scope, threadCount: threadCount
-            ).with(instructionSet: instructionSet)
+            ).with(instructionSet: instructionSet).with(float16Output: float16Output)
         } catch {
             preconditionFailure("a piece of whole groups is a valid plan: \(error)")
         }

@@ -45,12 +45,12 @@ struct SampleShare {
     }
 
     static func flatten(_ moments: [Moments]) -> [Double] {
-        moments.flatMap { [$0.count, $0.mean, $0.m2] }
+        moments.flatMap { [$0.count, $0.mean, $0.m2, $0.scale] }
     }
 
     static func unflatten(_ values: [Double]) -> [Moments] {
-        stride(from: 0, to: values.count - 2, by: 3).map {
-            Moments(count: values[$0], mean: values[$0 + 1], m2: values[$0 + 2])
+        stride(from: 0, to: values.count - 3, by: 4).map {
+            Moments(count: values[$0], mean: values[$0 + 1], m2: values[$0 + 2], scale: values[$0 + 3])
         }
     }
 

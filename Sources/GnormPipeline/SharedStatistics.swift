@@ -34,7 +34,7 @@ enum FileShare {
         return inputs.indices.map { index in
             let owner = index % group.size
             return jobs[index].map { job in
-                let count = 3 * job.plan.channelCount  // batch statistics: one per channel
+                let count = 4 * job.plan.channelCount  // batch statistics: one per channel, 4 numbers each
                 let values = Array(parts[owner][offsets[owner]..<offsets[owner] + count])
                 offsets[owner] += count
                 return (job, SampleShare.unflatten(values))

@@ -18,7 +18,7 @@ import HDF5
 final class StoredSlabs<E: KernelElement & NativeElement> {
     private let halfStored: Bool
     private let bigEndian: Bool
-    /// Little-endian integers read as stored and widened to `E` (Double) by gnorm.
+    /// Little-endian integers read as stored and widened to `E` by gnorm (Float: up to 16 bits, exactly).
     private let integer: (bits: Int, signed: Bool)?
     /// float64 results stored as little-endian float32, narrowed by gnorm.
     private let narrowsToFloat: Bool
@@ -58,7 +58,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
             halfStored = false
             bigEndian = false
         }
-        if case .integer(let bits, let signed, false) = elementType, E.self == Double.self {
+        if case .integer(let bits, let signed, false) = elementType, E.self == Double.self || bits <= 16 {
             integer = (bits, signed)
         } else {
             integer = nil
@@ -78,7 +78,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     static func stagingBytes(_ elementType: ElementType, writing: Bool) -> Int {
         switch elementType {
         case .float(16, _): return 2
-        case .integer(let bits, _, false) where E.self == Double.self && !writing: return bits / 8
+        case .integer(let bits, _, false) where (E.self == Double.self || bits <= 16) && !writing: return bits / 8
         case .float32 where E.self == Double.self && writing: return 4
         default: return 0
         }
@@ -197,12 +197,17 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         widenIntegers(UnsafeRawBufferPointer(stored), into: values, bits: bits, signed: signed)
     }
 
-    /// `stored` holds little-endian integers of `bits` bits, one per value of `values` (Doubles).
+    /// `stored` holds little-endian integers of `bits` bits, one per value of `values` (Doubles,
+    /// or Floats for integers of up to 16 bits).
     private func widenIntegers(
         _ stored: UnsafeRawBufferPointer, into values: UnsafeMutableBufferPointer<E>, bits: Int, signed: Bool
     ) {
-        let doubles = UnsafeMutableRawBufferPointer(values).bindMemory(to: Double.self)
         func widen<I: FixedWidthInteger>(_ type: I.Type) {
+            if E.self == Float.self {
+                let floats = UnsafeMutableRawBufferPointer(values).bindMemory(to: Float.self)
+                return IntegerConversion.widen(stored.bindMemory(to: I.self), into: floats, threadCount: threadCount)
+            }
+            let doubles = UnsafeMutableRawBufferPointer(values).bindMemory(to: Double.self)
             IntegerConversion.widen(stored.bindMemory(to: I.self), into: doubles, threadCount: threadCount)
         }
         switch (bits, signed) {

@@ -66,6 +66,14 @@ func channelsLastMoments<E: KernelElement>(
     if anyTwoPass {
         twoPassChannelsLastMoments(
             values, rows: rows, channelCount: C, channelsPerBucket: K, scratch: scratch, into: output)
+        if E.self == Double.self {
+            // float64 data whose sums overflowed (beyond about 1e154): the bucket's values in
+            // row order, divided by `Moments.largeScale`.
+            let doubles = UnsafeRawPointer(values).assumingMemoryBound(to: Double.self)
+            for bucket in 0..<C / K where !(output[bucket].mean.isFinite && output[bucket].m2.isFinite) {
+                output[bucket] = scaledMoments(count: rows * K, on: set) { doubles[$0 / K * C + bucket * K + $0 % K] }
+            }
+        }
     }
 }
 
@@ -107,7 +115,8 @@ func twoPassChannelsLastMoments<E: KernelElement>(
             deviations += scratch.deviations[c]
         }
         let mean = output[bucket].mean
-        output[bucket] = Moments(
-            count: n, mean: mean + deviations / n, m2: max(0, squares - deviations * deviations / n))
+        // As in a run's two-pass: NaN kept (overflow, scaled by the caller, or NaN inputs).
+        let m2 = squares - deviations * deviations / n
+        output[bucket] = Moments(count: n, mean: mean + deviations / n, m2: m2 < 0 ? 0 : m2)
     }
 }

@@ -30,8 +30,7 @@ extension GroupNormPlan {
             try normalize(
                 source, into: destination, sampleCount: N,
                 parameters: NormalizationParameters(
-                    mean: statistics.map(\.mean), variance: statistics.map(\.variance),
-                    scale: scale, shift: shift, epsilon: epsilon))
+                    statistics: statistics, scale: scale, shift: shift, epsilon: epsilon))
             return statistics
         }
         let statisticCount = N * groupCount
@@ -64,12 +63,12 @@ extension GroupNormPlan {
                     slots.base[group] = moments
                     for member in 0..<channelsPerGroup {
                         let channel = (group % groups) * channelsPerGroup + member
-                        let parameters = RunParameters<E>(
-                            mean: moments.mean, variance: moments.variance, epsilon: epsilon,
-                            channel: channel, scale: scale, shift: shift)
+                        let parameters = RunParameters(
+                            moments, epsilon: epsilon, channel: channel, scale: scale, shift: shift)
                         let offset = group * groupLength + member * spatial
                         normalizeContiguous(
-                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet)
+                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet,
+                            forHalf: float16Output)
                     }
                 }
             }
@@ -94,10 +93,10 @@ extension GroupNormPlan {
         let workers = min(threadCount, N)
         let scratches = (0..<workers).map { _ in ChannelScratch<E>(channelCount: C) }
         defer { for scratch in scratches { scratch.deallocate() } }
-        // Per worker: one block's bucket moments, and the sample's maps (meanHigh, meanLow, scale, shift).
+        // Per worker: one block's bucket moments, and the sample's maps (mean, scale, shift).
         let blockSlots = UnsafeMutablePointer<Moments>.allocate(capacity: workers * groups)
         defer { blockSlots.deallocate() }
-        let maps = UnsafeMutablePointer<E>.allocate(capacity: workers * 4 * C)
+        let maps = UnsafeMutablePointer<Double>.allocate(capacity: workers * 3 * C)
         defer { maps.deallocate() }
         var statistics = [Moments](repeating: .empty, count: N * groups)
         statistics.withUnsafeMutableBufferPointer { results in
@@ -107,7 +106,7 @@ extension GroupNormPlan {
             let out = SharedPointer(base: output)
             ParallelLoop(threadCount: workers).run(taskCount: N) { samples, worker in
                 let block = table.base + worker * groups
-                let map = target.base + worker * 4 * C
+                let map = target.base + worker * 3 * C
                 for sample in samples {
                     let base = input + sample * spatial * C
                     let sampleStatistics = slots.base + sample * groups
@@ -123,19 +122,15 @@ extension GroupNormPlan {
                     for group in 0..<groups { sampleStatistics[group] = sampleStatistics[group].poisonedIfNotFinite }
                     for channel in 0..<C {
                         let moments = sampleStatistics[channel / (C / groups)]
-                        let run = RunParameters<E>(
-                            mean: moments.mean, variance: moments.variance, epsilon: epsilon, channel: channel,
-                            scale: scale, shift: shift)
-                        (map[channel], map[C + channel], map[2 * C + channel], map[3 * C + channel]) = (
-                            run.meanHigh, run.meanLow, run.scale, run.shift
-                        )
+                        let run = RunParameters(moments, epsilon: epsilon, channel: channel, scale: scale, shift: shift)
+                        (map[channel], map[C + channel], map[2 * C + channel]) = (run.mean, run.scale, run.shift)
                     }
                     for firstRow in stride(from: 0, to: spatial, by: rowsPerBlock) {
                         let offset = sample * spatial * C + firstRow * C
                         normalizeChannelsLast(
                             input + offset, out.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
-                            channelCount: C, meanHigh: map, meanLow: map + C, scale: map + 2 * C, shift: map + 3 * C,
-                            on: instructionSet)
+                            channelCount: C, mean: map, scale: map + C, shift: map + 2 * C, on: instructionSet,
+                            forHalf: float16Output)
                     }
                 }
             }

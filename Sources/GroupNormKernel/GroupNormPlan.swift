@@ -20,13 +20,44 @@ public struct NormalizationParameters: Sendable {
     public var scale: [Double]?
     public var shift: [Double]?
     public var epsilon: Double
+    /// Per statistic, a power of two s such that the variance is `variance[i]`·s² (`Moments.scale`):
+    /// statistics of data near float64's maximum, whose variance overflows. Nil: all 1.
+    public var varianceScale: [Double]?
 
-    public init(mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double) {
+    public init(
+        mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double,
+        varianceScale: [Double]? = nil
+    ) {
         self.mean = mean
         self.variance = variance
         self.scale = scale
         self.shift = shift
         self.epsilon = epsilon
+        self.varianceScale = varianceScale
+    }
+
+    /// The parameters that normalize with `statistics` (scaled ones kept scaled).
+    public init(statistics: [Moments], scale: [Double]?, shift: [Double]?, epsilon: Double) {
+        let scaled = statistics.contains { $0.scale != 1 }
+        self.init(
+            mean: statistics.map(\.mean), variance: statistics.map { scaled ? $0.scaledVariance : $0.variance },
+            scale: scale, shift: shift, epsilon: epsilon, varianceScale: scaled ? statistics.map(\.scale) : nil)
+    }
+
+    /// The map of `channel` under statistic `statistic`.
+    func run(_ statistic: Int, channel: Int) -> RunParameters {
+        RunParameters(
+            mean: mean[statistic], variance: variance[statistic], varianceScale: varianceScale?[statistic] ?? 1,
+            epsilon: epsilon, channel: channel, scale: scale, shift: shift)
+    }
+}
+
+extension RunParameters {
+    /// The map of `channel` under `moments`.
+    init(_ moments: Moments, epsilon: Double, channel: Int, scale: [Double]?, shift: [Double]?) {
+        self.init(
+            mean: moments.mean, variance: moments.scaledVariance, varianceScale: moments.scale, epsilon: epsilon,
+            channel: channel, scale: scale, shift: shift)
     }
 }
 
@@ -44,6 +75,10 @@ public struct GroupNormPlan: Sendable {
     public private(set) var threadCount: Int
     /// Where the innermost channels-first loops run; every set gives the same bits.
     public private(set) var instructionSet = InstructionSet.baseline
+    /// Float results that will be stored as float16: each normalized value is written as the Float
+    /// pattern whose float16 rounding (`Float16Conversion.narrow`) is the float64 result's correct
+    /// rounding, rather than as the nearest float32 (which would round twice).
+    public private(set) var float16Output = false
 
     /// Values per block of statistics work: a few pages, small enough to stay in L1/L2.
     static let blockElements = 4096
@@ -84,6 +119,13 @@ public struct GroupNormPlan: Sendable {
     public func with(instructionSet: InstructionSet) -> GroupNormPlan {
         var plan = self
         plan.instructionSet = instructionSet
+        return plan
+    }
+
+    /// The same plan with Float results meant for float16 (`float16Output`), or not.
+    public func with(float16Output: Bool) -> GroupNormPlan {
+        var plan = self
+        plan.float16Output = float16Output
         return plan
     }
 
@@ -244,6 +286,9 @@ public struct GroupNormPlan: Sendable {
         if let shift = parameters.shift, shift.count != channelCount {
             throw .parameterLength(name: "bias", expected: channelCount, actual: shift.count)
         }
+        if let scales = parameters.varianceScale, scales.count != statistics {
+            throw .parameterLength(name: "var", expected: statistics, actual: scales.count)
+        }
     }
 
     /// Writes the normalized `source` to `destination`, which may be the same buffer.
@@ -261,14 +306,12 @@ public struct GroupNormPlan: Sendable {
         let C = channelCount
         let channelsPerGroup = C / groupCount
         // One affine map per (sample, channel): statistics folded with γ and β.
-        let runParameters = UnsafeMutablePointer<RunParameters<E>>.allocate(capacity: N * C)
+        let runParameters = UnsafeMutablePointer<RunParameters>.allocate(capacity: N * C)
         defer { runParameters.deallocate() }
         for sample in 0..<N {
             for channel in 0..<C {
                 let statistic = scope == .channels ? channel : sample * groupCount + channel / channelsPerGroup
-                runParameters[sample * C + channel] = RunParameters(
-                    mean: parameters.mean[statistic], variance: parameters.variance[statistic],
-                    epsilon: parameters.epsilon, channel: channel, scale: parameters.scale, shift: parameters.shift)
+                runParameters[sample * C + channel] = parameters.run(statistic, channel: channel)
             }
         }
         let target = SharedPointer(base: output)
@@ -284,17 +327,17 @@ public struct GroupNormPlan: Sendable {
                     let offset = run * spatial + start
                     normalizeContiguous(
                         input + offset, target.base + offset,
-                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet)
+                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet,
+                        forHalf: float16Output)
                 }
             }
         case .channelsLast:
-            let columns = UnsafeMutablePointer<E>.allocate(capacity: 4 * N * C)
+            let columns = UnsafeMutablePointer<Double>.allocate(capacity: 3 * N * C)
             defer { columns.deallocate() }
             for index in 0..<(N * C) {
-                columns[index] = runs[index].meanHigh
-                columns[N * C + index] = runs[index].meanLow
-                columns[2 * N * C + index] = runs[index].scale
-                columns[3 * N * C + index] = runs[index].shift
+                columns[index] = runs[index].mean
+                columns[N * C + index] = runs[index].scale
+                columns[2 * N * C + index] = runs[index].shift
             }
             let rowsPerBlock = self.rowsPerBlock
             let blocksPerSample = (spatialCount + rowsPerBlock - 1) / rowsPerBlock
@@ -309,9 +352,8 @@ public struct GroupNormPlan: Sendable {
                     let parameters = table + sample * C
                     normalizeChannelsLast(
                         input + offset, target.base + offset, rows: min(rowsPerBlock, spatial - firstRow),
-                        channelCount: C,
-                        meanHigh: parameters, meanLow: parameters + stride,
-                        scale: parameters + 2 * stride, shift: parameters + 3 * stride, on: instructionSet)
+                        channelCount: C, mean: parameters, scale: parameters + stride, shift: parameters + 2 * stride,
+                        on: instructionSet, forHalf: float16Output)
                 }
             }
         }

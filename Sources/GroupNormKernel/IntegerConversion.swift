@@ -25,11 +25,33 @@ public enum IntegerConversion {
         }
     }
 
+    /// Writes `Float(source[i])` to `destination[i]`, on up to `threadCount` threads: exact for
+    /// integers of up to 24 bits (the pipeline widens those of up to 16 bits to Float).
+    @_specialize(exported:true,where Source == UInt8)
+    @_specialize(exported:true,where Source == Int8)
+    @_specialize(exported:true,where Source == UInt16)
+    @_specialize(exported:true,where Source == Int16)
+    public static func widen<Source: FixedWidthInteger>(
+        _ source: UnsafeBufferPointer<Source>, into destination: UnsafeMutableBufferPointer<Float>, threadCount: Int
+    ) {
+        inParallelBlocks(source, destination, blockLength: blockLength, threadCount: threadCount) {
+            elements, input, output in
+            widenBlock(input + elements.lowerBound, output.base + elements.lowerBound, count: elements.count)
+        }
+    }
+
     /// One block, a plain loop that the compiler vectorizes for each integer width.
     @inline(__always)
     static func widenBlock<Source: FixedWidthInteger>(
         _ input: UnsafePointer<Source>, _ output: UnsafeMutablePointer<Double>, count: Int
     ) {
         for index in 0..<count { output[index] = Double(input[index]) }
+    }
+
+    @inline(__always)
+    static func widenBlock<Source: FixedWidthInteger>(
+        _ input: UnsafePointer<Source>, _ output: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        for index in 0..<count { output[index] = Float(input[index]) }
     }
 }

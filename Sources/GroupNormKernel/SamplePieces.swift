@@ -157,13 +157,11 @@ extension GroupNormPlan {
         guard let input = source.baseAddress, let output = destination.baseAddress else { return }
         let C = channelCount
         let channelsPerGroup = C / groupCount
-        let runParameters = UnsafeMutablePointer<RunParameters<E>>.allocate(capacity: C)
+        let runParameters = UnsafeMutablePointer<RunParameters>.allocate(capacity: C)
         defer { runParameters.deallocate() }
         for channel in 0..<C {
             let statistic = scope == .channels ? channel : channel / channelsPerGroup
-            runParameters[channel] = RunParameters(
-                mean: parameters.mean[statistic], variance: parameters.variance[statistic],
-                epsilon: parameters.epsilon, channel: channel, scale: parameters.scale, shift: parameters.shift)
+            runParameters[channel] = parameters.run(statistic, channel: channel)
         }
         let runs = UnsafePointer(runParameters)
         let target = SharedPointer(base: output)
@@ -182,20 +180,19 @@ extension GroupNormPlan {
                         let runEnd = min(end, (channel + 1) * spatial - position)
                         normalizeContiguous(
                             input + offset, target.base + offset, count: runEnd - offset, runs[channel],
-                            on: instructionSet)
+                            on: instructionSet, forHalf: float16Output)
                         offset = runEnd
                     }
                 }
             }
         case .channelsLast:
             precondition(position % C == 0 && count % C == 0, "channels-last pieces are whole rows")
-            let columns = UnsafeMutablePointer<E>.allocate(capacity: 4 * C)
+            let columns = UnsafeMutablePointer<Double>.allocate(capacity: 3 * C)
             defer { columns.deallocate() }
             for channel in 0..<C {
-                columns[channel] = runs[channel].meanHigh
-                columns[C + channel] = runs[channel].meanLow
-                columns[2 * C + channel] = runs[channel].scale
-                columns[3 * C + channel] = runs[channel].shift
+                columns[channel] = runs[channel].mean
+                columns[C + channel] = runs[channel].scale
+                columns[2 * C + channel] = runs[channel].shift
             }
             let table = UnsafePointer(columns)
             let rows = count / C
@@ -206,8 +203,8 @@ extension GroupNormPlan {
                     let firstRow = block * rowsPerBlock
                     normalizeChannelsLast(
                         input + firstRow * C, target.base + firstRow * C, rows: min(rowsPerBlock, rows - firstRow),
-                        channelCount: C, meanHigh: table, meanLow: table + C, scale: table + 2 * C,
-                        shift: table + 3 * C, on: instructionSet
+                        channelCount: C, mean: table, scale: table + C, shift: table + 2 * C, on: instructionSet,
+                        forHalf: float16Output
                     )
                 }
             }

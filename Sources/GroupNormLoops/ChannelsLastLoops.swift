@@ -20,27 +20,46 @@ public func channelSums(
     channelSums(values, rows, channelCount, shifts, sums, squares, differences)
 }
 
-/// Rows of C channels through per-channel maps y = ((x − meanHigh) − meanLow)·scale + shift.
+/// Rows of C channels through per-channel maps y = (x − mean)·scale + shift, in float64,
+/// rounded once to the stored type.
 @inline(never)
 public func normalizeRows(
     _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, rows: Int, channelCount: Int,
-    maps: (
-        meanHigh: UnsafePointer<Float>, meanLow: UnsafePointer<Float>, scale: UnsafePointer<Float>,
-        shift: UnsafePointer<Float>
-    )
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
 ) {
-    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+    normalizeRows(source, destination, rows, channelCount, maps.mean, maps.scale, maps.shift)
 }
 
 @inline(never)
 public func normalizeRows(
     _ source: UnsafePointer<Double>, _ destination: UnsafeMutablePointer<Double>, rows: Int, channelCount: Int,
-    maps: (
-        meanHigh: UnsafePointer<Double>, meanLow: UnsafePointer<Double>, scale: UnsafePointer<Double>,
-        shift: UnsafePointer<Double>
-    )
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
 ) {
-    normalizeRows(source, destination, rows, channelCount, maps.meanHigh, maps.meanLow, maps.scale, maps.shift)
+    normalizeRows(source, destination, rows, channelCount, maps.mean, maps.scale, maps.shift)
+}
+
+/// `normalizeRows` for float16 results held as Float (`normalizeRunForHalf`).
+@inline(never)
+public func normalizeRowsForHalf(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, rows: Int, channelCount C: Int,
+    maps: (mean: UnsafePointer<Double>, scale: UnsafePointer<Double>, shift: UnsafePointer<Double>)
+) {
+    let vectorEnd = C - C % 8
+    for row in 0..<rows {
+        let input = source + row * C
+        let output = destination + row * C
+        var c = 0
+        while c < vectorEnd {
+            let centered = Float.widen(input.lanes(at: c)) - maps.mean.lanes(at: c)
+            output.storeLanes(oddForHalf(centered * maps.scale.lanes(at: c) + maps.shift.lanes(at: c)), at: c)
+            c += 8
+        }
+        while c < C {
+            let y = (Double(input[c]) - maps.mean[c]) * maps.scale[c] + maps.shift[c]
+            output[c] = oddForHalf(SIMD8(repeating: y))[0]
+            c += 1
+        }
+    }
 }
 
 @inline(__always)
@@ -88,7 +107,7 @@ func channelSums<E: LoopElement>(
 @inline(__always)
 func normalizeRows<E: LoopElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, _ rows: Int, _ C: Int,
-    _ meanHigh: UnsafePointer<E>, _ meanLow: UnsafePointer<E>, _ scale: UnsafePointer<E>, _ shift: UnsafePointer<E>
+    _ mean: UnsafePointer<Double>, _ scale: UnsafePointer<Double>, _ shift: UnsafePointer<Double>
 ) {
     let vectorEnd = C - C % 8
     for row in 0..<rows {
@@ -96,12 +115,12 @@ func normalizeRows<E: LoopElement>(
         let output = destination + row * C
         var c = 0
         while c < vectorEnd {
-            let centered = (input.lanes(at: c) - meanHigh.lanes(at: c)) - meanLow.lanes(at: c)
-            output.storeLanes(centered * scale.lanes(at: c) + shift.lanes(at: c), at: c)
+            let centered = E.widen(input.lanes(at: c)) - mean.lanes(at: c)
+            output.storeLanes(E.narrow(centered * scale.lanes(at: c) + shift.lanes(at: c)), at: c)
             c += 8
         }
         while c < C {
-            output[c] = ((input[c] - meanHigh[c]) - meanLow[c]) * scale[c] + shift[c]
+            output[c] = E((Double(input[c]) - mean[c]) * scale[c] + shift[c])
             c += 1
         }
     }

@@ -2,7 +2,8 @@
 // share their statistics and affine map. This module is compiled twice: as GroupNormLoops
 // for baseline x86-64 (SSE2) and, from the same files, as GroupNormLoopsAVX2 with AVX2
 // enabled; GroupNormKernel picks one per plan (`InstructionSet`). The loops are written
-// in SIMD8 lanes with no fused multiply-add, so both builds compute the same bits.
+// in SIMD8 lanes with no fused multiply-add, so both builds compute the same bits. Results
+// are evaluated in float64 and rounded once to the stored type (round to nearest even).
 // Only concrete functions of standard-library types are public: each build keeps its own
 // generic code, which must not be inlined into the baseline-compiled GroupNormKernel.
 
@@ -19,21 +20,45 @@ public func blockMoments(_ values: UnsafePointer<Double>, count: Int) -> (mean: 
     contiguousMoments(values, count: count)
 }
 
-/// y = ((x − meanHigh) − meanLow)·scale + shift over `count` values; `destination` may be `source`.
+/// y = (x − mean)·scale + shift over `count` values, evaluated in float64 and rounded once to
+/// the stored type; `destination` may be `source`.
 @inline(never)
 public func normalizeRun(
     _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int,
-    meanHigh: Float, meanLow: Float, scale: Float, shift: Float
+    mean: Double, scale: Double, shift: Double
 ) {
-    normalizeContiguous(source, destination, count: count, meanHigh, meanLow, scale, shift)
+    normalizeContiguous(source, destination, count: count, mean, scale, shift)
 }
 
 @inline(never)
 public func normalizeRun(
     _ source: UnsafePointer<Double>, _ destination: UnsafeMutablePointer<Double>, count: Int,
-    meanHigh: Double, meanLow: Double, scale: Double, shift: Double
+    mean: Double, scale: Double, shift: Double
 ) {
-    normalizeContiguous(source, destination, count: count, meanHigh, meanLow, scale, shift)
+    normalizeContiguous(source, destination, count: count, mean, scale, shift)
+}
+
+/// `normalizeRun` for float16 results held as Float: each value the Float pattern whose rounding to
+/// float16 is the float64 result's correct rounding (`oddForHalf`), never a float32 rounded first.
+@inline(never)
+public func normalizeRunForHalf(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int,
+    mean: Double, scale: Double, shift: Double
+) {
+    let meanLanes = SIMD8<Double>(repeating: mean)
+    let scaleLanes = SIMD8<Double>(repeating: scale)
+    let shiftLanes = SIMD8<Double>(repeating: shift)
+    var index = 0
+    while index + 8 <= count {
+        let centered = Float.widen(source.lanes(at: index)) - meanLanes
+        destination.storeLanes(oddForHalf(centered * scaleLanes + shiftLanes), at: index)
+        index += 8
+    }
+    while index < count {
+        let y = (Double(source[index]) - mean) * scale + shift
+        destination[index] = oddForHalf(SIMD8(repeating: y))[0]
+        index += 1
+    }
 }
 
 @inline(__always)
@@ -112,26 +137,28 @@ func twoPassMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int, mean
         deviations += deviation
         index += 1
     }
-    return (mean + deviations / n, max(0, squares - deviations * deviations / n))
+    // Negative rounding clamped to 0; NaN (overflowed sums, or NaN inputs) kept, so that the
+    // caller sees that these moments need scaling or poisoning (Swift's max(0, NaN) is 0).
+    let m2 = squares - deviations * deviations / n
+    return (mean + deviations / n, m2 < 0 ? 0 : m2)
 }
 
 @inline(__always)
 func normalizeContiguous<E: LoopElement>(
     _ source: UnsafePointer<E>, _ destination: UnsafeMutablePointer<E>, count: Int,
-    _ meanHigh: E, _ meanLow: E, _ scale: E, _ shift: E
+    _ mean: Double, _ scale: Double, _ shift: Double
 ) {
-    let high = SIMD8<E>(repeating: meanHigh)
-    let low = SIMD8<E>(repeating: meanLow)
-    let scaleLanes = SIMD8<E>(repeating: scale)
-    let shiftLanes = SIMD8<E>(repeating: shift)
+    let meanLanes = SIMD8<Double>(repeating: mean)
+    let scaleLanes = SIMD8<Double>(repeating: scale)
+    let shiftLanes = SIMD8<Double>(repeating: shift)
     var index = 0
     while index + 8 <= count {
-        let centered = (source.lanes(at: index) - high) - low
-        destination.storeLanes(centered * scaleLanes + shiftLanes, at: index)
+        let centered = E.widen(source.lanes(at: index)) - meanLanes
+        destination.storeLanes(E.narrow(centered * scaleLanes + shiftLanes), at: index)
         index += 8
     }
     while index < count {
-        destination[index] = ((source[index] - meanHigh) - meanLow) * scale + shift
+        destination[index] = E((Double(source[index]) - mean) * scale + shift)
         index += 1
     }
 }

@@ -22,6 +22,23 @@ import Testing
         #expect(zip(values, result).allSatisfy { Double(String($0))!.bitPattern == $1.bitPattern }, "\(Source.self)")
     }
 
+    /// Integers of up to 16 bits are computed in float32 (exact): every value, across blocks and threads.
+    @Test func everyEightAndSixteenBitValueIsExactAsFloat() {
+        func check<Source: FixedWidthInteger>(_ values: [Source]) {
+            let repeated = Array(repeating: values, count: 3).flatMap { $0 }
+            var floats = [Float](repeating: .nan, count: repeated.count)
+            repeated.withUnsafeBufferPointer { source in
+                floats.withUnsafeMutableBufferPointer { IntegerConversion.widen(source, into: $0, threadCount: 3) }
+            }
+            #expect(floats.count == repeated.count)
+            #expect(zip(repeated, floats).allSatisfy { Source(exactly: $1) == $0 }, "\(Source.self)")
+        }
+        check((UInt8.min...UInt8.max).map { $0 })
+        check((Int8.min...Int8.max).map { $0 })
+        check((UInt16.min...UInt16.max).map { $0 })
+        check((Int16.min...Int16.max).map { $0 })
+    }
+
     @Test func everyEightAndSixteenBitValueIsExact() {
         checkExact((UInt8.min...UInt8.max).map { $0 })
         checkExact((Int8.min...Int8.max).map { $0 })
