@@ -21,6 +21,23 @@ public enum ApplyRun {
         let outputArgument = try validate(input: input, output: output, options: options, apply: apply)
         let image = input == "-" ? try InputFile.readStandardInput() : nil
         let source = try InputFile.open(input, image: image)
+        let watch = try InputWatch(source)
+        do {
+            return try run(
+                source, input: input, image: image, output: outputArgument, watch: watch, options: options,
+                apply: apply, progress: progress, batch: batch)
+        } catch {
+            // A failure while INPUT changed (the copy of a truncated file, say) is that change.
+            throw watch?.explaining(error) ?? error
+        }
+    }
+
+    /// `run` once INPUT is open and watched.
+    private static func run(
+        _ source: borrowing File, input: String, image: [UInt8]?, output outputArgument: String,
+        watch: InputWatch?, options: NormalizationOptions, apply: ApplyOptions, progress: ProgressObserver?,
+        batch: DurableBatch?
+    ) throws(PipelineError) -> [DatasetSummary] {
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
         let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
@@ -46,12 +63,18 @@ public enum ApplyRun {
 
         // Contiguous values that will be rewritten (or freed) need not be copied first.
         let holes = layouts.flatMap(\.rewrittenBytes)
+        try watch?.check()
         let target = try destination.create(copying: image.map { .image($0) } ?? .file(input), leavingHoles: holes)
         let summaries: [DatasetSummary]
         do {
+            // The copy is of the file libhdf5 reads, whole.
+            try watch?.check()
             summaries = try fill(
                 target, from: source, jobs: jobs, affines: affines, layouts: layouts,
-                destination: destination, options: options, apply: apply, report: report, progress: progress)
+                destination: destination, options: options, apply: apply, watch: watch, report: report,
+                progress: progress)
+            // Every value read came from INPUT as it was opened.
+            try watch?.check()
         } catch {
             destination.abandon()
             throw error
@@ -63,7 +86,7 @@ public enum ApplyRun {
     private static func fill(
         _ target: borrowing File, from source: borrowing File, jobs: [DatasetJob], affines: [DatasetStream.Affine],
         layouts: [OutputLayout], destination: OutputDestination, options: NormalizationOptions, apply: ApplyOptions,
-        report: ReportWriter?, progress: ProgressObserver?
+        watch: InputWatch?, report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
         var summaries: [DatasetSummary] = []
         let netCDF = source.hasAttribute("_NCProperties")
@@ -88,7 +111,7 @@ public enum ApplyRun {
                 }
                 result = try normalize(
                     job, affine: affine, input: input, output: output, outputType: layout.elementType,
-                    destination: destination, options: options, report: report, progress: progress)
+                    destination: destination, options: options, watch: watch, report: report, progress: progress)
                 do { try CFAttributes.dropInvalidated(on: output) } catch {
                     throw failure("cannot update attributes", error)
                 }
@@ -105,7 +128,7 @@ public enum ApplyRun {
                 result = try normalize(
                     job, affine: affine, input: input, output: replacement.dataset,
                     outputType: layout.elementType, destination: destination, options: options,
-                    report: report, progress: progress)
+                    watch: watch, report: report, progress: progress)
                 try writeStatistics(
                     result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
                     dataset: replacement.dataset, outputName: name)
@@ -127,7 +150,7 @@ public enum ApplyRun {
     private static func normalize(
         _ job: DatasetJob, affine: DatasetStream.Affine, input: borrowing Dataset, output: borrowing Dataset,
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
-        report: ReportWriter?, progress: ProgressObserver?
+        watch: InputWatch?, report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
         let inDouble = job.computesInDouble(storing: outputType)
         let bytesPerElement = inDouble ? 8 : 4
@@ -138,6 +161,7 @@ public enum ApplyRun {
             memoryLimit: options.memoryLimit,
             events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
+        stream.inputWatch = watch
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(
             dataset: job.path, samples: job.geometry.sampleCount,

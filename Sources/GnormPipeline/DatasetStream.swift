@@ -19,6 +19,8 @@ struct DatasetStream {
     /// The samples this process streams when the processes of an MPI job share the dataset
     /// (SampleShare.swift); nil: all of them.
     var share: SampleShare? = nil
+    /// INPUT's file, checked after every read (`InputWatch`); nil: not watched (a file image).
+    var inputWatch: InputWatch? = nil
 
     /// Per-channel affine parameters and, for batch eval mode, given statistics.
     struct Affine: Sendable {
@@ -334,10 +336,12 @@ struct DatasetStream {
         do throws(TransferError) {
             try stored.read(rows: slab, of: input, into: values, codec: codec)
         } catch {
+            if let change = inputWatch?.change() { throw change }
             throw .io(
                 "cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
                 file: fileName, dataset: path, cause: error.underlying)
         }
+        try inputWatch?.check()
     }
 
     private func write<E>(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -25,6 +26,8 @@ public enum SignalCleanup {
         flags.initialize(repeating: 0, count: slotCount)
         return flags
     }()
+    /// Set by the first SIGBUS handled.
+    private static let busReported = Atomic<Bool>(false)
     /// Serializes register/unregister between threads (never taken by the handler).
     private static let lock = NSLock()
 
@@ -54,6 +57,10 @@ public enum SignalCleanup {
         // A mapped INPUT (MappedDataset) that shrinks under gnorm faults with SIGBUS: the
         // temporary files go, and the run ends as the I/O error it is.
         signal(SIGBUS) { _ in
+            // Kernel threads reading the mapping fault together: the first one reports and exits.
+            guard
+                SignalCleanup.busReported.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+            else { while true { pause() } }
             let message: StaticString = "gnorm: error: an input file changed while it was being read (SIGBUS)\n"
             _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
             for slot in 0..<SignalCleanup.slotCount where SignalCleanup.armed[slot] != 0 {

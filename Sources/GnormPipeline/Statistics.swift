@@ -111,6 +111,21 @@ public enum StatisticsRun {
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
         share: SampleShare? = nil
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
+        let watch = try InputWatch(file, writing: false)
+        do {
+            let all = try collect(
+                file, options: options, report: report, progress: progress, share: share, watch: watch)
+            try watch?.check()
+            return all
+        } catch {
+            throw watch?.explaining(error) ?? error
+        }
+    }
+
+    private static func collect(
+        _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
+        share: SampleShare?, watch: InputWatch?
+    ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
@@ -123,6 +138,7 @@ public enum StatisticsRun {
                 memoryLimit: options.memoryLimit,
                 events: StreamEvents(report: share == nil ? report : nil, progress: progress))
             stream.share = share
+            stream.inputWatch = watch
             let started = Date()
             progress?.started(
                 dataset: job.path, samples: job.geometry.sampleCount,
