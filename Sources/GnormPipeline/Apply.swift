@@ -40,9 +40,10 @@ public enum ApplyRun {
     ) throws(PipelineError) -> [DatasetSummary] {
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
-        let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
-            try DatasetJob(selected, options: options, file: source.name)
-        }
+        let jobs = try DatasetSelection.select(options.datasets, in: source, allowingExternal: options.allowsExternal)
+            .map { (selected) throws(PipelineError) in
+                try DatasetJob(selected, options: options, file: source.name)
+            }
         let affines = try jobs.map { (job) throws(PipelineError) in
             try affine(for: job, apply: apply, options: options, input: source)
         }

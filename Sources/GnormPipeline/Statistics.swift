@@ -126,7 +126,8 @@ public enum StatisticsRun {
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
         share: SampleShare?, watch: InputWatch?
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
-        let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
+        let jobs = try DatasetSelection.select(options.datasets, in: file, allowingExternal: options.allowsExternal).map
+        { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
         var all: [(job: DatasetJob, moments: [Moments])] = []

@@ -105,3 +105,127 @@ import Testing
         #expect(try Gnorm.listing(folder) == ["in.h5"])
     }
 }
+
+/// Item 8: external raw storage and VDS sources are resolved beside INPUT and read only there
+/// unless --allow-external is given; a missing one is refused, never read as fill values.
+@Suite struct ExternalFilesTests {
+    /// Fixtures/hostile_files.py's files in FOLDER/in (FOLDER/outside beside it); gnorm runs in FOLDER/elsewhere.
+    private func files() throws -> (folder: String, input: String, elsewhere: String) {
+        let folder = try Gnorm.scratchFolder()
+        let input = folder + "/in"
+        let elsewhere = folder + "/elsewhere"
+        for path in [input, elsewhere] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let made = try Python.run("hostile_files.py", [input])
+        #expect(made.status == 0, "\(made.output)")
+        return (folder, input, elsewhere)
+    }
+
+    @Test func filesOutsideInputsFolderAreRefusedUnlessAllowed() throws {
+        let (folder, input, elsewhere) = try files()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let refused: [(String, String)] = [
+            ("external_passwd.h5", "external raw file /etc/passwd is outside INPUT's folder"),
+            ("external_dotdot.h5", "external raw file ../outside/raw.bin is outside INPUT's folder"),
+            ("vds_outside.h5", "virtual dataset source ../outside/source.h5 is outside INPUT's folder"),
+        ]
+        for (name, words) in refused {
+            for command in [["stats", "-g", "2"], ["apply", "-q", "-g", "2"]] {
+                let arguments = command + [input + "/" + name] + (command[0] == "apply" ? ["out.h5"] : [])
+                let run = try Gnorm.run(arguments, in: elsewhere)
+                #expect(run.status == 66, "\(name): \(run.stderr)")
+                #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+                #expect(run.stderr.hasPrefix("gnorm: error: \(words)"), "\(run.stderr)")
+                #expect(run.stderr.contains("--allow-external") && run.stderr.contains("\(name):/x)"), "\(run.stderr)")
+                #expect(run.stdout.isEmpty)
+            }
+        }
+        #expect(try Gnorm.listing(elsewhere).isEmpty)
+        // With --allow-external the files outside are read: the values of the regular /d.
+        let reference = try Gnorm.run(["stats", "--format", "csv", "-g", "2", "-d", "/d", input + "/source.h5"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        for name in ["external_dotdot.h5", "vds_outside.h5"] {
+            let run = try Gnorm.run(
+                ["stats", "--allow-external", "--format", "csv", "-g", "2", input + "/" + name], in: elsewhere)
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            #expect(run.stdout.replacingOccurrences(of: "/x,", with: "/d,") == reference.stdout, "\(name)")
+        }
+    }
+
+    /// Relative names are found beside INPUT whatever the current directory (there is no raw.bin there).
+    @Test func relativeNamesResolveBesideInput() throws {
+        let (folder, input, elsewhere) = try files()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let reference = try Gnorm.run(["stats", "--format", "csv", "-g", "2", "-d", "/d", input + "/source.h5"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        // 2 samples × 2 groups.
+        #expect(reference.stdout.split(separator: "\n").count == 1 + 4)
+        for name in ["external_inside.h5", "vds_inside.h5"] {
+            let run = try Gnorm.run(["stats", "--format", "csv", "-g", "2", input + "/" + name], in: elsewhere)
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            #expect(run.stdout.replacingOccurrences(of: "/x,", with: "/d,") == reference.stdout, "\(name)")
+            let apply = try Gnorm.run(["apply", "-q", "-g", "2", input + "/" + name, "out.h5"], in: elsewhere)
+            #expect(apply.status == 0, "\(name): \(apply.stderr)")
+            let normalized = try Gnorm.read(elsewhere + "/out.h5", "/x")
+            #expect(normalized.count == 2 * 4 * 8 * 8)
+            // Group-normalized values: mean 0 per (sample, group), so 0 overall.
+            #expect(abs(normalized.reduce(0, +) / Double(normalized.count)) < 1e-5)
+            try FileManager.default.removeItem(atPath: elsewhere + "/out.h5")
+        }
+    }
+
+    @Test func missingFilesAreRefusedNotReadAsFill() throws {
+        let (folder, input, elsewhere) = try files()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (name, words) in [
+            ("external_missing.h5", "external raw file nothere.bin does not exist"),
+            ("vds_missing.h5", "virtual dataset source gone.h5 does not exist"),
+        ] {
+            for extra in [[], ["--allow-external"]] {
+                let run = try Gnorm.run(["stats", "-g", "2"] + extra + [input + "/" + name], in: elsewhere)
+                #expect(run.status == 66, "\(name): \(run.stderr)")
+                #expect(run.stderr.hasPrefix("gnorm: error: \(words)"), "\(run.stderr)")
+                #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+            }
+        }
+    }
+
+    @Test func lsNamesTheFilesValuesAreIn() throws {
+        let (folder, input, _) = try files()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let passwd = try Gnorm.run(["ls", input + "/external_passwd.h5"])
+        #expect(passwd.stdout.contains("external: /etc/passwd"), "\(passwd.stdout)")
+        let json = try Gnorm.run(["ls", "--format", "json", input + "/vds_inside.h5"])
+        #expect(json.stdout.contains("\"sources\":[{\"file\":\"source.h5\",\"dataset\":\"d\"}]"), "\(json.stdout)")
+    }
+}
+
+/// Item 5: valid files that declare far more values than they store are refused up front,
+/// in bounded time and memory, instead of aborting or walking the chunk grid.
+@Suite struct UnwrittenChunksTests {
+    @Test func hugeDeclaredShapesWithFewChunksAreRefusedUpFront() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = folder + "/in"
+        try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
+        let made = try Python.run("hostile_files.py", [input])
+        try #require(made.status == 0, "\(made.output)")
+        for (name, last) in [("huge_sparse.h5", "2251799813685248"), ("huge_sparse44.h5", "17592186044416")] {
+            for command in [["stats"], ["apply", "-q"]] {
+                let arguments =
+                    command + ["-g", "2", input + "/" + name] + (command[0] == "apply" ? [folder + "/out.h5"] : [])
+                let run = try Gnorm.run(arguments)
+                #expect(run.status == 65, "\(name): \(run.stderr)")
+                #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+                #expect(
+                    run.stderr.hasPrefix("gnorm: error: declares 2 × 4 × 8 × \(last) values but stores 3 chunks"),
+                    "\(run.stderr)")
+                #expect(run.stderr.hasSuffix("(\(input)/\(name):/x)\n"), "\(run.stderr)")
+            }
+            let listing = try Gnorm.run(["ls", input + "/" + name])
+            #expect(listing.status == 0 && listing.stdout.contains("(2, 4, 8, \(last))"), "\(listing.stderr)")
+        }
+        #expect(try Gnorm.listing(folder) == ["in", "outside"])
+    }
+}
