@@ -3,7 +3,9 @@
 
     hostile_files.py DIR           writes the files below into DIR (and DIR/../outside/)
     hostile_files.py --fuzz DIR    writes the small ones that fit a fuzz corpus (file images) into DIR
-    hostile_files.py --tiny-chunks DIR   writes DIR/tiny_chunks.h5 (36 MB, 15 s)
+    hostile_files.py --tiny-chunks DIR [SIDE]   writes DIR/tiny_chunks.h5 (SIDE 256: 36 MB, 15 s)
+    hostile_files.py --group-moments FILE   prints the float64 mean and variance of /x per (sample, group of 2)
+    hostile_files.py --big-chunk DIR     writes DIR/big_chunk.h5: one 64 MiB gzip chunk (item 7)
 
 External raw storage and virtual datasets (SPEC §3: read only inside INPUT's folder):
   external_inside.h5   /x float32 (2,4,8,8) in raw.bin beside it (a relative name)
@@ -17,7 +19,8 @@ External raw storage and virtual datasets (SPEC §3: read only inside INPUT's fo
 Huge declared shapes, few written chunks (item 5):
   huge_sparse.h5       /x float32 (2,4,8,2**51), chunks (1,2,8,8), 3 chunks written
   huge_sparse44.h5     /x float32 (2,4,8,2**44), chunks (1,2,8,8), 3 chunks written
-  tiny_chunks.h5       /x float32 (2,4,256,256), chunks (1,1,1,1): 524,288 chunks, 2 MiB of values
+  tiny_chunks.h5       /x float32 (2,4,SIDE,SIDE), chunks (1,1,1,1): 524,288 chunks for SIDE 256
+  big_chunk.h5         /x float32 (1,4,2048,2048) in one gzip chunk (random values: 60 MiB stored)
 """
 import os
 import sys
@@ -52,10 +55,16 @@ def sparse(path, last_axis):
             x[n, c:c + 2, :, w * 8:(w + 1) * 8] = rng.standard_normal((2, 8, 8)).astype("<f4")
 
 
-def tiny_chunks(path):
+def tiny_chunks(path, side):
     with h5py.File(path, "w") as f:
-        data = np.random.default_rng(3).standard_normal((2, 4, 256, 256)).astype("<f4")
+        data = np.random.default_rng(3).standard_normal((2, 4, side, side)).astype("<f4")
         f.create_dataset("x", data=data, chunks=(1, 1, 1, 1))
+
+
+def big_chunk(path):
+    with h5py.File(path, "w") as f:
+        data = np.random.default_rng(2).standard_normal((1, 4, 2048, 2048)).astype("<f4")
+        f.create_dataset("x", data=data, chunks=data.shape, compression="gzip", compression_opts=1)
 
 
 def make(folder):
@@ -97,6 +106,15 @@ if __name__ == "__main__":
     if sys.argv[1] == "--fuzz":
         fuzz(sys.argv[2])
     elif sys.argv[1] == "--tiny-chunks":
-        tiny_chunks(f"{sys.argv[2]}/tiny_chunks.h5")
+        tiny_chunks(f"{sys.argv[2]}/tiny_chunks.h5", int(sys.argv[3]) if len(sys.argv) > 3 else 256)
+    elif sys.argv[1] == "--group-moments":
+        with h5py.File(sys.argv[2], "r") as f:
+            x = f["x"][...].astype(np.float64)
+        groups = x.reshape(x.shape[0], 2, -1)
+        for n in range(x.shape[0]):
+            for g in range(2):
+                print(repr(float(groups[n, g].mean())), repr(float(groups[n, g].var())))
+    elif sys.argv[1] == "--big-chunk":
+        big_chunk(f"{sys.argv[2]}/big_chunk.h5")
     else:
         make(sys.argv[1])

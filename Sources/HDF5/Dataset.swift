@@ -19,7 +19,13 @@ public struct Dataset: ~Copyable {
         ensureLibrary()
         let access = try datasetAccess(in: location)
         defer { if access != chdf5_default() { H5Pclose(access) } }
-        let id = try checkedId(H5Dopen2(location, path, access), "H5Dopen2 '\(path)'")
+        var id = try checkedId(H5Dopen2(location, path, access), "H5Dopen2 '\(path)'")
+        if access != chdf5_default(), let bytes = largeFilteredChunkBytes(id) {
+            // Reopened with a chunk cache that holds one whole chunk (ExternalStorage.swift).
+            H5Dclose(id)
+            try wholeChunkCache(access, bytes: bytes)
+            id = try checkedId(H5Dopen2(location, path, access), "H5Dopen2 '\(path)'")
+        }
         try self.init(adopting: id, path: path)
     }
 

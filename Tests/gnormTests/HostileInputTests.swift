@@ -229,3 +229,78 @@ import Testing
         #expect(try Gnorm.listing(folder) == ["in", "outside"])
     }
 }
+
+/// Item 7: --memory-limit holds where libhdf5's own memory grows with the chunks: a limit
+/// below what libhdf5 alone needs is refused up front, naming one that does; above it peak RSS
+/// stays under the limit plus gnorm's fixed overhead (BoundedMemoryTests' 44 MiB).
+@Suite(.serialized) struct ChunkMemoryTests {
+    static let time = "/usr/bin/time"
+
+    /// Peak RSS in KiB of `gnorm ARGUMENTS`, with its run.
+    private func measured(_ arguments: [String]) throws -> (Run, Int?) {
+        let run = try Gnorm.run(
+            ["-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary] + arguments, shell: true)
+        return (run, Int(run.stderr.split(separator: "\n").last ?? ""))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    func oneValueChunksStayInsideTheLimit() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try Python.run("hostile_files.py", ["--tiny-chunks", folder, "128"])
+        try #require(made.status == 0, "\(made.output)")
+        let input = folder + "/tiny_chunks.h5"
+        // 131,072 one-value chunks: libhdf5 1.10 held ~6.5 KB for each chunk of a read (0.8 GB).
+        let refused = try Gnorm.run(["stats", "-g", "2", "--memory-limit", "16", input])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("use --memory-limit 34 or more"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+        // apply reads and writes such chunks: twice libhdf5's share.
+        let applyRefused = try Gnorm.run(["apply", "-q", "-g", "2", "--memory-limit", "32", input, folder + "/o.h5"])
+        #expect(applyRefused.status == 65 && applyRefused.stderr.contains("use --memory-limit 67 or more"))
+        for (command, limit) in [(["stats", "--format", "csv"], 32), (["apply", "-q", "-f"], 67)] {
+            let (run, kibibytes) = try measured(
+                command + ["-g", "2", "--memory-limit", "\(limit)", input]
+                    + (command[0] == "apply" ? [folder + "/o.h5"] : []))
+            #expect(run.status == 0, "\(run.stderr)")
+            let peak = try #require(kibibytes, "\(run.stderr)")
+            #expect(peak < (limit + 44) << 10, "\(command[0]): peak RSS \(peak) KiB")
+        }
+        // The statistics are those of the values (NumPy's float64 reference over each group).
+        let reference = try Python.run(
+            "hostile_files.py", ["--group-moments", input])
+        #expect(reference.status == 0, "\(reference.output)")
+        let run = try Gnorm.run(["stats", "--format", "csv", "-g", "2", "--memory-limit", "32", input])
+        let rows = run.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let expected = reference.output.split(separator: "\n").map {
+            $0.split(separator: " ").compactMap { Double($0) }
+        }
+        try #require(rows.count == 4 && expected.count == 4, "\(run.stdout) \(reference.output)")
+        for (row, values) in zip(rows, expected) {
+            try #require(row.count == 5 && values.count == 2, "\(row) \(values)")
+            let mean = try #require(Double(row[3]))
+            let variance = try #require(Double(row[4]))
+            #expect(abs(mean - values[0]) < 1e-6 && abs(variance - values[1]) < 1e-6 * values[1], "\(row) \(values)")
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    func aChunkLargerThanTheLimitIsRefusedNamingOneThatHoldsIt() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try Python.run("hostile_files.py", ["--big-chunk", folder])
+        try #require(made.status == 0, "\(made.output)")
+        let input = folder + "/big_chunk.h5"
+        for limit in ["16", "80"] {
+            let refused = try Gnorm.run(["stats", "-g", "2", "--memory-limit", limit, input])
+            #expect(refused.status == 65, "\(refused.stderr)")
+            #expect(
+                refused.stderr.hasPrefix("gnorm: error: --memory-limit \(limit) is too small for this dataset")
+                    && refused.stderr.contains("use --memory-limit 130 or more"), "\(refused.stderr)")
+        }
+        let (run, kibibytes) = try measured(["stats", "--format", "csv", "-g", "2", "--memory-limit", "130", input])
+        #expect(run.status == 0, "\(run.stderr)")
+        let peak = try #require(kibibytes, "\(run.stderr)")
+        #expect(peak < (130 + 44) << 10, "peak RSS \(peak) KiB")
+    }
+}
