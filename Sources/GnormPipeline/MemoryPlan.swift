@@ -26,6 +26,9 @@ struct MemoryPlan: Equatable {
     /// The fewest values a piece holds: one statistics block (32 KiB of float64 at most).
     static let smallestPiece = 4096
 
+    /// libhdf5's share of a dataset that any `--memory-limit` accepts (`leastLimit`).
+    static let leastRefused = 4 << 20
+
     /// A chunk codec as far as the budget is concerned.
     struct Codec: Equatable {
         let chunkRows: Int
@@ -69,9 +72,11 @@ struct MemoryPlan: Equatable {
     /// libhdf5 alone holds for its chunks: a whole filtered chunk (one 1 GiB gzip chunk reached
     /// 1.1 GB at --memory-limit 64), or the chunk records of the smallest piece (4,096 one-value
     /// chunks). nil when the limit can hold them; below it gnorm would promise a bound libhdf5 breaks.
+    /// Shares up to `leastRefused` pass whatever the limit: libhdf5's fixed caches take as much, and
+    /// limits that small (the library's callers pass a few KiB for slabs of one sample) mean "as little as can be".
     static func leastLimit(memoryLimit: Int, hdf5: HDF5Share, computeSize: Int) -> Int? {
         let libhdf5 = SizeArithmetic.product(smallestPiece, hdf5.perValue).map { max($0, hdf5.wholeChunk) } ?? Int.max
-        guard libhdf5 > memoryLimit else { return nil }
+        guard libhdf5 > max(memoryLimit, leastRefused) else { return nil }
         let gnorm = SizeArithmetic.product(smallestPiece, 2 * computeSize + hdf5.perValue) ?? Int.max / 4
         return min(Int.max / 4, hdf5.withoutCodecs) + gnorm
     }
