@@ -5,6 +5,7 @@
     hostile_files.py --fuzz DIR    writes the small ones that fit a fuzz corpus (file images) into DIR
     hostile_files.py --tiny-chunks DIR [SIDE]   writes DIR/tiny_chunks.h5 (SIDE 256: 36 MB, 15 s)
     hostile_files.py --group-moments FILE   prints the float64 mean and variance of /x per (sample, group of 2)
+    hostile_files.py --big-attributes DIR   writes DIR/big_attributes.h5: /x with two 4 MiB attributes
     hostile_files.py --big-chunk DIR     writes DIR/big_chunk.h5: one 64 MiB gzip chunk (item 7)
 
 External raw storage and virtual datasets (SPEC §3: read only inside INPUT's folder):
@@ -117,6 +118,11 @@ if __name__ == "__main__":
         for n in range(x.shape[0]):
             for g in range(2):
                 print(repr(float(groups[n, g].mean())), repr(float(groups[n, g].var())))
+    elif sys.argv[1] == "--big-attributes":
+        with h5py.File(f"{sys.argv[2]}/big_attributes.h5", "w", libver=("v108", "v110")) as f:
+            x = f.create_dataset("x", data=values())
+            for name in ("a1", "a2"):
+                x.attrs[name] = np.arange(1 << 20, dtype="<f4")
     elif sys.argv[1] == "--big-chunk":
         big_chunk(f"{sys.argv[2]}/big_chunk.h5")
     else:

@@ -50,6 +50,9 @@ public enum ApplyRun {
         let layouts = try jobs.map { (job) throws(PipelineError) in
             try OutputLayout(job.dataset, in: source, apply: apply)
         }
+        for (job, layout) in zip(jobs, layouts) where layout.change != .none {
+            try checkAttributeMemory(of: job, in: source, memoryLimit: options.memoryLimit)
+        }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
             if Processes.current.rank != 0 { return nil }
@@ -82,6 +85,28 @@ public enum ApplyRun {
         }
         try destination.commit(target, batch: batch)
         return summaries
+    }
+
+    /// libhdf5 copies an attribute of a replaced dataset through memory about five times over (the
+    /// source's values, gnorm's buffer, the new attribute's, its encoding: two 100 MB attributes
+    /// took 509 MB): a `--memory-limit` below that is refused up front, naming one that holds it.
+    private static func checkAttributeMemory(of job: DatasetJob, in source: borrowing File, memoryLimit: Int)
+        throws(PipelineError)
+    {
+        let dataset = try DatasetSelection.open(job.path, in: source)
+        let largest: Int
+        do { largest = try dataset.largestAttributeBytes() } catch {
+            throw .io(
+                "cannot read its attributes: \(error.reason ?? error.description)", file: source.name,
+                dataset: job.path, cause: error)
+        }
+        let needed = SizeArithmetic.product(largest, 5) ?? Int.max / 2
+        guard needed > max(memoryLimit, MemoryPlan.leastRefused) else { return }
+        throw .data(
+            "--memory-limit \(memoryLimit >> 20) is too small for this dataset: it is written anew (its type or "
+                + "filters change) and libhdf5 copies its largest attribute (\((largest + (1 << 20) - 1) >> 20) MiB) "
+                + "through memory about five times; use --memory-limit \((needed + (1 << 20) - 1) >> 20) or more",
+            file: source.name, dataset: job.path)
     }
 
     private static func fill(

@@ -303,4 +303,29 @@ import Testing
         let peak = try #require(kibibytes, "\(run.stderr)")
         #expect(peak < (130 + 44) << 10, "peak RSS \(peak) KiB")
     }
+
+    /// Attributes of a dataset written anew (--dtype f64) pass through libhdf5's memory about five
+    /// times: two 100 MB ones took 509 MB. A limit below that is refused up front, naming one that holds.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    func largeAttributesOfAReplacedDatasetAreCountedAgainstTheLimit() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try Python.run("hostile_files.py", ["--big-attributes", folder])
+        try #require(made.status == 0, "\(made.output)")
+        let input = folder + "/big_attributes.h5"
+        let refused = try Gnorm.run([
+            "apply", "-q", "-g", "2", "--dtype", "f64", "--memory-limit", "8", input, folder + "/o.h5",
+        ])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("largest attribute (4 MiB)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("use --memory-limit 20 or more"), "\(refused.stderr)")
+        // Kept in place (same type): attributes are not copied, and the small limit is fine.
+        let kept = try Gnorm.run(["apply", "-q", "-g", "2", "--memory-limit", "8", input, folder + "/kept.h5"])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        let (run, kibibytes) = try measured(
+            ["apply", "-q", "-g", "2", "--dtype", "f64", "--memory-limit", "20", input, folder + "/o.h5"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let peak = try #require(kibibytes, "\(run.stderr)")
+        #expect(peak < (20 + 44) << 10, "peak RSS \(peak) KiB")
+    }
 }
