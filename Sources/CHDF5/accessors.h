@@ -37,6 +37,8 @@ static inline hid_t chdf5_error_default(void) { return H5E_DEFAULT; }
 static inline hid_t chdf5_file_access_class(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_dataset_create_class(void) { return H5P_DATASET_CREATE; }
 static inline hid_t chdf5_link_create_class(void) { return H5P_LINK_CREATE; }
+// Datasets are opened with external and VDS files resolved beside their file (ExternalStorage.swift).
+static inline hid_t chdf5_dataset_access_class(void) { return H5P_DATASET_ACCESS; }
 
 // `H5P_CRT_ORDER_TRACKED` is a flag macro; a replaced link keeps its place only in such groups.
 static inline unsigned chdf5_crt_order_tracked(void) { return H5P_CRT_ORDER_TRACKED; }

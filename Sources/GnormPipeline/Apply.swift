@@ -21,13 +21,31 @@ public enum ApplyRun {
         let outputArgument = try validate(input: input, output: output, options: options, apply: apply)
         let image = input == "-" ? try InputFile.readStandardInput() : nil
         let source = try InputFile.open(input, image: image)
+        let watch = try InputWatch(source)
+        do {
+            return try run(
+                source, input: input, image: image, output: outputArgument, watch: watch, options: options,
+                apply: apply, progress: progress, batch: batch)
+        } catch {
+            // A failure while INPUT changed (the copy of a truncated file, say) is that change.
+            throw watch?.explaining(error) ?? error
+        }
+    }
+
+    /// `run` once INPUT is open and watched.
+    private static func run(
+        _ source: borrowing File, input: String, image: [UInt8]?, output outputArgument: String,
+        watch: InputWatch?, options: NormalizationOptions, apply: ApplyOptions, progress: ProgressObserver?,
+        batch: DurableBatch?
+    ) throws(PipelineError) -> [DatasetSummary] {
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
         let placement = try StatisticsPlacement.choose(
             apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument)
-        let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
-            try DatasetJob(selected, options: options, file: source.name)
-        }
+        let jobs = try DatasetSelection.select(options.datasets, in: source, allowingExternal: options.allowsExternal)
+            .map { (selected) throws(PipelineError) in
+                try DatasetJob(selected, options: options, file: source.name)
+            }
         let affines = try jobs.map { (job) throws(PipelineError) in
             try affine(for: job, apply: apply, options: options, input: source)
         }
@@ -36,6 +54,7 @@ public enum ApplyRun {
         }
         for (job, layout) in zip(jobs, layouts) {
             try job.missing.checkStored(as: layout.elementType, file: source.name, dataset: job.path)
+            if layout.change != .none { try checkAttributeMemory(of: job, in: source, memoryLimit: options.memoryLimit) }
         }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
@@ -51,13 +70,18 @@ public enum ApplyRun {
 
         // Contiguous values that will be rewritten (or freed) need not be copied first.
         let holes = layouts.flatMap(\.rewrittenBytes)
+        try watch?.check()
         let target = try destination.create(copying: image.map { .image($0) } ?? .file(input), leavingHoles: holes)
         let summaries: [DatasetSummary]
         do {
+            // The copy is of the file libhdf5 reads, whole.
+            try watch?.check()
             summaries = try fill(
                 target, from: source, jobs: jobs, affines: affines, layouts: layouts,
-                destination: destination, placement: placement, options: options, apply: apply, report: report,
-                progress: progress)
+                destination: destination, placement: placement, options: options, apply: apply, watch: watch,
+                report: report, progress: progress)
+            // Every value read came from INPUT as it was opened.
+            try watch?.check()
             if case .file(let pending) = placement { try pending.write() }
         } catch {
             destination.abandon()
@@ -73,10 +97,32 @@ public enum ApplyRun {
         return summaries
     }
 
+    /// libhdf5 copies an attribute of a replaced dataset through memory about five times over (the
+    /// source's values, gnorm's buffer, the new attribute's, its encoding: two 100 MB attributes
+    /// took 509 MB): a `--memory-limit` below that is refused up front, naming one that holds it.
+    private static func checkAttributeMemory(of job: DatasetJob, in source: borrowing File, memoryLimit: Int)
+        throws(PipelineError)
+    {
+        let dataset = try DatasetSelection.open(job.path, in: source)
+        let largest: Int
+        do { largest = try dataset.largestAttributeBytes() } catch {
+            throw .io(
+                "cannot read its attributes: \(error.reason ?? error.description)", file: source.name,
+                dataset: job.path, cause: error)
+        }
+        let needed = SizeArithmetic.product(largest, 5) ?? Int.max / 2
+        guard needed > max(memoryLimit, MemoryPlan.leastRefused) else { return }
+        throw .data(
+            "--memory-limit \(memoryLimit >> 20) is too small for this dataset: it is written anew (its type or "
+                + "filters change) and libhdf5 copies its largest attribute (\((largest + (1 << 20) - 1) >> 20) MiB) "
+                + "through memory about five times; use --memory-limit \((needed + (1 << 20) - 1) >> 20) or more",
+            file: source.name, dataset: job.path)
+    }
+
     private static func fill(
         _ target: borrowing File, from source: borrowing File, jobs: [DatasetJob], affines: [DatasetStream.Affine],
         layouts: [OutputLayout], destination: OutputDestination, placement: StatisticsPlacement,
-        options: NormalizationOptions, apply: ApplyOptions,
+        options: NormalizationOptions, apply: ApplyOptions, watch: InputWatch?,
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
         var summaries: [DatasetSummary] = []
@@ -102,7 +148,7 @@ public enum ApplyRun {
                 }
                 result = try normalize(
                     job, affine: affine, input: input, output: output, outputType: layout.elementType,
-                    destination: destination, options: options, report: report, progress: progress)
+                    destination: destination, options: options, watch: watch, report: report, progress: progress)
                 do { try CFAttributes.dropInvalidated(on: output) } catch {
                     throw failure("cannot update attributes", error)
                 }
@@ -125,7 +171,7 @@ public enum ApplyRun {
                 result = try normalize(
                     job, affine: affine, input: input, output: replacement.dataset,
                     outputType: layout.elementType, destination: destination, options: options,
-                    report: report, progress: progress)
+                    watch: watch, report: report, progress: progress)
                 try writeStatistics(
                     result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
                     in: target,
@@ -148,7 +194,7 @@ public enum ApplyRun {
     private static func normalize(
         _ job: DatasetJob, affine: DatasetStream.Affine, input: borrowing Dataset, output: borrowing Dataset,
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
-        report: ReportWriter?, progress: ProgressObserver?
+        watch: InputWatch?, report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
         let inDouble = job.computesInDouble(storing: outputType)
         var job = job
@@ -161,6 +207,7 @@ public enum ApplyRun {
             memoryLimit: options.memoryLimit,
             events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
+        stream.inputWatch = watch
         let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
         progress?.started(
             dataset: job.path, samples: job.geometry.sampleCount,

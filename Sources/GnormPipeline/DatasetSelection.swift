@@ -17,7 +17,11 @@ enum DatasetSelection {
     }
 
     /// The datasets named by `-d` (in order, absolute paths), or by default every candidate.
-    static func select(_ requested: [String], in file: borrowing File) throws(PipelineError) -> [SelectedDataset] {
+    /// A dataset whose values are in files outside INPUT's folder is refused unless `allowingExternal`
+    /// (`ExternalFiles`).
+    static func select(_ requested: [String], in file: borrowing File, allowingExternal: Bool = false)
+        throws(PipelineError) -> [SelectedDataset]
+    {
         let entries: [ObjectEntry]
         do { entries = try file.objects() } catch {
             throw .io("cannot list objects: \(error.reason ?? error.description)", file: file.name, cause: error)
@@ -31,6 +35,8 @@ enum DatasetSelection {
                 let type = dataset.elementType
                 if isDefaultCandidate(path: path, shape: shape, type: type) {
                     try checkFilters(of: dataset, in: file.name)
+                    try ExternalFiles.check(dataset, in: file.name, allowing: allowingExternal)
+                    try UnwrittenChunks.check(dataset, in: file.name)
                     selected.append(
                         SelectedDataset(
                             path: path, shape: shape, elementType: type,
@@ -75,6 +81,8 @@ enum DatasetSelection {
                     file: file.name, dataset: path)
             }
             try checkFilters(of: dataset, in: file.name)
+            try ExternalFiles.check(dataset, in: file.name, allowing: allowingExternal)
+            try UnwrittenChunks.check(dataset, in: file.name)
             selected.append(
                 SelectedDataset(
                     path: path, shape: dataset.shape, elementType: type,

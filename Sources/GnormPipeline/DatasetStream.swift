@@ -19,6 +19,8 @@ struct DatasetStream {
     /// The samples this process streams when the processes of an MPI job share the dataset
     /// (SampleShare.swift); nil: all of them.
     var share: SampleShare? = nil
+    /// INPUT's file, checked after every read (`InputWatch`); nil: not watched (a file image).
+    var inputWatch: InputWatch? = nil
 
     /// Per-channel affine parameters and, for batch eval mode, given statistics.
     struct Affine: Sendable {
@@ -43,6 +45,7 @@ struct DatasetStream {
         let layout = inputCodec(E.self, for: input, slotCount: 0)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
+        try checkLimit(hdf5, computeSize: MemoryLayout<E>.size)
         let (memory, mapped) = memoryPlan(mapping: mapping(of: input)) { mapped in
             MemoryPlan(
                 sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
@@ -149,6 +152,7 @@ struct DatasetStream {
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: readLayout != nil)
         hdf5.add(output.creation, elementBytes: output.elementType.byteCount, codec: writeLayout != nil)
+        try checkLimit(hdf5, computeSize: MemoryLayout<E>.size)
         let (memory, mapped) = memoryPlan(mapping: mapping(of: input)) { mapped in
             MemoryPlan(
                 sampleCount: geometry.sampleCount, sampleElements: geometry.sampleElements, memoryLimit: memoryLimit,
@@ -287,6 +291,20 @@ struct DatasetStream {
         return 2 * mapped.elementType.byteCount
     }
 
+    /// Refuses up front (65) a `--memory-limit` below what libhdf5 alone holds for the chunks, naming one that does.
+    private func checkLimit(_ hdf5: MemoryPlan.HDF5Share, computeSize: Int) throws(PipelineError) {
+        guard let needed = MemoryPlan.leastLimit(memoryLimit: memoryLimit, hdf5: hdf5, computeSize: computeSize)
+        else { return }
+        let chunkMiB = (hdf5.wholeChunk + (1 << 20) - 1) >> 20
+        let why =
+            hdf5.wholeChunk > memoryLimit
+            ? "libhdf5 holds a whole filtered chunk, stored and inflated (\(chunkMiB) MiB), in memory"
+            : "libhdf5 keeps about 8 KiB per chunk a read touches, and its chunks hold few values"
+        throw .data(
+            "--memory-limit \(memoryLimit >> 20) is too small for this dataset: \(why); "
+                + "use --memory-limit \((needed + (1 << 20) - 1) >> 20) or more", file: fileName, dataset: path)
+    }
+
     private var piecesUnderMPI: PipelineError {
         .data(
             "a sample is larger than --memory-limit allows; gnorm-mpi streams whole samples: raise --memory-limit",
@@ -329,10 +347,12 @@ struct DatasetStream {
         do throws(TransferError) {
             try stored.read(rows: slab, of: input, into: values, codec: codec)
         } catch {
+            if let change = inputWatch?.change() { throw change }
             throw .io(
                 "cannot read samples \(slab.lowerBound)..<\(slab.upperBound): \(error.reason ?? error.description)",
                 file: fileName, dataset: path, cause: error.underlying)
         }
+        try inputWatch?.check()
     }
 
     private func write<E>(

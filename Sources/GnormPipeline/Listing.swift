@@ -14,6 +14,10 @@ public enum Listing {
         let selected: Bool
         /// gnorm's statistics (`mean`/`var` of a group with gnorm's attributes, wherever `apply` put it).
         var statistics = false
+        /// External raw files, as the dataset names them.
+        var external: [String] = []
+        /// A virtual dataset's sources.
+        var sources: [VirtualSource] = []
     }
 
     public static func run(input: String, format: Format) throws(PipelineError) -> String {
@@ -37,7 +41,8 @@ public enum Listing {
                             chunks: creation.chunkShape,
                             filters: creation.filters.map(\.name),
                             selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type),
-                            statistics: isStatistics(entry.path, in: file)))
+                            statistics: isStatistics(entry.path, in: file),
+                            external: try dataset.externalFiles(), sources: try dataset.virtualSources()))
                 } catch {
                     throw .datasetOpenFailure(error, file: file.name, dataset: entry.path)
                 }
@@ -77,7 +82,7 @@ public enum Listing {
                 continue
             }
             lines.append([
-                row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
+                row.path, dims(row.shape), row.dtype, storage(row),
                 row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
                 row.selected ? "yes" : row.statistics ? "stats" : "-",
             ])
@@ -88,6 +93,16 @@ public enum Listing {
                 column == line.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// The table's storage cell: chunk shape, "contiguous", or the files the values are in.
+    private static func storage(_ row: Row) -> String {
+        if !row.external.isEmpty { return "external: " + row.external.joined(separator: ", ") }
+        if !row.sources.isEmpty {
+            return "virtual: " + row.sources.map { "\($0.file):\($0.dataset)" }.joined(separator: ", ")
+        }
+        guard let chunks = row.chunks else { return "contiguous" }
+        return "(" + chunks.map(String.init).joined(separator: ", ") + (chunks.count == 1 ? ",)" : ")")
     }
 
     private static func json(_ rows: [Row], file: String) -> String {
@@ -102,6 +117,15 @@ public enum Listing {
                 fields.append("\"filters\":[" + row.filters.map(jsonString).joined(separator: ",") + "]")
                 fields.append("\"selected\":\(row.selected)")
                 if row.statistics { fields.append("\"statistics\":true") }
+                if !row.external.isEmpty {
+                    fields.append("\"external\":[" + row.external.map(jsonString).joined(separator: ",") + "]")
+                }
+                if !row.sources.isEmpty {
+                    let sources = row.sources.map {
+                        "{\"file\":\(jsonString($0.file)),\"dataset\":\(jsonString($0.dataset))}"
+                    }
+                    fields.append("\"sources\":[" + sources.joined(separator: ",") + "]")
+                }
             }
             return "{" + fields.joined(separator: ",") + "}"
         }

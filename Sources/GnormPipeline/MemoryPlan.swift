@@ -26,6 +26,9 @@ struct MemoryPlan: Equatable {
     /// The fewest values a piece holds: one statistics block (32 KiB of float64 at most).
     static let smallestPiece = 4096
 
+    /// libhdf5's share of a dataset that any `--memory-limit` accepts (`leastLimit`).
+    static let leastRefused = 4 << 20
+
     /// A chunk codec as far as the budget is concerned.
     struct Codec: Equatable {
         let chunkRows: Int
@@ -37,17 +40,45 @@ struct MemoryPlan: Equatable {
     struct HDF5Share: Equatable {
         var withCodecs = 0
         var withoutCodecs = 0
+        /// Bytes libhdf5 holds per value moved by one read or write, for the chunks it touches.
+        var perValue = 0
+        /// The largest filtered chunk, which libhdf5 (or a codec's slot) holds whole, inflated.
+        var wholeChunk = 0
+
+        /// What libhdf5 1.10 allocates for each chunk one `H5Dread`/`H5Dwrite` touches (its chunk
+        /// info and the chunk's file and memory selections): 3.4 GB for a read of 524,288
+        /// one-value chunks, 6.5 KB each; counted as 8 KiB. Negligible per value for chunks of
+        /// thousands of values; for tiny chunks it bounds the values moved at once.
+        static let perChunk = 8 << 10
 
         /// Adds a dataset: a chunked one has a chunk cache (HDF5's default, 1 MiB), and a
         /// filtered one a whole chunk in memory wherever HDF5 runs the filters itself.
         mutating func add(_ creation: DatasetCreation, elementBytes: Int, codec: Bool) {
             guard let chunk = creation.chunkShape else { return }
+            let chunkValues = max(1, SizeArithmetic.product(chunk) ?? Int.max)
+            perValue += (Self.perChunk + chunkValues - 1) / chunkValues
             let cache = 1 << 20
+            // A filtered chunk libhdf5 reads: its stored bytes and the inflated ones (measured: a
+            // 64 MiB gzip chunk of random floats, 60 MiB stored, 123 MB over gnorm's fixed 35 MB).
             let chunkBytes =
-                creation.filters.isEmpty ? 0 : SizeArithmetic.product(chunk + [elementBytes]) ?? Int.max / 4
+                creation.filters.isEmpty ? 0 : SizeArithmetic.product(chunk + [elementBytes, 2]) ?? Int.max / 4
+            wholeChunk = max(wholeChunk, chunkBytes)
             withoutCodecs = min(Int.max / 4, withoutCodecs + cache + chunkBytes)
             withCodecs = min(Int.max / 4, withCodecs + cache + (codec ? 0 : chunkBytes))
         }
+    }
+
+    /// The `--memory-limit` in bytes a dataset needs at least, when `memoryLimit` is less than what
+    /// libhdf5 alone holds for its chunks: a whole filtered chunk (one 1 GiB gzip chunk reached
+    /// 1.1 GB at --memory-limit 64), or the chunk records of the smallest piece (4,096 one-value
+    /// chunks). nil when the limit can hold them; below it gnorm would promise a bound libhdf5 breaks.
+    /// Shares up to `leastRefused` pass whatever the limit: libhdf5's fixed caches take as much, and
+    /// limits that small (the library's callers pass a few KiB for slabs of one sample) mean "as little as can be".
+    static func leastLimit(memoryLimit: Int, hdf5: HDF5Share, computeSize: Int) -> Int? {
+        let libhdf5 = SizeArithmetic.product(smallestPiece, hdf5.perValue).map { max($0, hdf5.wholeChunk) } ?? Int.max
+        guard libhdf5 > max(memoryLimit, leastRefused) else { return nil }
+        let gnorm = SizeArithmetic.product(smallestPiece, 2 * computeSize + hdf5.perValue) ?? Int.max / 4
+        return min(Int.max / 4, hdf5.withoutCodecs) + gnorm
     }
 
     /// - Parameters:
@@ -63,7 +94,7 @@ struct MemoryPlan: Equatable {
         mappedBytes: Int = 0, codecs: [Codec], threadCount: Int
     ) {
         let staged = stagingBytes > 0
-        let valueBytes = 2 * computeSize + stagingBytes + mappedBytes
+        let valueBytes = 2 * computeSize + stagingBytes + mappedBytes + hdf5.perValue
         let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
         let parallelIO = !codecs.isEmpty || staged
         ioThreads = parallelIO ? max(1, threadCount / 2) : 1

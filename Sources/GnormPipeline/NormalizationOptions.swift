@@ -26,6 +26,8 @@ public struct NormalizationOptions: Sendable {
     public var masksFill = true
     /// `--cpu`: the kernel's instruction set (the same bits on each).
     public var cpu = CPUChoice.auto
+    /// `--allow-external`: read external raw storage and VDS sources outside INPUT's folder (`ExternalFiles`).
+    public var allowsExternal = false
 
     public init() {}
 

@@ -29,7 +29,10 @@ extension DatasetStream {
     }
 
     private func readFailure(_ block: Hyperslab, _ error: HDF5Error) -> PipelineError {
-        .io("cannot read \(block): \(error.reason ?? error.description)", file: fileName, dataset: path, cause: error)
+        inputWatch?.change()
+            ?? .io(
+                "cannot read \(block): \(error.reason ?? error.description)", file: fileName, dataset: path,
+                cause: error)
     }
 
     private func writeFailure(_ error: HDF5Error) -> PipelineError {
@@ -49,6 +52,7 @@ extension DatasetStream {
             do throws(HDF5Error) { try stored.read(block, of: input, into: values) } catch {
                 throw readFailure(block, error)
             }
+            try inputWatch?.check()
         }
         let pipeline = SlabPipeline<E>(pieceElements: blocks.map(\.values.count))
         var collected: [Moments] = []
@@ -121,6 +125,7 @@ extension DatasetStream {
                     do throws(HDF5Error) { try stored.input.read(block, of: input, into: values) } catch {
                         throw readFailure(block, error)
                     }
+                    try inputWatch?.check()
                 },
                 compute: { index, values -> ([Moments], Int) in
                     let piece = blocks[index.lowerBound]

@@ -17,7 +17,8 @@ enum FileShare {
         for input in inputs {
             let file = try InputFile.open(input)
             jobs.append(
-                try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
+                try DatasetSelection.select(options.datasets, in: file, allowingExternal: options.allowsExternal).map {
+                    (selected) throws(PipelineError) in
                     try DatasetJob(selected, options: options, file: file.name)
                 })
         }

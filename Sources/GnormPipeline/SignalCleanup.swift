@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import Synchronization
 
 /// Removes temporary OUTPUT files when SIGINT or SIGTERM arrives, then exits 130 (or on
 /// SIGBUS from a mapped INPUT that shrank, then exits 74).
@@ -22,6 +23,8 @@ public enum SignalCleanup {
         flags.initialize(repeating: 0, count: slotCount)
         return flags
     }()
+    /// Set by the first SIGBUS handled.
+    private static let busReported = Atomic<Bool>(false)
     /// Serializes register/unregister between threads (never taken by the handler).
     private static let lock = NSLock()
 
@@ -51,6 +54,10 @@ public enum SignalCleanup {
         // A mapped INPUT (MappedDataset) that shrinks under gnorm faults with SIGBUS: the
         // temporary files go, and the run ends as the I/O error it is.
         signal(SIGBUS) { _ in
+            // Kernel threads reading the mapping fault together: the first one reports and exits.
+            guard
+                SignalCleanup.busReported.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+            else { while true { pause() } }
             let message: StaticString = "gnorm: error: an input file changed while it was being read (SIGBUS)\n"
             _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
             for slot in 0..<SignalCleanup.slotCount where SignalCleanup.armed[slot] != 0 {

@@ -114,7 +114,23 @@ public enum StatisticsRun {
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
         share: SampleShare? = nil
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
-        let jobs = try DatasetSelection.select(options.datasets, in: file).map { (selected) throws(PipelineError) in
+        let watch = try InputWatch(file, writing: false)
+        do {
+            let all = try collect(
+                file, options: options, report: report, progress: progress, share: share, watch: watch)
+            try watch?.check()
+            return all
+        } catch {
+            throw watch?.explaining(error) ?? error
+        }
+    }
+
+    private static func collect(
+        _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
+        share: SampleShare?, watch: InputWatch?
+    ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
+        let jobs = try DatasetSelection.select(options.datasets, in: file, allowingExternal: options.allowsExternal).map
+        { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
         var all: [(job: DatasetJob, moments: [Moments])] = []
@@ -126,6 +142,7 @@ public enum StatisticsRun {
                 memoryLimit: options.memoryLimit,
                 events: StreamEvents(report: share == nil ? report : nil, progress: progress))
             stream.share = share
+            stream.inputWatch = watch
             let started = Date()
             progress?.started(
                 dataset: job.path, samples: job.geometry.sampleCount,

@@ -298,3 +298,24 @@ enum Attributes {
         try checkedStatus(H5Awrite(copied, memoryType, buffer), "H5Awrite '\(name)'")
     }
 }
+
+extension Dataset {
+    /// The bytes of its largest attribute's values, as stored. The HDF5 call is `H5Aiterate2`.
+    public func largestAttributeBytes() throws(HDF5Error) -> Int {
+        final class Largest { var bytes = 0 }
+        let largest = Largest()
+        var position: hsize_t = 0
+        let status = withExtendedLifetime(largest) {
+            H5Aiterate2(
+                id, H5_INDEX_NAME, H5_ITER_INC, &position,
+                { _, _, info, context in
+                    guard let info, let context else { return -1 }
+                    let largest = Unmanaged<Largest>.fromOpaque(context).takeUnretainedValue()
+                    largest.bytes = max(largest.bytes, Int(info.pointee.data_size))
+                    return 0
+                }, Unmanaged.passUnretained(largest).toOpaque())
+        }
+        try checkedStatus(status, "H5Aiterate2 '\(path)'")
+        return largest.bytes
+    }
+}

@@ -17,7 +17,15 @@ public struct Dataset: ~Copyable {
 
     init(opening path: String, in location: hid_t) throws(HDF5Error) {
         ensureLibrary()
-        let id = try checkedId(H5Dopen2(location, path, chdf5_default()), "H5Dopen2 '\(path)'")
+        let access = try datasetAccess(in: location)
+        defer { if access != chdf5_default() { H5Pclose(access) } }
+        var id = try checkedId(H5Dopen2(location, path, access), "H5Dopen2 '\(path)'")
+        if access != chdf5_default(), let bytes = largeFilteredChunkBytes(id) {
+            // Reopened with a chunk cache that holds one whole chunk (ExternalStorage.swift).
+            H5Dclose(id)
+            try wholeChunkCache(access, bytes: bytes)
+            id = try checkedId(H5Dopen2(location, path, access), "H5Dopen2 '\(path)'")
+        }
         try self.init(adopting: id, path: path)
     }
 
@@ -99,7 +107,7 @@ public struct Dataset: ~Copyable {
     /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports
     /// chunk addresses from the end of the user block (unlike `H5Dget_offset`): the caller
     /// should check one against the file before relying on it. The HDF5 calls are
-    /// `H5Dget_chunk_info_by_coord` and `H5Pget_userblock`.
+    /// `H5Dget_num_chunks`, `H5Dget_chunk_info_by_coord` or `H5Dget_chunk_info`, and `H5Pget_userblock`.
     public func storedChunkRanges() throws(HDF5Error) -> [Range<Int>] {
         let file = try checkedId(H5Iget_file_id(id), "H5Iget_file_id '\(path)'")
         defer { H5Fclose(file) }
@@ -114,6 +122,23 @@ public struct Dataset: ~Copyable {
         // chunk index from its start on every call in libhdf5 1.10 (quadratic in the chunks).
         let grid = zip(space.shape, chunk).map { ($0 + $1 - 1) / $1 }
         guard !grid.contains(0) else { return [] }
+        // A grid far larger than the chunks stored (a huge declared shape, few chunks written):
+        // by index, allocated²/2 steps of the index instead of one call per cell of the grid.
+        var allocated: hsize_t = 0
+        try checkedStatus(H5Dget_num_chunks(id, space.id, &allocated), "H5Dget_num_chunks '\(path)'")
+        let cells = grid.reduce(1.0) { $0 * Double($1) }
+        if Double(allocated) * Double(allocated) / 2 < cells {
+            return try (0..<allocated).map { (index) throws(HDF5Error) -> Range<Int> in
+                var mask: UInt32 = 0
+                var address: haddr_t = 0
+                var size: hsize_t = 0
+                var offset = [hsize_t](repeating: 0, count: grid.count)
+                try checkedStatus(
+                    H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
+                    "H5Dget_chunk_info '\(path)' \(index)")
+                return base + Int(address)..<base + Int(address) + Int(size)
+            }.sorted { $0.lowerBound < $1.lowerBound }
+        }
         var coordinate = [Int](repeating: 0, count: grid.count)
         var ranges: [Range<Int>] = []
         while true {

@@ -77,6 +77,30 @@ public struct File: ~Copyable {
         try checkedStatus(H5Fflush(id, H5F_SCOPE_LOCAL), "H5Fflush '\(name)'")
     }
 
+    // MARK: The file underneath
+
+    /// The descriptor libhdf5 reads this file through, when that is a plain POSIX file (the
+    /// default sec2 driver); nil for file images, MPI-IO and other drivers. The HDF5 calls are
+    /// `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
+    public func posixDescriptor() -> Int32? {
+        guard !isParallel(id) else { return nil }
+        let access = H5Fget_access_plist(id)
+        guard access >= 0 else { return nil }
+        defer { H5Pclose(access) }
+        guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
+        var handle: UnsafeMutableRawPointer? = nil
+        guard H5Fget_vfd_handle(id, access, &handle) >= 0, let handle else { return nil }
+        return handle.load(as: Int32.self)
+    }
+
+    /// The size libhdf5 takes the file to have: the larger of its end of file when opened and
+    /// the end of the space its metadata allocates. The HDF5 call is `H5Fget_filesize`.
+    public func size() throws(HDF5Error) -> Int {
+        var size: hsize_t = 0
+        try checkedStatus(H5Fget_filesize(id, &size), "H5Fget_filesize '\(name)'")
+        return Int(size)
+    }
+
     // MARK: Objects
 
     public func openDataset(_ path: String) throws(HDF5Error) -> Dataset {

@@ -52,6 +52,11 @@ struct NormalizationArguments: ParsableArguments {
     @Flag(name: .customLong("no-mask"), help: "Treat _FillValue, missing_value and values outside valid_range as data.")
     var noMask = false
 
+    @Flag(
+        name: .customLong("allow-external"),
+        help: "Read external raw storage and virtual-dataset sources outside INPUT's folder.")
+    var allowExternal = false
+
     @Flag(name: .long, help: "On errors, also print HDF5's error stack.")
     var verbose = false
 
@@ -88,6 +93,7 @@ struct NormalizationArguments: ParsableArguments {
         options.memoryLimit = memoryLimit << 20
         options.masksFill = !noMask
         options.cpu = cpu
+        options.allowsExternal = allowExternal
         return options
     }
 }

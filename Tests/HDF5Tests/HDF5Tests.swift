@@ -116,3 +116,27 @@ import Testing
         #expect(try reopened.openDataset("/x").readAll(as: Float.self) == [1, 2, 3, 4, 5, 6])
     }
 }
+
+extension HDF5Tests {
+    /// Issue 21 item 5: a chunk grid of 2^32 cells with three chunks written is listed by the
+    /// chunks that exist (a walk of the grid takes hours), each range the chunk's 512 bytes in the file.
+    @Test func storedChunkRangesOfAHugeSparseGridAreTheChunksWritten() throws {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = try File(creating: folder + "/sparse.h5")
+        let dataset = try file.createDataset(
+            "/x", shape: [2, 4, 8, 1 << 33], elementType: .float32,
+            creation: DatasetCreation(chunkShape: [1, 2, 8, 8]))
+        let values = [Float](repeating: 1, count: 2 * 8 * 8)
+        for start in [[0, 0, 0, 0], [1, 2, 0, 8], [1, 2, 0, (1 << 33) - 8]] {
+            try values.withUnsafeBufferPointer { (buffer) throws(HDF5Error) in
+                try dataset.write(Hyperslab(start: start, count: [1, 2, 8, 8]), from: buffer)
+            }
+        }
+        try file.flush()
+        let ranges = try dataset.storedChunkRanges()
+        #expect(ranges.count == 3)
+        #expect(ranges.allSatisfy { $0.count == 512 })
+        #expect(Set(ranges.map(\.lowerBound)).count == 3)
+    }
+}
