@@ -23,11 +23,20 @@ public enum ApplyRun {
         let source = try InputFile.open(input, image: image)
         let destination = try OutputDestination.prepare(
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
-        let jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
-            try DatasetJob(selected, options: options, file: source.name)
-        }
-        let affines = try jobs.map { (job) throws(PipelineError) in
-            try affine(for: job, apply: apply, options: options, input: source)
+        let jobs: [DatasetJob]
+        let affines: [DatasetStream.Affine]
+        if let inversion = apply.inversion {
+            // `invert`: each dataset's settings and statistics from what apply stored, or --mean/--var.
+            let inverted = try inversionJobs(in: source, options: options, apply: apply, inversion: inversion)
+            jobs = inverted.map(\.job)
+            affines = inverted.map(\.affine)
+        } else {
+            jobs = try DatasetSelection.select(options.datasets, in: source).map { (selected) throws(PipelineError) in
+                try DatasetJob(selected, options: options, file: source.name)
+            }
+            affines = try jobs.map { (job) throws(PipelineError) in
+                try affine(for: job, apply: apply, options: options, input: source)
+            }
         }
         let layouts = try jobs.map { (job) throws(PipelineError) in
             try OutputLayout(job.dataset, in: source, apply: apply)
@@ -92,9 +101,15 @@ public enum ApplyRun {
                 do { try CFAttributes.dropInvalidated(on: output) } catch {
                     throw failure("cannot update attributes", error)
                 }
-                try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
-                    dataset: output, outputName: name)
+                if let inversion = apply.inversion {
+                    do {
+                        try clearStatistics(of: job.path, dataset: output, in: target, keep: inversion.keepsStatistics)
+                    } catch { throw failure("cannot remove the statistics", error) }
+                } else {
+                    try writeStatistics(
+                        result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                        dataset: output, outputName: name)
+                }
             case .replaced(let creation):
                 let replacement: DatasetReplacement
                 do {
@@ -106,9 +121,16 @@ public enum ApplyRun {
                     job, affine: affine, input: input, output: replacement.dataset,
                     outputType: layout.elementType, destination: destination, options: options,
                     report: report, progress: progress)
-                try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
-                    dataset: replacement.dataset, outputName: name)
+                if let inversion = apply.inversion {
+                    do {
+                        try clearStatistics(
+                            of: job.path, dataset: replacement.dataset, in: target, keep: inversion.keepsStatistics)
+                    } catch { throw failure("cannot remove the statistics", error) }
+                } else {
+                    try writeStatistics(
+                        result, of: job, epsilon: options.epsilon, sourceName: source.name, in: target,
+                        dataset: replacement.dataset, outputName: name)
+                }
                 let unresolved: [String]
                 do {
                     unresolved = try replacement.finish(in: target)
@@ -129,7 +151,8 @@ public enum ApplyRun {
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
-        let inDouble = job.computesInDouble(storing: outputType)
+        // Inversion computes in float64 whatever the stored type, rounded once when stored.
+        let inDouble = affine.direction == .invert || job.computesInDouble(storing: outputType)
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
@@ -138,7 +161,7 @@ public enum ApplyRun {
             memoryLimit: options.memoryLimit,
             events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
-        let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
+        let passes = job.mode == .batch && affine.mean == nil && affine.direction == .normalize ? 2 : 1
         progress?.started(
             dataset: job.path, samples: job.geometry.sampleCount,
             bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)

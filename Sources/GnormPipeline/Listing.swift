@@ -1,6 +1,6 @@
 import HDF5
 
-/// `gnorm ls`: what INPUT holds and what `apply` would pick by default.
+/// `gnorm ls`: what INPUT holds, what `apply` would pick by default, and what `invert` can undo.
 public enum Listing {
     public enum Format: String, CaseIterable, Sendable { case table, json }
 
@@ -12,6 +12,8 @@ public enum Listing {
         let chunks: [Int]?
         let filters: [String]
         let selected: Bool
+        /// Whether `invert` finds its statistics under /gnorm (what it inverts by default).
+        var invertible = false
     }
 
     public static func run(input: String, format: Format) throws(PipelineError) -> String {
@@ -34,7 +36,8 @@ public enum Listing {
                             path: entry.path, kind: "dataset", shape: shape, dtype: type.name,
                             chunks: creation.chunkShape,
                             filters: creation.filters.map(\.name),
-                            selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type)))
+                            selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type),
+                            invertible: ApplyRun.isInvertible(entry.path, in: file)))
                 } catch {
                     throw .io(
                         "cannot open dataset: \(error.reason ?? error.description)", file: file.name,
@@ -60,16 +63,16 @@ public enum Listing {
             guard let shape else { return "-" }
             return "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
         }
-        var lines = [["path", "shape", "dtype", "chunks", "filters", "apply"]]
+        var lines = [["path", "shape", "dtype", "chunks", "filters", "apply", "invert"]]
         for row in rows {
             if row.kind == "group" {
-                lines.append([row.path + "/", "", "", "", "", ""])
+                lines.append([row.path + "/", "", "", "", "", "", ""])
                 continue
             }
             lines.append([
                 row.path, dims(row.shape), row.dtype, row.chunks.map(dims) ?? "contiguous",
                 row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
-                row.selected ? "yes" : "-",
+                row.selected ? "yes" : "-", row.invertible ? "yes" : "-",
             ])
         }
         let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
@@ -91,6 +94,7 @@ public enum Listing {
                         + (row.chunks.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"))
                 fields.append("\"filters\":[" + row.filters.map(jsonString).joined(separator: ",") + "]")
                 fields.append("\"selected\":\(row.selected)")
+                fields.append("\"invertible\":\(row.invertible)")
             }
             return "{" + fields.joined(separator: ",") + "}"
         }

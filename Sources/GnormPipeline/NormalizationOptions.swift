@@ -105,6 +105,8 @@ public struct ApplyOptions: Sendable {
     public var history = true
     /// The command line, for the `history` attribute.
     public var commandLine: String = ""
+    /// `gnorm invert`: undo the normalization instead (Inversion.swift).
+    public var inversion: InversionOptions?
 
     public init() {}
 }

@@ -20,13 +20,19 @@ public struct NormalizationParameters: Sendable {
     public var scale: [Double]?
     public var shift: [Double]?
     public var epsilon: Double
+    /// Normalize with them, or undo that normalization (Inversion.swift).
+    public var direction: TransformDirection
 
-    public init(mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double) {
+    public init(
+        mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double,
+        direction: TransformDirection = .normalize
+    ) {
         self.mean = mean
         self.variance = variance
         self.scale = scale
         self.shift = shift
         self.epsilon = epsilon
+        self.direction = direction
     }
 }
 
@@ -246,7 +252,8 @@ public struct GroupNormPlan: Sendable {
         }
     }
 
-    /// Writes the normalized `source` to `destination`, which may be the same buffer.
+    /// Writes the normalized `source` to `destination`, which may be the same buffer; with
+    /// `parameters.direction == .invert`, the values a normalization with them would have come from.
     @_specialize(exported:true,where E == Float)
     @_specialize(exported:true,where E == Double)
     public func normalize<E: KernelElement>(
@@ -266,9 +273,7 @@ public struct GroupNormPlan: Sendable {
         for sample in 0..<N {
             for channel in 0..<C {
                 let statistic = scope == .channels ? channel : sample * groupCount + channel / channelsPerGroup
-                runParameters[sample * C + channel] = RunParameters(
-                    mean: parameters.mean[statistic], variance: parameters.variance[statistic],
-                    epsilon: parameters.epsilon, channel: channel, scale: parameters.scale, shift: parameters.shift)
+                runParameters[sample * C + channel] = RunParameters(parameters, statistic: statistic, channel: channel)
             }
         }
         let target = SharedPointer(base: output)

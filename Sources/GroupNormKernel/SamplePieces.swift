@@ -161,9 +161,7 @@ extension GroupNormPlan {
         defer { runParameters.deallocate() }
         for channel in 0..<C {
             let statistic = scope == .channels ? channel : channel / channelsPerGroup
-            runParameters[channel] = RunParameters(
-                mean: parameters.mean[statistic], variance: parameters.variance[statistic],
-                epsilon: parameters.epsilon, channel: channel, scale: parameters.scale, shift: parameters.shift)
+            runParameters[channel] = RunParameters(parameters, statistic: statistic, channel: channel)
         }
         let runs = UnsafePointer(runParameters)
         let target = SharedPointer(base: output)

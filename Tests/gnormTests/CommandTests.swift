@@ -263,7 +263,7 @@ import Testing
 extension CommandTests {
     /// Help is part of the interface: each command's help, verbatim (Tests/gnormTests/Help/*.txt;
     /// after an intended change, regenerate them with `gnorm [COMMAND] --help > …`).
-    @Test(arguments: ["", "apply", "stats", "ls"])
+    @Test(arguments: ["", "apply", "invert", "stats", "ls"])
     func helpTextIsExactlyTheDocumentedOne(_ command: String) throws {
         let run = try Gnorm.run(command.isEmpty ? ["--help"] : [command, "--help"])
         #expect(run.status == 0)
