@@ -76,6 +76,64 @@ import Testing
         #expect(again.status == 65 && again.stderr.contains("no dataset holds statistics"), "\(again.stderr)")
     }
 
+    /// `- -`, --output-dir over several INPUTs and --in-place: the OUTPUT a plain run writes.
+    @Test func standardStreamsManyInputsAndInPlaceGiveThePlainOutput() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["a", "b"] {
+            #expect(
+                try Gnorm.run(["apply", "-q", "-g", "2", "-d", "/seed", cases, "\(folder)/\(name).h5"]).status == 0)
+        }
+        #expect(try Gnorm.run(["invert", "-q", "\(folder)/a.h5", "\(folder)/plain.h5"]).status == 0)
+        let plain = try Gnorm.read(folder + "/plain.h5", "/seed")
+        #expect(!plain.isEmpty)
+
+        let piped = try Gnorm.run(
+            ["invert", "-q", "-", "-"], stdin: try Data(contentsOf: URL(fileURLWithPath: folder + "/a.h5")))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        try piped.stdoutBytes.write(to: URL(fileURLWithPath: folder + "/piped.h5"))
+        #expect(try Gnorm.read(folder + "/piped.h5", "/seed") == plain)
+
+        try FileManager.default.createDirectory(atPath: folder + "/out", withIntermediateDirectories: false)
+        let many = try Gnorm.run(["invert", "-q", "--output-dir", folder + "/out", folder + "/a.h5", folder + "/b.h5"])
+        #expect(many.status == 0, "\(many.stderr)")
+        for name in ["a", "b"] { #expect(try Gnorm.read("\(folder)/out/\(name).h5", "/seed") == plain) }
+
+        let inPlace = try Gnorm.run(["invert", "-q", "--in-place", folder + "/b.h5"])
+        #expect(inPlace.status == 0, "\(inPlace.stderr)")
+        #expect(try Gnorm.read(folder + "/b.h5", "/seed") == plain)
+        let hasStatistics = try File(openingForReading: folder + "/b.h5").exists("/gnorm")
+        #expect(!hasStatistics)
+    }
+
+    /// Samples larger than --memory-limit are inverted in pieces: the bits of the whole-sample run.
+    @Test func samplesInPiecesGiveTheWholeSampleBits() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = folder + "/in.h5"
+        do {
+            let file = try File(creating: input)
+            let count = 3 * 4 * 256 * 320
+            try file.createDataset("/x", shape: [3, 4, 256, 320], elementType: .float32)
+                .writeAll((0..<count).map { Float(($0 * 7919) % 1009) / 100 - 5 })
+            try file.close()
+        }
+        for mode in [["-g", "2"], ["--mode", "batch"]] {
+            let normalized = folder + "/n.h5"
+            #expect(try Gnorm.run(["apply", "-q", "-f"] + mode + [input, normalized]).status == 0)
+            let whole = try Gnorm.run(["invert", "-q", "-f", normalized, folder + "/whole.h5"])
+            let pieces = try Gnorm.run(["invert", "-q", "-f", "--memory-limit", "1", normalized, folder + "/pieces.h5"])
+            #expect(whole.status == 0 && pieces.status == 0, "\(whole.stderr) \(pieces.stderr)")
+            let a = try Gnorm.read(folder + "/whole.h5", "/x").map(\.bitPattern)
+            let b = try Gnorm.read(folder + "/pieces.h5", "/x").map(\.bitPattern)
+            // The first difference only: describing two arrays of a million values would take minutes.
+            let difference = a.count == b.count ? a.indices.first { a[$0] != b[$0] } : -1
+            #expect(a.count == 3 * 4 * 256 * 320 && difference == nil, "\(mode) differs at \(difference ?? 0)")
+            let original = try Gnorm.read(input, "/x")
+            #expect(zip(try Gnorm.read(folder + "/whole.h5", "/x"), original).allSatisfy { abs($0 - $1) <= 1e-5 })
+        }
+    }
+
     @Test func integersComeBackRoundedAndRangeChecked() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
