@@ -88,6 +88,7 @@ done
 invert_case "gzip instance --weight --bias" gzip.h5 --mode instance --weight /gamma --bias /gamma \
     -- --weight /gamma --bias /gamma
 invert_case "contiguous --dtype f64" contiguous.h5 --groups 2 -- --dtype f64
+invert_case "gzip --dtype int16 --clip" gzip.h5 --groups 2 -- --dtype int16 --clip
 
 echo "stats: K ranks print byte for byte what serial gnorm prints"
 for input in contiguous gzip few types; do
