@@ -5,10 +5,11 @@
    beside torch.nn.functional.group_norm (its own process, after warm-up, same thread
    count), a float64 NumPy implementation (its own process, in-place, one thread) and
    memcpy (gnorm-bench, same threads). GB/s of input; ratios printed as they come out.
-2. End to end: `gnorm apply` (and `gnorm stats`) beside Benchmarks/references/
+2. End to end: `gnorm apply` (and `gnorm stats`, `gnorm invert`) beside Benchmarks/references/
    h5py_numpy.py with and without fsync, torch_group_norm.py (fsync), `cp` + `sync FILE`
    and `dd bs=4M conv=fsync` (the I/O floor with durability); `gnorm stats` beside the
-   h5py+NumPy statistics pass and `dd of=/dev/null`.
+   h5py+NumPy statistics pass and `dd of=/dev/null`; `gnorm invert` of an apply OUTPUT
+   (case invert-1g) beside `gnorm apply` of its source, references/h5py_numpy_invert.py and `cp`.
    Many small files (case many-files: 500 files of 1 MiB float32): one `gnorm apply
    --output-dir` over all of them beside one `gnorm apply IN OUT` per file under
    `xargs -P T` (--threads 1 each), a Python loop (references/h5py_numpy_many.py) with and
@@ -69,6 +70,7 @@ class Case:
     gnorm: tuple = ()              # extra `gnorm apply` options
     reference: tuple = ()          # the same for the Python references
     stats: bool = False            # `gnorm stats` instead of `apply`
+    invert: bool = False           # `gnorm invert` of gnorm apply's OUTPUT, beside `gnorm apply` of the input
     files: int = 0                 # > 0: that many files of `shape` in a folder (outputs are folders)
     note: str = ""
 
@@ -100,6 +102,8 @@ def cases(quick):
         Case("f32-big", f"float32 {{size}}, sample 8× `--memory-limit {limit}`", samples=2, sample=big,
              gnorm=("--memory-limit", limit), note="references use one sample per slab"),
         Case("stats-1g", "`gnorm stats` float32 {size}", samples=s(256), source="f32-1g", stats=True),
+        Case("invert-1g", "`gnorm invert` float32 {size} contiguous (an apply OUTPUT)", samples=s(256),
+             source="f32-1g", invert=True),
         Case("many-files", f"{{files}} files × 1 MiB float32 (1, 64, 64, 64) contiguous, {{size}} in all",
              samples=1, sample=(64, 64, 64), files=20 if quick else 500,
              # /usr/bin/time reports the largest process under xargs, not the sum of those running at once.
@@ -122,6 +126,22 @@ def tools(case, src, folder, threads, gnorm):
         return [("gnorm stats", [gnorm, "stats", "--format", "csv", "--threads", str(threads), src], None),
                 ("h5py+NumPy stats", [PYTHON, h5py_numpy, src, *case.reference], None),
                 ("dd of=/dev/null", ["dd", f"if={src}", "of=/dev/null", "bs=4M", "status=none"], None)]
+    if case.invert:
+        # The input of `invert`: gnorm apply's OUTPUT of the source, made once, untimed.
+        normalized = os.path.join(folder, f"in-{case.key}-normalized.h5")
+        if not os.path.exists(normalized):
+            run([gnorm, "apply", "-q", "--threads", str(threads), src, normalized])
+            sync()
+            read_through(normalized)
+        return [
+            ("gnorm invert", [gnorm, "invert", "-q", "-f", "--threads", str(threads), normalized, out("gnorm")],
+             out("gnorm")),
+            ("gnorm apply (of the source)", [gnorm, "apply", "-q", "-f", "--threads", str(threads), src, out("apply")],
+             out("apply")),
+            ("h5py+NumPy invert, fsync", [PYTHON, os.path.join(REFERENCES, "h5py_numpy_invert.py"), "--fsync",
+                                          normalized, out("np")], out("np")),
+            ("cp + sync", ["sh", "-c", 'cp "$1" "$2" && sync "$2"', "sh", normalized, out("cp")], out("cp")),
+        ]
     torch_script = os.path.join(REFERENCES, "torch_group_norm.py")
     return [
         ("gnorm", [gnorm, "apply", "-q", "-f", "--threads", str(threads), *case.gnorm, src, out("gnorm")], out("gnorm")),
@@ -273,7 +293,7 @@ def end_to_end(folder, rounds, threads, quick, only, gnorm, log):
                     failed.add(name)
                     log(f"{case.key}: {name} exited {result['rc']}: {result['stderr'].strip()[-300:]}")
                 gnorm_output = programs[0][2]
-                if r == 0 and output and output != gnorm_output and result["rc"] == 0 and not name.startswith(("cp", "dd")):
+                if r == 0 and output and output != gnorm_output and result["rc"] == 0 and not name.startswith(("cp", "dd", "gnorm apply")):
                     if os.path.exists(gnorm_output):
                         result["max_abs_difference_first_sample"] = first_sample_difference(output, gnorm_output)
                 if output and output != gnorm_output:
@@ -282,6 +302,8 @@ def end_to_end(folder, rounds, threads, quick, only, gnorm, log):
         for _, _, output in programs:
             if output:
                 remove(output)
+        if case.invert:
+            remove(os.path.join(folder, f"in-{case.key}-normalized.h5"))
         sync()
         results.append(record)
         log(f"{case.key}: done ({time.perf_counter() - started:.0f} s so far)")

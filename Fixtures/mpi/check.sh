@@ -58,6 +58,38 @@ for k in 2 3; do
         && h5diff -q "$W/r1.h5" "$W/r2.h5" >/dev/null && ok || bad "batch K=$k not repeatable"
 done
 
+echo "invert: OUTPUT of K ranks (from a serial apply OUTPUT) vs serial invert's, bitwise"
+printf '%-34s %-8s %-8s %-8s %-8s\n' "input / options" K=1 K=2 K=3 K=4
+invert_case() {  # name input apply-options... -- invert-options...
+    local name=$1 input=$2; shift 2
+    local forward=() backward=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do forward+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    backward=("$@")
+    "$SERIAL" apply -q --no-history "${forward[@]}" "$W/$input" "$W/normalized.h5" -f \
+        && "$SERIAL" invert -q --no-history "${backward[@]}" "$W/normalized.h5" "$W/serial.h5" -f \
+        || { bad "serial invert $name"; return; }
+    local line; line=$(printf '%-34s' "$name")
+    for k in 1 2 3 4; do
+        if mpi "$k" invert -q --no-history "${backward[@]}" "$W/normalized.h5" "$W/k$k.h5" -f \
+            && h5diff -q "$W/serial.h5" "$W/k$k.h5" >/dev/null 2>&1; then
+            ok; line+=" $(printf '%-8s' =)"
+        else
+            bad "K=$k invert $name"; line+=" $(printf '%-8s' DIFF)"
+        fi
+        [ "$(leftovers)" = 0 ] || bad "K=$k invert $name: temporary file left"
+    done
+    echo "$line"
+}
+for input in contiguous gzip few types; do
+    invert_case "$input group -g 2" "$input.h5" --groups 2
+    invert_case "$input batch" "$input.h5" --mode batch
+done
+invert_case "gzip instance --weight --bias" gzip.h5 --mode instance --weight /gamma --bias /gamma \
+    -- --weight /gamma --bias /gamma
+invert_case "contiguous --dtype f64" contiguous.h5 --groups 2 -- --dtype f64
+invert_case "gzip --dtype int16 --clip" gzip.h5 --groups 2 -- --dtype int16 --clip
+
 echo "stats: K ranks print byte for byte what serial gnorm prints"
 for input in contiguous gzip few types; do
     for mode in "--groups 2" "--mode batch" "--mode instance"; do

@@ -42,12 +42,21 @@ public enum ApplyRun {
             output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
         let placement = try StatisticsPlacement.choose(
             apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument)
-        let jobs = try DatasetSelection.select(options.datasets, in: source, allowingExternal: options.allowsExternal)
-            .map { (selected) throws(PipelineError) in
-                try DatasetJob(selected, options: options, file: source.name)
+        let jobs: [DatasetJob]
+        let affines: [DatasetStream.Affine]
+        if let inversion = apply.inversion {
+            // `invert`: each dataset's settings and statistics from what apply stored, or --mean/--var.
+            let inverted = try inversionJobs(in: source, options: options, apply: apply, inversion: inversion)
+            jobs = inverted.map(\.job)
+            affines = inverted.map(\.affine)
+        } else {
+            jobs = try DatasetSelection.select(options.datasets, in: source, allowingExternal: options.allowsExternal)
+                .map { (selected) throws(PipelineError) in
+                    try DatasetJob(selected, options: options, file: source.name)
+                }
+            affines = try jobs.map { (job) throws(PipelineError) in
+                try affine(for: job, apply: apply, options: options, input: source)
             }
-        let affines = try jobs.map { (job) throws(PipelineError) in
-            try affine(for: job, apply: apply, options: options, input: source)
         }
         let layouts = try jobs.map { (job) throws(PipelineError) in
             try OutputLayout(job.dataset, in: source, apply: apply)
@@ -152,10 +161,15 @@ public enum ApplyRun {
                 do { try CFAttributes.dropInvalidated(on: output) } catch {
                     throw failure("cannot update attributes", error)
                 }
-                try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
-                    in: target,
-                    dataset: output, outputName: name)
+                if let inversion = apply.inversion {
+                    do {
+                        try clearStatistics(of: job.path, dataset: output, in: target, keep: inversion.keepsStatistics)
+                    } catch { throw failure("cannot remove the statistics", error) }
+                } else {
+                    try writeStatistics(
+                        result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
+                        in: target, dataset: output, outputName: name)
+                }
             case .replaced(let creation):
                 let replacement: DatasetReplacement
                 do {
@@ -172,10 +186,16 @@ public enum ApplyRun {
                     job, affine: affine, input: input, output: replacement.dataset,
                     outputType: layout.elementType, destination: destination, options: options,
                     watch: watch, report: report, progress: progress)
-                try writeStatistics(
-                    result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
-                    in: target,
-                    dataset: replacement.dataset, outputName: name)
+                if let inversion = apply.inversion {
+                    do {
+                        try clearStatistics(
+                            of: job.path, dataset: replacement.dataset, in: target, keep: inversion.keepsStatistics)
+                    } catch { throw failure("cannot remove the statistics", error) }
+                } else {
+                    try writeStatistics(
+                        result, of: job, epsilon: options.epsilon, sourceName: source.name, placement: placement,
+                        in: target, dataset: replacement.dataset, outputName: name)
+                }
                 let unresolved: [String]
                 do {
                     unresolved = try replacement.finish(in: target)
@@ -196,7 +216,8 @@ public enum ApplyRun {
         outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
         watch: InputWatch?, report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
-        let inDouble = job.computesInDouble(storing: outputType)
+        // Inversion computes in float64 whatever the stored type, rounded once when stored.
+        let inDouble = affine.direction == .invert || job.computesInDouble(storing: outputType)
         var job = job
         if case .float(16, _) = outputType, !inDouble { job.plan = job.plan.with(float16Output: true) }
         let bytesPerElement = inDouble ? 8 : 4
@@ -211,7 +232,7 @@ public enum ApplyRun {
             events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
         stream.inputWatch = watch
-        let passes = job.mode == .batch && affine.mean == nil ? 2 : 1
+        let passes = job.mode == .batch && affine.mean == nil && affine.direction == .normalize ? 2 : 1
         progress?.started(
             dataset: job.path, samples: job.geometry.sampleCount,
             bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)

@@ -12,7 +12,8 @@ extension ApplyRun {
         } else if output == nil {
             throw .usage("missing OUTPUT (or use --in-place)")
         }
-        if (apply.mean != nil || apply.variance != nil) && options.mode != .batch {
+        // `invert` takes its mode from the statistics' settings (Inversion.swift).
+        if (apply.mean != nil || apply.variance != nil) && options.mode != .batch && apply.inversion == nil {
             throw .usage("--mean and --var are for --mode batch (eval mode) only")
         }
         if (apply.mean == nil) != (apply.variance == nil) {

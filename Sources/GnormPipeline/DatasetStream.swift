@@ -22,13 +22,17 @@ struct DatasetStream {
     /// INPUT's file, checked after every read (`InputWatch`); nil: not watched (a file image).
     var inputWatch: InputWatch? = nil
 
-    /// Per-channel affine parameters and, for batch eval mode, given statistics.
+    /// Per-channel affine parameters and, for batch eval mode, given statistics; `invert`
+    /// undoes the normalization with given statistics, per channel or one per (sample, group).
     struct Affine: Sendable {
         var scale: [Double]?
         var shift: [Double]?
         var mean: [Double]?
         var variance: [Double]?
         var epsilon: Double
+        var direction = TransformDirection.normalize
+        /// An integer OUTPUT (`invert --dtype int16`): clamp values out of its range (`--clip`) instead of failing.
+        var clipsIntegers = false
     }
 
     /// How many values were fill and left out (counted by `statistics` and `normalize`).
@@ -149,9 +153,12 @@ struct DatasetStream {
             } else {
                 given = try statistics(type, input: input, fillCount: FillCount())
             }
+        } else if affine.direction == .invert, let mean = affine.mean, let variance = affine.variance {
+            given = zip(mean, variance).map { Moments(count: 1, mean: $0, m2: $1) }
         }
         let fixed = given
         let mask = missing.mask(E.self)
+        let rounding = IntegerRounding(output.elementType, clips: affine.clipsIntegers)
         let readLayout = inputCodec(E.self, for: input, slotCount: 0)
         let writeLayout = codec(E.self, for: output, slotCount: 0)
         let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
@@ -183,7 +190,7 @@ struct DatasetStream {
             return try normalizeInPieces(
                 E.self, input: input, output: output, affine: affine, given: fixed, plan: plan,
                 maxElements: maxElements,
-                stored: (storedInput, storedOutput), mask: mask, fillCount: fillCount)
+                stored: (storedInput, storedOutput), mask: mask, rounding: rounding, fillCount: fillCount)
         case .slabs(let plan): slabs = plan
         }
         let readCodec =
@@ -211,14 +218,15 @@ struct DatasetStream {
                 // Lengths were checked when the parameters were loaded.
                 do {
                     let moments: [Moments]
-                    if let given = fixed
+                    if let given = fixed.map({ plan.statistics($0, of: slab) })
                         ?? fill.map({ plan.moments(of: source, sampleCount: slab.count, excluding: $0) })
                     {
                         moments = given
                         try plan.normalize(
                             source, into: values, sampleCount: slab.count,
                             parameters: NormalizationParameters(
-                                statistics: moments, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon))
+                                statistics: moments, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon,
+                                direction: affine.direction))
                     } else {
                         moments = try plan.normalizeWithOwnStatistics(
                             source, into: values, sampleCount: slab.count,
@@ -231,6 +239,7 @@ struct DatasetStream {
                 }
             },
             write: { (slab, values) throws(PipelineError) in
+                try rounding?.round(values, samples: slab, file: fileName, dataset: path)
                 try write(slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec, stored: storedOutput)
                 // The last slab's pages go with the final fsync.
                 if let outputDescriptor, slab.upperBound < lastSample { startWriteback(outputDescriptor) }

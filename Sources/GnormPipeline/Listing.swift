@@ -1,6 +1,6 @@
 import HDF5
 
-/// `gnorm ls`: what INPUT holds and what `apply` would pick by default.
+/// `gnorm ls`: what INPUT holds, what `apply` would pick by default, and what `invert` can undo.
 public enum Listing {
     public enum Format: String, CaseIterable, Sendable { case table, json }
 
@@ -18,6 +18,8 @@ public enum Listing {
         var external: [String] = []
         /// A virtual dataset's sources.
         var sources: [VirtualSource] = []
+        /// Whether `invert` finds its statistics under /gnorm (what it inverts by default).
+        var invertible = false
     }
 
     public static func run(input: String, format: Format) throws(PipelineError) -> String {
@@ -42,7 +44,8 @@ public enum Listing {
                             filters: creation.filters.map(\.name),
                             selected: DatasetSelection.isDefaultCandidate(path: entry.path, shape: shape, type: type),
                             statistics: isStatistics(entry.path, in: file),
-                            external: try dataset.externalFiles(), sources: try dataset.virtualSources()))
+                            external: try dataset.externalFiles(), sources: try dataset.virtualSources(),
+                            invertible: ApplyRun.isInvertible(entry.path, in: file)))
                 } catch {
                     throw .datasetOpenFailure(error, file: file.name, dataset: entry.path)
                 }
@@ -75,16 +78,16 @@ public enum Listing {
             guard let shape else { return "-" }
             return "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
         }
-        var lines = [["path", "shape", "dtype", "chunks", "filters", "apply"]]
+        var lines = [["path", "shape", "dtype", "chunks", "filters", "apply", "invert"]]
         for row in rows {
             if row.kind == "group" {
-                lines.append([row.path + "/", "", "", "", "", ""])
+                lines.append([row.path + "/", "", "", "", "", "", ""])
                 continue
             }
             lines.append([
                 row.path, dims(row.shape), row.dtype, storage(row),
                 row.filters.isEmpty ? "-" : row.filters.joined(separator: ","),
-                row.selected ? "yes" : row.statistics ? "stats" : "-",
+                row.selected ? "yes" : row.statistics ? "stats" : "-", row.invertible ? "yes" : "-",
             ])
         }
         let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
@@ -126,6 +129,7 @@ public enum Listing {
                     }
                     fields.append("\"sources\":[" + sources.joined(separator: ",") + "]")
                 }
+                fields.append("\"invertible\":\(row.invertible)")
             }
             return "{" + fields.joined(separator: ",") + "}"
         }

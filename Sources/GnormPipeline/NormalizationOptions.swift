@@ -111,6 +111,8 @@ public struct ApplyOptions: Sendable {
     public var statsFile: String?
     /// The command line, for the `history` attribute.
     public var commandLine: String = ""
+    /// `gnorm invert`: undo the normalization instead (Inversion.swift).
+    public var inversion: InversionOptions?
 
     public init() {}
 }

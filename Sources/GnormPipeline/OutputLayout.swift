@@ -27,7 +27,9 @@ struct OutputLayout {
                 dataset: selected.path, cause: error)
         }
         let stored = dataset.creation
-        elementType = Self.elementType(for: selected.elementType, requested: apply.outputType)
+        elementType =
+            apply.inversion?.integerType?.elementType
+            ?? Self.elementType(for: selected.elementType, requested: apply.outputType)
         var creation = Self.creation(
             for: stored, shape: selected.shape, elementBytes: elementType.byteCount,
             compression: apply.compression)

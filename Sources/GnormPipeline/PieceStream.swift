@@ -94,7 +94,7 @@ extension DatasetStream {
     func normalizeInPieces<E: KernelElement & NativeElement>(
         _ type: E.Type, input: borrowing Dataset, output: borrowing Dataset, affine: Affine, given: [Moments]?,
         plan: GroupNormPlan, maxElements: Int, stored: (input: StoredSlabs<E>, output: StoredSlabs<E>),
-        mask: FillMask<E>?, fillCount: FillCount
+        mask: FillMask<E>?, rounding: IntegerRounding? = nil, fillCount: FillCount
     ) throws(PipelineError) -> [Moments] {
         var collected = given ?? []
         // Batch scope always comes with its statistics, computed in a first pass over every sample.
@@ -113,7 +113,7 @@ extension DatasetStream {
             var statistics: [Moments] = []
             if !onePass {
                 if let given {
-                    statistics = given
+                    statistics = plan.statistics(given, of: sample..<sample + 1)
                 } else {
                     statistics = plan.finished(
                         try sampleStatistics(
@@ -124,7 +124,8 @@ extension DatasetStream {
                 }
             }
             let parameters = NormalizationParameters(
-                statistics: statistics, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon)
+                statistics: statistics, scale: affine.scale, shift: affine.shift, epsilon: affine.epsilon,
+                direction: affine.direction)
             try SlabPipeline<E>(pieceElements: blocks.map(\.values.count)).run(
                 read: { (index, values) throws(PipelineError) in
                     let block = blocks[index.lowerBound].block
@@ -170,6 +171,7 @@ extension DatasetStream {
                     return (moments, fill?.count ?? 0)
                 },
                 write: { (index, values) throws(PipelineError) in
+                    try rounding?.round(values, samples: sample..<sample + 1, file: fileName, dataset: path)
                     do throws(HDF5Error) {
                         try stored.output.write(
                             blocks[index.lowerBound].block, of: output, from: UnsafeBufferPointer(values))

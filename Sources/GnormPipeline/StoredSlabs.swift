@@ -18,7 +18,8 @@ import HDF5
 final class StoredSlabs<E: KernelElement & NativeElement> {
     private let halfStored: Bool
     private let bigEndian: Bool
-    /// Little-endian integers read as stored and widened to `E` by gnorm (Float: up to 16 bits, exactly).
+    /// Little-endian integers read as stored and widened to `E` by gnorm (Float: up to 16 bits, exactly),
+    /// or (`invert --dtype int16`) written from whole Doubles in range, narrowed by gnorm.
     private let integer: (bits: Int, signed: Bool)?
     /// float64 results stored as little-endian float32, narrowed by gnorm.
     private let narrowsToFloat: Bool
@@ -78,7 +79,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     static func stagingBytes(_ elementType: ElementType, writing: Bool) -> Int {
         switch elementType {
         case .float(16, _): return 2
-        case .integer(let bits, _, false) where (E.self == Double.self || bits <= 16) && !writing: return bits / 8
+        case .integer(let bits, _, false) where E.self == Double.self || (bits <= 16 && !writing): return bits / 8
         case .float32 where E.self == Double.self && writing: return 4
         default: return 0
         }
@@ -175,6 +176,13 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
 
     func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error)
     {
+        if let integer, E.self == Double.self {
+            // Stored bytes, not a converting write: parallel HDF5 refuses those on filtered datasets.
+            let stored = staging.buffer(count: values.count * integer.bits / 8, of: UInt8.self)
+            narrowIntegers(
+                values, into: UnsafeMutableRawBufferPointer(stored), bits: integer.bits, signed: integer.signed)
+            return try dataset.writeStored(block, from: UnsafeRawBufferPointer(stored))
+        }
         if try writeConverted(block, of: dataset, from: values) { return }  // SharedWrites.swift
         if narrowsToFloat {
             let floats = staging.buffer(count: values.count, of: Float.self)
@@ -220,6 +228,27 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         case (32, true): widen(Int32.self)
         case (64, false): widen(UInt64.self)
         default: widen(Int64.self)
+        }
+    }
+
+    /// `values` (whole numbers in the range of the type: `IntegerRounding` saw to it) as little-endian
+    /// integers of `bits` bits into `stored`.
+    private func narrowIntegers(
+        _ values: UnsafeBufferPointer<E>, into stored: UnsafeMutableRawBufferPointer, bits: Int, signed: Bool
+    ) {
+        func narrow<I: FixedWidthInteger>(_ type: I.Type) {
+            let out = stored.bindMemory(to: I.self)
+            for index in values.indices { out[index] = I(Double(values[index])).littleEndian }
+        }
+        switch (bits, signed) {
+        case (8, false): narrow(UInt8.self)
+        case (8, true): narrow(Int8.self)
+        case (16, false): narrow(UInt16.self)
+        case (16, true): narrow(Int16.self)
+        case (32, false): narrow(UInt32.self)
+        case (32, true): narrow(Int32.self)
+        case (64, false): narrow(UInt64.self)
+        default: narrow(Int64.self)
         }
     }
 

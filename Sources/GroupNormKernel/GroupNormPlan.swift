@@ -23,10 +23,12 @@ public struct NormalizationParameters: Sendable {
     /// Per statistic, a power of two s such that the variance is `variance[i]`·s² (`Moments.scale`):
     /// statistics of data near float64's maximum, whose variance overflows. Nil: all 1.
     public var varianceScale: [Double]?
+    /// Normalize with them, or undo that normalization (Inversion.swift).
+    public var direction: TransformDirection
 
     public init(
         mean: [Double], variance: [Double], scale: [Double]? = nil, shift: [Double]? = nil, epsilon: Double,
-        varianceScale: [Double]? = nil
+        varianceScale: [Double]? = nil, direction: TransformDirection = .normalize
     ) {
         self.mean = mean
         self.variance = variance
@@ -34,21 +36,31 @@ public struct NormalizationParameters: Sendable {
         self.shift = shift
         self.epsilon = epsilon
         self.varianceScale = varianceScale
+        self.direction = direction
     }
 
-    /// The parameters that normalize with `statistics` (scaled ones kept scaled).
-    public init(statistics: [Moments], scale: [Double]?, shift: [Double]?, epsilon: Double) {
+    /// The parameters that normalize with `statistics` (scaled ones kept scaled), or undo that.
+    public init(
+        statistics: [Moments], scale: [Double]?, shift: [Double]?, epsilon: Double,
+        direction: TransformDirection = .normalize
+    ) {
         let scaled = statistics.contains { $0.scale != 1 }
         self.init(
             mean: statistics.map(\.mean), variance: statistics.map { scaled ? $0.scaledVariance : $0.variance },
-            scale: scale, shift: shift, epsilon: epsilon, varianceScale: scaled ? statistics.map(\.scale) : nil)
+            scale: scale, shift: shift, epsilon: epsilon, varianceScale: scaled ? statistics.map(\.scale) : nil,
+            direction: direction)
     }
 
-    /// The map of `channel` under statistic `statistic`.
+    /// The map of `channel` under statistic `statistic`, in the parameters' direction.
     func run(_ statistic: Int, channel: Int) -> RunParameters {
-        RunParameters(
-            mean: mean[statistic], variance: variance[statistic], varianceScale: varianceScale?[statistic] ?? 1,
-            epsilon: epsilon, channel: channel, scale: scale, shift: shift)
+        switch direction {
+        case .normalize:
+            RunParameters(
+                mean: mean[statistic], variance: variance[statistic], varianceScale: varianceScale?[statistic] ?? 1,
+                epsilon: epsilon, channel: channel, scale: scale, shift: shift)
+        case .invert:
+            RunParameters(inverting: self, statistic: statistic, channel: channel)
+        }
     }
 }
 
@@ -291,7 +303,8 @@ public struct GroupNormPlan: Sendable {
         }
     }
 
-    /// Writes the normalized `source` to `destination`, which may be the same buffer.
+    /// Writes the normalized `source` to `destination`, which may be the same buffer; with
+    /// `parameters.direction == .invert`, the values a normalization with them would have come from.
     @_specialize(exported:true,where E == Float)
     @_specialize(exported:true,where E == Double)
     public func normalize<E: KernelElement>(

@@ -65,12 +65,20 @@ public enum ElementType: Equatable, Hashable, Sendable {
         }
     }
 
-    /// `value` as stored in this type (rounded to nearest, ties to even, for floats),
-    /// in its byte order. Integers are not a storage type gnorm writes.
+    /// `value` as stored in this type (rounded to nearest, ties to even; integers clamped to
+    /// their range, NaN as 0), in its byte order.
     public func encoded(_ value: Double) -> [UInt8] {
         var bytes: [UInt8]
         let bigEndian: Bool
         switch self {
+        case .integer(let bits, let signed, let order):
+            let rounded = value.isNaN ? 0 : value.rounded(.toNearestOrEven)
+            bytes =
+                signed
+                ? withUnsafeBytes(of: Int64(clamping: rounded, bits: bits).littleEndian, Array.init)
+                : withUnsafeBytes(of: UInt64(clamping: rounded, bits: bits).littleEndian, Array.init)
+            bytes.removeLast(8 - bits / 8)
+            bigEndian = order
         case .float(16, let order):
             bytes = withUnsafeBytes(of: Float16(value).bitPattern.littleEndian, Array.init)
             bigEndian = order
@@ -80,8 +88,8 @@ public enum ElementType: Equatable, Hashable, Sendable {
         case .float(_, let order):
             bytes = withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init)
             bigEndian = order
-        case .integer, .unsupported:
-            preconditionFailure("gnorm stores floating point only")
+        case .unsupported:
+            preconditionFailure("no storage type for \(name)")
         }
         if bigEndian { bytes.reverse() }
         return bytes
@@ -115,8 +123,16 @@ public enum ElementType: Equatable, Hashable, Sendable {
             return try checkedId(H5Tcopy(chdf5_ieee_f64le()), "H5Tcopy f64")
         case .float:
             return try checkedId(H5Tcopy(chdf5_ieee_f32le()), "H5Tcopy f32")
-        case .integer:
-            return try checkedId(H5Tcopy(chdf5_std_i64le()), "H5Tcopy i64")
+        case .integer(let bits, let signed, _):
+            let id = try checkedId(H5Tcopy(chdf5_std_i64le()), "H5Tcopy i64")
+            do {
+                try checkedStatus(H5Tset_size(id, bits / 8), "H5Tset_size integer")
+                try checkedStatus(H5Tset_sign(id, signed ? H5T_SGN_2 : H5T_SGN_NONE), "H5Tset_sign")
+            } catch {
+                _ = H5Tclose(id)
+                throw error
+            }
+            return id
         case .unsupported(let what):
             throw HDF5Error(operation: "creating a dataset of type \(what)")
         }
@@ -154,3 +170,19 @@ extension Float: NativeElement { public static var memoryType: MemoryType { .flo
 extension Double: NativeElement { public static var memoryType: MemoryType { .float64 } }
 extension Int64: NativeElement { public static var memoryType: MemoryType { .int64 } }
 extension UInt8: NativeElement { public static var memoryType: MemoryType { .uint8 } }
+
+extension Int64 {
+    /// A whole `value` clamped to the range of a signed integer of `bits` bits.
+    fileprivate init(clamping value: Double, bits: Int) {
+        let limit = Double(sign: .plus, exponent: bits - 1, significand: 1)
+        self = value >= limit ? .max >> (64 - bits) : value < -limit ? .min >> (64 - bits) : Int64(value)
+    }
+}
+
+extension UInt64 {
+    /// A whole `value` clamped to the range of an unsigned integer of `bits` bits.
+    fileprivate init(clamping value: Double, bits: Int) {
+        let limit = Double(sign: .plus, exponent: bits, significand: 1)
+        self = value >= limit ? UInt64.max >> (64 - bits) : value < 0 ? 0 : UInt64(value)
+    }
+}

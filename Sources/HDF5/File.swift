@@ -236,6 +236,13 @@ public struct File: ~Copyable {
         try checkedStatus(H5Ldelete(id, path, chdf5_default()), "H5Ldelete '\(path)'")
     }
 
+    /// Whether the group at `path` has no links. The HDF5 call is `H5Gget_info_by_name`.
+    public func isEmptyGroup(_ path: String) throws(HDF5Error) -> Bool {
+        var info = H5G_info_t()
+        try checkedStatus(H5Gget_info_by_name(id, path, &info, chdf5_default()), "H5Gget_info_by_name '\(path)'")
+        return info.nlinks == 0
+    }
+
     private func intermediateGroupsPropertyList() throws(HDF5Error) -> hid_t {
         let lcpl = try checkedId(H5Pcreate(chdf5_link_create_class()), "H5Pcreate lcpl")
         if H5Pset_create_intermediate_group(lcpl, 1) < 0 {

@@ -16,7 +16,7 @@ struct Gnorm: ParsableCommand {
               gnorm stats in.h5 --format csv | head
             """,
         version: GnormVersion.current,
-        subcommands: [ApplyCommand.self, StatsCommand.self, ListCommand.self]
+        subcommands: [ApplyCommand.self, InvertCommand.self, StatsCommand.self, ListCommand.self]
     )
 
     static func main() {

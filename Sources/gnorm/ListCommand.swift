@@ -4,7 +4,8 @@ import GnormPipeline
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List groups and datasets: shape, dtype, chunks, filters, and what apply would select.",
+        abstract:
+            "List groups and datasets: shape, dtype, chunks, filters, what apply would select and invert can undo.",
         discussion: """
             Examples:
               gnorm ls in.h5

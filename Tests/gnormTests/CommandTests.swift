@@ -226,7 +226,7 @@ import Testing
         #expect(table.status == 0)
         #expect(table.stdout.contains("/x      (8, 64, 32, 32)  float32  (1, 64, 32, 32)  shuffle,gzip=6  yes"))
         let label = table.stdout.split(separator: "\n").first { $0.hasPrefix("/label") }?.split(separator: " ")
-        #expect(label == ["/label", "(8,)", "int64", "contiguous", "-", "-"])
+        #expect(label == ["/label", "(8,)", "int64", "contiguous", "-", "-", "-"])
         let json = try Gnorm.run(["ls", "--format", "json", cases])
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
         let objects = document["objects"] as! [[String: Any]]
@@ -263,7 +263,7 @@ import Testing
 extension CommandTests {
     /// Help is part of the interface: each command's help, verbatim (Tests/gnormTests/Help/*.txt;
     /// after an intended change, regenerate them with `gnorm [COMMAND] --help > …`).
-    @Test(arguments: ["", "apply", "stats", "ls"])
+    @Test(arguments: ["", "apply", "invert", "stats", "ls"])
     func helpTextIsExactlyTheDocumentedOne(_ command: String) throws {
         let run = try Gnorm.run(command.isEmpty ? ["--help"] : [command, "--help"])
         #expect(run.status == 0)

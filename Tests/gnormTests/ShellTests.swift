@@ -57,7 +57,9 @@ import Testing
         for shell in ["bash", "zsh", "fish"] {
             let script = try Gnorm.run(["--generate-completion-script", shell])
             #expect(script.status == 0)
-            for word in ["apply", "stats", "ls", "group-size", "compression", "format", "in-place"] {
+            for word in [
+                "apply", "invert", "stats", "ls", "group-size", "compression", "format", "in-place", "keep-stats",
+            ] {
                 #expect(script.stdout.contains(word), "\(shell) completion lacks \(word)")
             }
         }
@@ -66,7 +68,8 @@ import Testing
     @Test func theManualPageDocumentsEveryCommand() throws {
         let page = try String(contentsOfFile: Gnorm.root + "/Documentation/gnorm.1", encoding: .utf8)
         for word in [
-            ".It Em apply", ".It Em stats", ".It Em ls", "group-size", "compression", "in-place", "memory-limit",
+            ".It Em apply", ".It Em invert", ".It Em stats", ".It Em ls", "group-size", "compression", "in-place",
+            "memory-limit", "keep-stats",
         ] {
             #expect(page.contains(word), "gnorm.1 lacks \(word)")
         }
