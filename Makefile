@@ -96,9 +96,9 @@ bench-mpi: release build-mpi test-deps
 
 # HDF5 1.14 (what Debian 13, Fedora, conda-forge and Homebrew ship) beside Debian 12's 1.10.8: built
 # once from Debian's own source package into a cache folder outside git (Fixtures/hdf5/build-1.14.sh,
-# about 5 minutes on 2 cores), then gnorm built against it in its own scratch path, chosen by
-# PKG_CONFIG_PATH alone (its hdf5-serial.pc wins over Debian's), and the whole test suite run
-# against it, corpus checks included. The binary finds that libhdf5 by its rpath.
+# 5 minutes of CPU, 19 on a busy 2-core machine), then gnorm built against it in its own scratch
+# path, chosen by PKG_CONFIG_PATH alone (its hdf5-serial.pc wins over Debian's), and the whole test
+# suite run against it, corpus checks included. The binary finds that libhdf5 by its rpath.
 HDF5_114_PREFIX ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gnorm-hdf5/1.14.6
 HDF5_114_SCRATCH = .build-hdf5-1.14
 HDF5_114_ENV = PKG_CONFIG_PATH=$(HDF5_114_PREFIX)/lib/pkgconfig
