@@ -11,7 +11,7 @@ import HDF5
 ///   two passes, statistics gathered by `SampleMomentsAccumulator` in the kernel's
 ///   blocks, then `normalize(part:)` piece by piece.
 ///
-/// Fill values (CF `_FillValue`) are masked on the first path and when normalizing
+/// Missing values (CF `_FillValue`, `missing_value`, valid range) are masked on the first path and when normalizing
 /// with batch statistics; gathering masked statistics across pieces of a group is refused.
 extension DatasetStream {
     /// Values per bucket (group, or channel in batch scope) of one sample.
@@ -78,7 +78,8 @@ extension DatasetStream {
                 (SizeArithmetic.bytes(geometry.sampleElements, of: 2 * MemoryLayout<E>.size + 2) * 2 + (1 << 20) - 1)
                 >> 20
             throw .data(
-                "fill values (_FillValue) cannot be left out of statistics gathered across pieces of a "
+                "missing values (_FillValue, missing_value, valid_range) cannot be left out of statistics gathered "
+                    + "across pieces of a "
                     + (plan.layout == .channelsLast ? "channels-last sample" : "group")
                     + " larger than the memory budget; "
                     + "use --memory-limit \(needed) or more, or --no-mask", file: fileName, dataset: path)
