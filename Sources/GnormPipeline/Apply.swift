@@ -63,7 +63,9 @@ public enum ApplyRun {
         }
         for (job, layout) in zip(jobs, layouts) {
             try job.missing.checkStored(as: layout.elementType, file: source.name, dataset: job.path)
-            if layout.change != .none { try checkAttributeMemory(of: job, in: source, memoryLimit: options.memoryLimit) }
+            if layout.change != .none {
+                try checkAttributeMemory(of: job, in: source, memoryLimit: options.memoryLimit)
+            }
         }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in

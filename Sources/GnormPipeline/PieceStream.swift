@@ -193,7 +193,8 @@ extension DatasetStream {
         for _ in 0..<missingWrites {
             do throws(HDF5Error) {
                 try stored.output.write(
-                    Hyperslab(rows: 0..<0, of: geometry.shape), of: output, from: UnsafeBufferPointer(start: nil, count: 0))
+                    Hyperslab(rows: 0..<0, of: geometry.shape), of: output,
+                    from: UnsafeBufferPointer(start: nil, count: 0))
             } catch {
                 throw writeFailure(error)
             }
