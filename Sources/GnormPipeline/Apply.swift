@@ -57,6 +57,8 @@ public enum ApplyRun {
             throw error
         }
         try destination.commit(target, batch: batch)
+        try report?.commit()
+        progress?.warned(destination.warnings.map { "\($0) (\(destination.name))" })
         return summaries
     }
 

@@ -11,9 +11,7 @@ enum StatisticsFile {
         _ datasets: [(job: DatasetJob, moments: [Moments])], to path: String, epsilon: Double, sources: [String]
     ) throws(PipelineError) {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let temporary =
-            folder + "/." + URL(fileURLWithPath: path).lastPathComponent
-            + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let temporary = Temporaries.name(for: path)
         let registration = SignalCleanup.register(temporary)
         defer { SignalCleanup.unregister(registration) }
         do {
@@ -37,11 +35,15 @@ enum StatisticsFile {
             unlink(temporary)
             throw .io("cannot write statistics: \(error.reason ?? error.description)", file: path, cause: error)
         }
-        var failure = syncFile(temporary)
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        let failure = syncFile(temporary)
         guard failure == 0 else {
             unlink(temporary)
-            throw .outputUnavailable("cannot write statistics: \(String(cString: strerror(failure)))", file: path)
+            throw .io("cannot write statistics: \(String(cString: strerror(failure)))", file: path)
+        }
+        // An earlier statistics file is replaced, never anything but a regular file.
+        if let refusal = OutputCommit.put(temporary, at: path, policy: .replace) {
+            unlink(temporary)
+            throw OutputCommit.failure(refusal, name: path)
         }
         syncFolder(folder)
     }

@@ -1,0 +1,149 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How a finished temporary file takes its final name (SPEC §3): OUTPUT appears complete,
+/// never replaces a file that appeared at its name during the run unless `--force` was given,
+/// and never replaces anything but a regular file. Every check is made by the rename itself
+/// (`renameat2`), so nothing that appears between a check and the rename is lost.
+enum OutputCommit {
+    /// What the final name may hold when the file is put there.
+    enum Policy: Sendable {
+        /// Nothing (no `--force`): whatever appeared at the name during the run stays.
+        case noReplace
+        /// `--force`: a regular file, or a symbolic link to one or to nothing (the link is
+        /// replaced, never its target).
+        case replace
+        /// `--in-place`: INPUT itself, the file (device, inode) that was read.
+        case replaceInput(device: UInt64, inode: UInt64)
+    }
+
+    /// Why a file was not put in place; the temporary file is still there.
+    enum Refusal: Error, Equatable {
+        /// Without `--force`, something appeared at the name during the run.
+        case appeared
+        /// What is at the name is not a file `--force` replaces ("a FIFO", …).
+        case notRegular(String)
+        /// With `--in-place`, INPUT's name now holds another file.
+        case inputReplaced
+        /// The rename failed (errno).
+        case system(Int32)
+    }
+
+    /// Puts `temporary` at `final` as `policy` allows; nil when done.
+    static func put(_ temporary: String, at final: String, policy: Policy) -> Refusal? {
+        switch policy {
+        case .noReplace:
+            return putWithoutReplacing(temporary, at: final)
+        case .replace, .replaceInput:
+            // Swap the names, look at what was at the final name, and swap back if it may not go.
+            let exchanged = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
+            if exchanged == 0 {
+                if let refusal = refusal(of: temporary, policy: policy) {
+                    let back = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
+                    return back == 0 ? refusal : .system(back)
+                }
+                unlink(temporary)  // what OUTPUT named before: replaced
+                return nil
+            }
+            if exchanged == ENOENT {
+                // Nothing at the final name (or, --in-place, INPUT gone).
+                if case .replaceInput = policy { return .inputReplaced }
+                let refusal = putWithoutReplacing(temporary, at: final)
+                // Something appeared since: one more swap, then give up.
+                if refusal == .appeared { return put(temporary, at: final, policy: policy, retried: true) }
+                return refusal
+            }
+            guard [EINVAL, ENOSYS, EOPNOTSUPP].contains(exchanged) else { return .system(exchanged) }
+            // A filesystem without RENAME_EXCHANGE: look, then rename (a window of microseconds).
+            if let refusal = refusal(of: final, policy: policy) { return refusal }
+            return Glibc.rename(temporary, final) == 0 ? nil : .system(errno)
+        }
+    }
+
+    private static func put(_ temporary: String, at final: String, policy: Policy, retried: Bool) -> Refusal? {
+        let exchanged = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
+        guard exchanged == 0 else { return .system(exchanged) }
+        if let refusal = refusal(of: temporary, policy: policy) {
+            let back = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
+            return back == 0 ? refusal : .system(back)
+        }
+        unlink(temporary)
+        return nil
+    }
+
+    /// RENAME_NOREPLACE, or where the filesystem lacks it a hard link (which never replaces
+    /// either) and the temporary name removed; where there are no hard links either (vfat,
+    /// some FUSE filesystems), a check just before a plain rename.
+    private static func putWithoutReplacing(_ temporary: String, at final: String) -> Refusal? {
+        let renamed = RenameAt2.rename(temporary, final, flags: RenameAt2.noReplace)
+        if renamed == 0 { return nil }
+        if renamed == EEXIST { return .appeared }
+        guard [EINVAL, ENOSYS, EOPNOTSUPP].contains(renamed) else { return .system(renamed) }
+        if link(temporary, final) == 0 {
+            unlink(temporary)
+            return nil
+        }
+        let linked = errno
+        if linked == EEXIST { return .appeared }
+        guard [EPERM, EOPNOTSUPP, ENOSYS].contains(linked) else { return .system(linked) }
+        var status = stat()
+        if lstat(final, &status) == 0 { return .appeared }
+        return Glibc.rename(temporary, final) == 0 ? nil : .system(errno)
+    }
+
+    /// Why what is at `path` may not be replaced under `policy`; nil when it may.
+    private static func refusal(of path: String, policy: Policy) -> Refusal? {
+        switch policy {
+        case .noReplace:
+            var status = stat()
+            return lstat(path, &status) == 0 ? .appeared : nil
+        case .replace:
+            return unreplaceable(path).map { .notRegular($0) }
+        case .replaceInput(let device, let inode):
+            var status = stat()
+            guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+                UInt64(status.st_dev) == device, UInt64(status.st_ino) == inode
+            else { return .inputReplaced }
+            return nil
+        }
+    }
+
+    /// What is at `path` when `--force` may not replace it ("a FIFO", "a symbolic link to a
+    /// directory", …); nil when the name is free, a regular file, or a symbolic link to a
+    /// regular file or to nothing.
+    static func unreplaceable(_ path: String) -> String? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        var prefix = ""
+        if status.st_mode & S_IFMT == S_IFLNK {
+            guard stat(path, &status) == 0 else { return nil }  // a dangling link
+            prefix = "a symbolic link to "
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return prefix + "a directory"
+        case S_IFCHR: return prefix + "a character device"
+        case S_IFBLK: return prefix + "a block device"
+        case S_IFIFO: return prefix + "a FIFO"
+        case S_IFSOCK: return prefix + "a socket"
+        default: return prefix + "not a regular file"
+        }
+    }
+
+    /// The failure a refusal is reported as (SPEC §5: 73, OUTPUT cannot be created).
+    static func failure(_ refusal: Refusal, name: String) -> PipelineError {
+        switch refusal {
+        case .appeared:
+            return .outputUnavailable("OUTPUT appeared during the run; use --force to replace it", file: name)
+        case .notRegular(let kind):
+            return .outputUnavailable("OUTPUT is \(kind); gnorm replaces only regular files", file: name)
+        case .inputReplaced:
+            return .outputUnavailable("INPUT was replaced or removed during the run; it was left alone", file: name)
+        case .system(let code):
+            return .outputUnavailable("cannot rename into place: \(String(cString: strerror(code)))", file: name)
+        }
+    }
+}
