@@ -38,40 +38,42 @@ enum OutputCommit {
         case .noReplace:
             return putWithoutReplacing(temporary, at: final)
         case .replace, .replaceInput:
-            // Swap the names, look at what was at the final name, and swap back if it may not go.
-            let exchanged = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
-            if exchanged == 0 {
-                if let refusal = refusal(of: temporary, policy: policy) {
-                    let back = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
-                    return back == 0 ? refusal : .system(back)
-                }
-                unlink(temporary)  // what OUTPUT named before: replaced
-                return nil
-            }
-            if exchanged == ENOENT {
-                // Nothing at the final name (or, --in-place, INPUT gone).
-                if case .replaceInput = policy { return .inputReplaced }
-                let refusal = putWithoutReplacing(temporary, at: final)
-                // Something appeared since: one more swap, then give up.
-                if refusal == .appeared { return put(temporary, at: final, policy: policy, retried: true) }
-                return refusal
-            }
-            guard [EINVAL, ENOSYS, EOPNOTSUPP].contains(exchanged) else { return .system(exchanged) }
-            // A filesystem without RENAME_EXCHANGE: look, then rename (a window of microseconds).
-            if let refusal = refusal(of: final, policy: policy) { return refusal }
-            return Glibc.rename(temporary, final) == 0 ? nil : .system(errno)
+            let exchanged = swap(temporary, final, policy: policy)
+            if exchanged.errno != ENOENT { return exchanged.refusal }
+            // Nothing at the final name (or, --in-place, INPUT gone).
+            if case .replaceInput = policy { return .inputReplaced }
+            let refusal = putWithoutReplacing(temporary, at: final)
+            // Something appeared since: one more swap, then give up.
+            if refusal == .appeared { return swap(temporary, final, policy: policy).refusal }
+            return refusal
         }
     }
 
-    private static func put(_ temporary: String, at final: String, policy: Policy, retried: Bool) -> Refusal? {
+    /// What a swap came to: its errno (ENOENT: nothing to swap with) and the refusal, if any.
+    private struct Swap {
+        let errno: Int32
+        let refusal: Refusal?
+    }
+
+    /// Swaps the names (RENAME_EXCHANGE), looks at what was at the final name and swaps back
+    /// when it may not go; removes it otherwise. Where the filesystem lacks RENAME_EXCHANGE:
+    /// a look, then a plain rename (a window of microseconds).
+    private static func swap(_ temporary: String, _ final: String, policy: Policy) -> Swap {
         let exchanged = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
-        guard exchanged == 0 else { return .system(exchanged) }
-        if let refusal = refusal(of: temporary, policy: policy) {
-            let back = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
-            return back == 0 ? refusal : .system(back)
+        if exchanged == 0 {
+            if let refusal = refusal(of: temporary, policy: policy) {
+                let back = RenameAt2.rename(temporary, final, flags: RenameAt2.exchange)
+                return Swap(errno: 0, refusal: back == 0 ? refusal : .system(back))
+            }
+            unlink(temporary)  // what the final name held before: replaced
+            return Swap(errno: 0, refusal: nil)
         }
-        unlink(temporary)
-        return nil
+        if exchanged == ENOENT { return Swap(errno: ENOENT, refusal: .system(ENOENT)) }
+        guard [EINVAL, ENOSYS, EOPNOTSUPP].contains(exchanged) else {
+            return Swap(errno: exchanged, refusal: .system(exchanged))
+        }
+        if let refusal = refusal(of: final, policy: policy) { return Swap(errno: 0, refusal: refusal) }
+        return Swap(errno: 0, refusal: Glibc.rename(temporary, final) == 0 ? nil : .system(errno))
     }
 
     /// RENAME_NOREPLACE, or where the filesystem lacks it a hard link (which never replaces

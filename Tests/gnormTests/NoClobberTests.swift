@@ -265,6 +265,17 @@ final class PausedRun {
             ] + inputs, shell: true)
         #expect(inPlace.status == 74, "\(inPlace.stderr)")
         #expect(try Gnorm.listing(folder + "/out").isEmpty && temporaries(folder).isEmpty)
+        // ENOSPC at every point of a batch (where a tmpfs can be mounted: root): 74 each time.
+        let mountPoint = folder + "/mount"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        for size in stride(from: 1500, to: 2800, by: 100) {
+            let mount = try Gnorm.run(["-c", "mount -t tmpfs -o size=\(size)k tmpfs \"$0\"", mountPoint], shell: true)
+            guard mount.status == 0 else { return }
+            defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
+            let full = try Gnorm.run(["apply", "-q", "--compression", "none", "--output-dir", mountPoint] + inputs)
+            #expect(full.status == 74, "\(size) KiB: \(full.stderr)")
+            #expect(try temporaries(mountPoint).isEmpty)
+        }
     }
 
     @Test func commandLinesReadAsUnixToolsReadThem() throws {
