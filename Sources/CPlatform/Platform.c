@@ -14,6 +14,14 @@
 #include <malloc.h>
 #endif
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#elif defined(__APPLE__)
+#include <stdio.h>
+#include <sys/xattr.h>
+#endif
+
 #ifdef __linux__
 // Headers older than Linux 5.14's lack the constant; the kernel's value is fixed by its ABI, and a
 // kernel that does not know it answers EINVAL.
@@ -90,5 +98,55 @@ bool gnorm_cpu_has_avx2(void) {
     return __builtin_cpu_supports("avx2");
 #else
     return false;
+#endif
+}
+
+int gnorm_rename2(const char *from, const char *to, unsigned int flags) {
+#if defined(__linux__) && defined(SYS_renameat2)
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags);
+#elif defined(__APPLE__)
+    unsigned int darwin = ((flags & GNORM_RENAME_NOREPLACE) ? RENAME_EXCL : 0) |
+                          ((flags & GNORM_RENAME_EXCHANGE) ? RENAME_SWAP : 0);
+    return renamex_np(from, to, darwin);
+#else
+    (void)from, (void)to, (void)flags;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+long gnorm_list_xattr(const char *path, char *names, size_t size) {
+#if defined(__linux__)
+    return (long)listxattr(path, names, size);
+#elif defined(__APPLE__)
+    return (long)listxattr(path, names, size, 0);
+#else
+    (void)path, (void)names, (void)size;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+long gnorm_get_xattr(const char *path, const char *name, void *value, size_t size) {
+#if defined(__linux__)
+    return (long)getxattr(path, name, value, size);
+#elif defined(__APPLE__)
+    return (long)getxattr(path, name, value, size, 0, 0);
+#else
+    (void)path, (void)name, (void)value, (void)size;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+int gnorm_set_xattr(int descriptor, const char *name, const void *value, size_t size) {
+#if defined(__linux__)
+    return fsetxattr(descriptor, name, value, size, 0);
+#elif defined(__APPLE__)
+    return fsetxattr(descriptor, name, value, size, 0, 0);
+#else
+    (void)descriptor, (void)name, (void)value, (void)size;
+    errno = ENOTSUP;
+    return -1;
 #endif
 }

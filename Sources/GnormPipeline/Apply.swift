@@ -105,6 +105,8 @@ public enum ApplyRun {
             throw error
         }
         if case .file(let pending) = placement { try pending.commit() }
+        try report?.commit()
+        progress?.warned(destination.warnings.map { "\($0) (\(destination.name))" })
         return summaries
     }
 

@@ -15,14 +15,21 @@ final class OutputDestination {
     let target: Target
     /// The name used in messages.
     let name: String
-    /// OUTPUT replaces INPUT (`--in-place`): it keeps INPUT's permission bits.
-    let replacesInput: Bool
+    /// What the final name may hold when OUTPUT is put there (`OutputCommit`).
+    let policy: OutputCommit.Policy
+    /// `--in-place`: INPUT as it was, whose owner, permissions and extended attributes OUTPUT keeps.
+    let original: InPlaceOriginal?
     var registration: SignalCleanup.Registration?
+    /// Standard output's file, kept open: its name is removed as soon as libhdf5 has it open.
+    private var imageDescriptor: Int32 = -1
+    /// What could not be kept of INPUT with `--in-place` (an owner, an extended attribute).
+    var warnings: [String] = []
 
-    private init(target: Target, name: String, replacesInput: Bool = false) {
+    private init(target: Target, name: String, policy: OutputCommit.Policy, original: InPlaceOriginal? = nil) {
         self.target = target
         self.name = name
-        self.replacesInput = replacesInput
+        self.policy = policy
+        self.original = original
     }
 
     /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
@@ -30,28 +37,32 @@ final class OutputDestination {
         -> OutputDestination
     {
         if output == "-" {
-            let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-            let temporary = folder + "/.gnorm-stdout-\(getpid())-\(UInt32.random(in: 0 ... .max)).h5"
-            return OutputDestination(target: .standardOutput(temporary: temporary), name: "<stdout>")
+            return OutputDestination(
+                target: .standardOutput(temporary: Temporaries.standardOutputName()), name: "<stdout>",
+                policy: .noReplace)
         }
-        var outputStatus = stat()
-        let exists = stat(output, &outputStatus) == 0
-        if exists && !inPlace {
-            var inputStatus = stat()
-            if input != "-", stat(input, &inputStatus) == 0,
-                inputStatus.st_dev == outputStatus.st_dev, inputStatus.st_ino == outputStatus.st_ino
-            {
-                throw .outputUnavailable("OUTPUT is INPUT; use --in-place to rewrite INPUT", file: output)
+        var original: InPlaceOriginal?
+        if inPlace {
+            original = try InPlaceOriginal(checking: resolvingSymlinks(output), name: output)
+        } else {
+            var outputStatus = stat()
+            if lstat(output, &outputStatus) == 0 {
+                var inputStatus = stat()
+                if input != "-", stat(input, &inputStatus) == 0, stat(output, &outputStatus) == 0,
+                    inputStatus.st_dev == outputStatus.st_dev, inputStatus.st_ino == outputStatus.st_ino
+                {
+                    throw .outputUnavailable("OUTPUT is INPUT; use --in-place to rewrite INPUT", file: output)
+                }
+                // Never anything but a regular file, --force or not.
+                if let kind = OutputCommit.unreplaceable(output) {
+                    throw OutputCommit.failure(.notRegular(kind), name: output)
+                }
+                guard force else { throw .outputUnavailable("OUTPUT exists; use --force to replace it", file: output) }
             }
-            if outputStatus.st_mode & S_IFMT == S_IFDIR {
-                throw .outputUnavailable("OUTPUT is a directory", file: output)
-            }
-            guard force else { throw .outputUnavailable("OUTPUT exists; use --force to replace it", file: output) }
         }
         // Write beside the final file (through a symlink, beside its target) so the rename is atomic.
         let finalPath = inPlace ? resolvingSymlinks(output) : output
-        let url = URL(fileURLWithPath: finalPath)
-        let folder = url.deletingLastPathComponent().path
+        let folder = URL(fileURLWithPath: finalPath).deletingLastPathComponent().path
         var folderStatus = stat()
         guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
             throw .outputUnavailable("folder \(folder) does not exist", file: output)
@@ -60,13 +71,14 @@ final class OutputDestination {
             throw .outputUnavailable("folder \(folder) is not writable", file: output)
         }
         // Under MPI every process writes the file that process 0 names.
-        let temporary = Processes.current.broadcast(
-            folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        let temporary = Processes.current.broadcast(Temporaries.name(for: finalPath))
+        let policy: OutputCommit.Policy =
+            original.map { .replaceInput(device: $0.device, inode: $0.inode) } ?? (force ? .replace : .noReplace)
         return OutputDestination(
-            target: .path(final: finalPath, temporary: temporary), name: output, replacesInput: inPlace)
+            target: .path(final: finalPath, temporary: temporary), name: output, policy: policy, original: original)
     }
 
-    private static func resolvingSymlinks(_ path: String) -> String {
+    static func resolvingSymlinks(_ path: String) -> String {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -89,7 +101,7 @@ final class OutputDestination {
             do throws(SystemCallError) {
                 switch input {
                 case .image(let bytes):
-                    try ByteCopy.write(bytes, to: temporary, mode: 0o666)
+                    try ByteCopy.write(bytes, to: temporary, mode: creationMode)
                 case .file(let path):
                     try copy(path, to: temporary, leavingHoles: holes)
                 }
@@ -97,20 +109,35 @@ final class OutputDestination {
                 abandon()
                 throw copyFailure(error)
             }
-            do { return try File(openingForWriting: temporary) } catch {
+            let file: File
+            do { file = try File(openingForWriting: temporary) } catch {
                 abandon()
                 throw .outputUnavailable(
                     "cannot open the copy of INPUT: \(error.reason ?? error.description)", file: name, cause: error)
             }
+            if case .standardOutput = target {
+                // The image is read back through a descriptor of its own: with the name gone at once,
+                // not even SIGKILL leaves a file of OUTPUT's size in $TMPDIR.
+                imageDescriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+                guard imageDescriptor >= 0 else {
+                    let failure = SystemCallError("open", path: temporary)
+                    abandon()
+                    throw copyFailure(failure)
+                }
+                unlink(temporary)
+                release()
+            }
+            return file
         }
     }
 
-    /// Copies INPUT's bytes to `temporary`: --in-place keeps INPUT's permissions; a new OUTPUT
-    /// gets the umask's, as cp does.
+    /// A new OUTPUT gets the umask's permissions, as cp does; `--in-place`'s copy is private to
+    /// its owner until it takes INPUT's owner and permissions, just before the rename.
+    private var creationMode: mode_t { original == nil ? 0o666 : 0o600 }
+
+    /// Copies INPUT's bytes to `temporary`.
     func copy(_ path: String, to temporary: String, leavingHoles holes: [Range<Int>]) throws(SystemCallError) {
-        var status = stat()
-        let mode = replacesInput && stat(path, &status) == 0 ? status.st_mode & 0o7777 : 0o666
-        try ByteCopy.copy(from: path, to: temporary, mode: mode, leavingHoles: holes)
+        try ByteCopy.copy(from: path, to: temporary, mode: creationMode, leavingHoles: holes)
     }
 
     /// A failed copy: a full disk or file-size limit is a write failure, anything else OUTPUT's.
@@ -128,13 +155,12 @@ final class OutputDestination {
         if Processes.current.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
         try closeWriting(file)
         switch target {
-        case .standardOutput(let temporary):
+        case .standardOutput:
             defer { abandon() }
-            guard let image = FileManager.default.contents(atPath: temporary) else {
-                throw .io("cannot read back \(temporary)", file: name)
-            }
-            try writeAll([UInt8](image), to: 1)
-        case .path(let final, let temporary):
+            TestHooks.pauseBeforeCommit()
+            try copyImage(to: 1)
+        case .path(_, let temporary):
+            if let original { warnings = original.keep(on: temporary) }
             if let batch { return batch.pending.append(self) }
             do { try syncFile(temporary) } catch {
                 abandon()
@@ -153,12 +179,14 @@ final class OutputDestination {
         }
     }
 
-    /// Puts a file that is already durable (its data synced) in place; the batch syncs the folders.
+    /// Puts a file that is already durable (its data synced) in place, never over what `policy`
+    /// protects; the batch syncs the folders.
     func renameIntoPlace() throws(PipelineError) {
         guard case .path(let finalPath, let temporary) = target else { return }
-        do { try System.rename(temporary, to: finalPath) } catch {
+        TestHooks.pauseBeforeCommit()
+        if let refusal = OutputCommit.put(temporary, at: finalPath, policy: policy) {
             abandon()
-            throw .outputUnavailable("cannot rename into place: \(error.reason)", file: name, cause: error)
+            throw OutputCommit.failure(refusal, name: name)
         }
         release()
     }
@@ -177,6 +205,10 @@ final class OutputDestination {
 
     /// Removes the temporary file after a failure.
     func abandon() {
+        if imageDescriptor >= 0 {
+            close(imageDescriptor)
+            imageDescriptor = -1
+        }
         switch target {
         case .path(_, let temporary), .standardOutput(let temporary):
             unlink(temporary)
@@ -189,14 +221,29 @@ final class OutputDestination {
         registration = nil
     }
 
-    private func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws(PipelineError) {
-        do throws(SystemCallError) {
-            try bytes.withUnsafeBytes { buffer in
-                Result { () throws(SystemCallError) in try System.writeFully(buffer, to: descriptor) }
-            }.get()
-        } catch {
-            if error.code == EPIPE { throw .brokenPipe }
-            throw .io("cannot write: \(error.reason)", file: name, cause: error)
+    /// Copies standard output's finished image to `descriptor`, a MiB at a time.
+    private func copyImage(to descriptor: Int32) throws(PipelineError) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(imageDescriptor, $0.baseAddress, $0.count, offset) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                let failure = SystemCallError("pread", path: name)
+                throw .io("cannot read back the image: \(failure.reason)", file: name, cause: failure)
+            }
+            if count == 0 { return }
+            do throws(SystemCallError) {
+                try buffer.withUnsafeBytes { bytes in
+                    Result { () throws(SystemCallError) in
+                        try System.writeFully(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), to: descriptor)
+                    }
+                }.get()
+            } catch {
+                if error.code == EPIPE { throw .brokenPipe }
+                throw .io("cannot write: \(error.reason)", file: name, cause: error)
+            }
+            offset += off_t(count)
         }
     }
 }

@@ -158,6 +158,10 @@ final class ReportWriter {
         try output.synchronize()
     }
 
+    /// Puts a finished report file in place (`TextOutput.commit`): after OUTPUT, so that a
+    /// failed run leaves neither.
+    func commit() throws(PipelineError) { try output.commit() }
+
     /// (sample, group) of row `index`, or (channel, 0) per channel.
     private func position(_ index: Int, in dataset: ReportedDataset) -> (Int, Int) {
         dataset.perChannel ? (index, 0) : (index / dataset.groups, index % dataset.groups)

@@ -35,14 +35,14 @@ extension OutputDestination {
         guard case .path(let finalPath, let temporary) = target else { preconditionFailure("shared standard output") }
         try closeWriting(file)
         group.barrier()
-        // 0: done; > 0: fsync's errno; < 0: rename's errno, negated.
+        // 0: done; > 0: fsync's errno; < 0: the refusal of the rename (`OutputCommit`), coded.
         var outcome: Int32 = 0
         if group.rank == 0 {
-            do throws(SystemCallError) {
-                try syncFile(temporary)
-                do { try System.rename(temporary, to: finalPath) } catch { outcome = -error.code }
-            } catch {
-                outcome = error.code
+            if let original { warnings = original.keep(on: temporary) }
+            do throws(SystemCallError) { try syncFile(temporary) } catch { outcome = error.code }
+            TestHooks.pauseBeforeCommit()
+            if outcome == 0, let refusal = OutputCommit.put(temporary, at: finalPath, policy: policy) {
+                outcome = Self.code(refusal)
             }
         }
         outcome = Int32(group.allGather([Double(outcome)])[0][0])
@@ -52,10 +52,28 @@ extension OutputDestination {
                 let error = SystemCallError("fsync", path: temporary, code: outcome)
                 throw .io("cannot write: \(error.reason)", file: name, cause: error)
             }
-            let error = SystemCallError("rename", path: finalPath, code: -outcome)
-            throw .outputUnavailable("cannot rename into place: \(error.reason)", file: name, cause: error)
+            throw OutputCommit.failure(Self.refusal(outcome, at: finalPath), name: name)
         }
         release()
         if group.rank == 0, let finalFolder { syncFolder(finalFolder) }
+    }
+
+    private static func code(_ refusal: OutputCommit.Refusal) -> Int32 {
+        switch refusal {
+        case .appeared: return -1
+        case .notRegular: return -2
+        case .inputReplaced: return -3
+        case .system(let code): return -1000 - code
+        }
+    }
+
+    /// The refusal process 0 coded; what is at OUTPUT's name is looked at again for its kind.
+    private static func refusal(_ code: Int32, at finalPath: String) -> OutputCommit.Refusal {
+        switch code {
+        case -1: return .appeared
+        case -2: return .notRegular(OutputCommit.unreplaceable(finalPath) ?? "not a regular file")
+        case -3: return .inputReplaced
+        default: return .system(-1000 - code)
+        }
     }
 }

@@ -86,10 +86,13 @@ enum StatisticsFile {
         var entries: [Entry] = []
         private var registration: SignalCleanup.Registration?
         private var writes: Bool { Processes.current.rank == 0 }
+        /// What the rename may replace: an earlier statistics file only with `force`.
+        private let policy: OutputCommit.Policy
 
         /// Checks `path` as OUTPUT is checked: not INPUT or OUTPUT, replaced only with `force`.
         init(path: String, force: Bool, input: String, output: String) throws(PipelineError) {
             self.path = path
+            policy = force ? .replace : .noReplace
             var status = stat()
             if path == output || path == "-" {
                 throw .usage("--stats-file \(path) must be another file than OUTPUT")
@@ -113,8 +116,7 @@ enum StatisticsFile {
             guard access(folder, W_OK) == 0 else {
                 throw .outputUnavailable("folder \(folder) is not writable", file: path)
             }
-            temporary =
-                folder + "/." + url.lastPathComponent + ".gnorm-tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+            temporary = Temporaries.name(for: path)
         }
 
         /// Writes every entry to the temporary file and makes it durable.
@@ -137,14 +139,13 @@ enum StatisticsFile {
             }
         }
 
-        /// Renames the written file into place.
+        /// Renames the written file into place, never over a file that appeared meanwhile
+        /// unless `force` allowed it, and never over anything but a regular file (`OutputCommit`).
         func commit() throws(PipelineError) {
             guard writes else { return }
-            do throws(SystemCallError) {
-                try System.rename(temporary, to: path)
-            } catch {
+            if let refusal = OutputCommit.put(temporary, at: path, policy: policy) {
                 abandon()
-                throw .outputUnavailable("cannot rename into place: \(error.reason)", file: path, cause: error)
+                throw OutputCommit.failure(refusal, name: path)
             }
             if let registration { SignalCleanup.unregister(registration) }
             registration = nil

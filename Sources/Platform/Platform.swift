@@ -141,6 +141,55 @@ public enum System {
     /// Online processor count.
     public static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
+    /// Renames `source` to `destination` never replacing what is there (`renameat2`'s
+    /// RENAME_NOREPLACE on Linux, `renamex_np`'s RENAME_EXCL on Darwin): EEXIST if a name is
+    /// there; ENOSYS or EINVAL where the system or the file system cannot.
+    public static func renameWithoutReplacing(_ source: String, to destination: String) throws(SystemCallError) {
+        guard gnorm_rename2(source, destination, UInt32(GNORM_RENAME_NOREPLACE)) == 0 else {
+            throw SystemCallError("renameat2(RENAME_NOREPLACE)", path: destination)
+        }
+    }
+
+    /// Swaps the two names atomically (RENAME_EXCHANGE, RENAME_SWAP): ENOSYS or EINVAL where the
+    /// system or the file system cannot.
+    public static func exchange(_ source: String, _ destination: String) throws(SystemCallError) {
+        guard gnorm_rename2(source, destination, UInt32(GNORM_RENAME_EXCHANGE)) == 0 else {
+            throw SystemCallError("renameat2(RENAME_EXCHANGE)", path: destination)
+        }
+    }
+
+    /// The names of `path`'s extended attributes (`listxattr`); ENOTSUP where there are none.
+    public static func extendedAttributeNames(_ path: String) throws(SystemCallError) -> [String] {
+        let size = gnorm_list_xattr(path, nil, 0)
+        guard size >= 0 else { throw SystemCallError("listxattr", path: path) }
+        guard size > 0 else { return [] }
+        var names = [CChar](repeating: 0, count: size)
+        let listed = gnorm_list_xattr(path, &names, size)
+        guard listed >= 0 else { throw SystemCallError("listxattr", path: path) }
+        return names[0..<listed].split(separator: 0).map {
+            String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    /// The value of `path`'s extended attribute `name` (`getxattr`).
+    public static func extendedAttribute(_ name: String, of path: String) throws(SystemCallError) -> [UInt8] {
+        let size = gnorm_get_xattr(path, name, nil, 0)
+        guard size >= 0 else { throw SystemCallError("getxattr", path: path) }
+        var value = [UInt8](repeating: 0, count: max(size, 1))
+        let read = gnorm_get_xattr(path, name, &value, size)
+        guard read >= 0 else { throw SystemCallError("getxattr", path: path) }
+        return Array(value[0..<read])
+    }
+
+    /// Sets the extended attribute `name` on an open file (`fsetxattr`).
+    public static func setExtendedAttribute(_ name: String, _ value: [UInt8], on descriptor: Int32, path: String? = nil)
+        throws(SystemCallError)
+    {
+        guard gnorm_set_xattr(descriptor, name, value, value.count) == 0 else {
+            throw SystemCallError("fsetxattr", path: path)
+        }
+    }
+
     /// Ends the process at once with `status` (no atexit handlers beyond the C library's).
     public static func exit(_ status: Int32) -> Never { platformExit(status) }
 }

@@ -120,7 +120,7 @@ struct ApplyCommand: ParsableCommand {
         apply.history = !noHistory
         apply.statsGroup = statsGroup
         apply.statsFile = statsFile
-        apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst().map(shellQuoted)).joined(separator: " ")
         // Under MPI only process 0 shows progress and warnings.
         let progress = Processes.current.rank == 0 ? messages.observer() : nil
         // One INPUT (and OUTPUT) runs alone; anything else is a list of INPUTs, whose checks say
@@ -150,7 +150,9 @@ struct ApplyCommand: ParsableCommand {
         }
         // The failures were printed as they happened (with -q, here: errors are never silenced);
         // the status is the first one's.
-        if progress == nil { for failure in failures { writeToStandardError("gnorm: error: \(failure)\n") } }
+        if progress == nil {
+            for failure in failures { writeToStandardError("gnorm: error: \(oneLine("\(failure)"))\n") }
+        }
         if let first = failures.first { throw exitStatus(for: first) }
     }
 }

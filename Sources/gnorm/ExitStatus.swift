@@ -12,7 +12,7 @@ func exitCode(for error: PipelineError, verbose: Bool) -> ExitCode {
 
 /// The `gnorm: error:` line (and with `--verbose` the underlying error).
 func errorMessage(for error: PipelineError, verbose: Bool) -> String {
-    var message = "gnorm: error: \(error)\n"
+    var message = "gnorm: error: \(oneLine("\(error)"))\n"
     if verbose, let detail = error.detail { message += detail + "\n" }
     return message
 }
@@ -29,25 +29,52 @@ func exitStatus(for error: PipelineError) -> ExitCode {
     }
 }
 
+/// Writes all of `text` to standard output; a reader gone away (`| head`) ends the run quietly.
+func writeToStandardOutput(_ text: String) {
+    var text = text
+    do throws(SystemCallError) {
+        try text.withUTF8 { bytes in
+            Result { () throws(SystemCallError) in try System.writeFully(UnsafeRawBufferPointer(bytes), to: 1) }
+        }.get()
+    } catch {
+        if error.code == EPIPE { leave(0) }
+        writeToStandardError("gnorm: error: cannot write: \(error.reason) (<stdout>)\n")
+        leave(74)
+    }
+}
+
 func writeToStandardError(_ text: String) {
     var text = text
     text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// Runs a pipeline call; on failure prints its one line and exits with the
-/// documented status at once. `_exit` skips HDF5's atexit clean-up, which
-/// would retry closing a file whose write already failed (and crashes doing so
-/// in libhdf5 1.10 after EFBIG or ENOSPC).
+/// Runs a pipeline call; on failure prints its one line and ends gnorm at once with the
+/// documented status (`leave`).
 func reportingFailures<R>(verbose: Bool, _ body: () throws(PipelineError) -> R) -> R {
     do { return try body() } catch {
         if Processes.current.sharesFiles, !error.isBrokenPipe {
             // Under MPI: one line from one process, every process ended (ProcessGroup.swift).
             Processes.end(status: exitStatus(for: error).rawValue, message: errorMessage(for: error, verbose: verbose))
         }
-        let code = exitCode(for: error, verbose: verbose)
-        fflush(nil)
-        _exit(code.rawValue)
+        leave(exitCode(for: error, verbose: verbose).rawValue)
     }
+}
+
+/// The one way gnorm ends, for every command and status: standard output flushed (a failed
+/// flush is a write failure, 74, unless the reader went away: SPEC §5's 0), then `_exit`. `_exit`
+/// skips libhdf5's atexit clean-up, which would retry closing a file whose write already failed
+/// and crashes doing so in libhdf5 1.10 after EFBIG or ENOSPC (status 139 instead of 74); every
+/// file gnorm writes is closed, synced and renamed (or removed) before this.
+func leave(_ status: Int32) -> Never {
+    var status = status
+    if fflush(nil) != 0 {
+        let failure = SystemCallError("fflush")
+        if status == 0 && failure.code != EPIPE {
+            writeToStandardError("gnorm: error: cannot write: \(failure.reason) (<stdout>)\n")
+            status = 74
+        }
+    }
+    _exit(status)
 }
 
 extension PipelineError {

@@ -29,20 +29,25 @@ struct Gnorm: ParsableCommand {
                 message: errorMessage(for: error, verbose: arguments.contains("--verbose")))
         }
         do {
+            if let option = ArgumentCheck.unknownShortOption(in: arguments) { throw UnknownShortOption(option) }
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
+            let code = (error as? UnknownShortOption).map { _ in ExitCode(64) } ?? exitCode(for: error)
+            let message = (error as? UnknownShortOption)?.description ?? fullMessage(for: error)
             if Processes.current.sharesFiles {
                 // Every process parsed the same arguments: process 0 answers for all.
-                let code = exitCode(for: error)
-                if Processes.current.rank == 0 {
-                    writeToStandardError(fullMessage(for: error) + "\n")
-                }
+                if Processes.current.rank == 0, !message.isEmpty { writeToStandardError(message + "\n") }
                 Processes.current.finish()
-                System.exit(code.rawValue)
+                leave(code.rawValue)
             }
-            exit(withError: error)
+            // Help and --version on standard output; errors (a usage error's message and usage) on stderr.
+            if !message.isEmpty {
+                if code == .success { print(message) } else { writeToStandardError(message + "\n") }
+            }
+            leave(code.rawValue)
         }
         Processes.current.finish()
+        leave(0)
     }
 }

@@ -26,6 +26,6 @@ struct ListCommand: ParsableCommand {
         let text = reportingFailures(verbose: verbose) { () throws(PipelineError) in
             try Listing.run(input: input, format: format)
         }
-        print(text, terminator: "")
+        writeToStandardOutput(text)
     }
 }

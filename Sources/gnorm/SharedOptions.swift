@@ -25,25 +25,32 @@ struct NormalizationArguments: ParsableArguments {
             "Dataset to process; repeatable (default: every numeric dataset of rank ≥ 3).", valueName: "path"))
     var dataset: [String] = []
 
-    @Option(name: [.customShort("g"), .long], help: "Number of groups; must divide C. (default: 32)")
+    // Negative numbers reach validate(), which names the option (ArgumentCheck.takesAnyValue).
+    @Option(
+        name: [.customShort("g"), .long], parsing: .unconditional,
+        help: "Number of groups; must divide C. (default: 32)")
     var groups: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Channels per group (G = C/K); excludes --groups.", valueName: "K"))
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Channels per group (G = C/K); excludes --groups.", valueName: "K"))
     var groupSize: Int?
 
     @Option(help: "group | layer (G = 1) | instance (G = C) | batch (per channel over N).")
     var mode: NormalizationMode = .group
 
-    @Option(help: "Added to the variance inside the square root.")
+    @Option(parsing: .unconditional, help: "Added to the variance inside the square root.")
     var eps: Double = 1e-5
 
     @Option(help: "Where the channel axis is: nchw (axis 1) or nhwc (last).")
     var layout: TensorLayout = .nchw
 
-    @Option(help: ArgumentHelp("Worker threads (default: all cores).", valueName: "T"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Worker threads (default: all cores).", valueName: "T"))
     var threads: Int?
 
-    @Option(help: ArgumentHelp("Memory for data (slabs, deflate chunks, HDF5's chunks), in MiB.", valueName: "MiB"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Memory for data (slabs, deflate chunks, HDF5's chunks), in MiB.", valueName: "MiB"))
     var memoryLimit: Int = 256
 
     @Option(help: "Kernel instruction set: auto | baseline (SSE2) | avx2; all give the same bits.")

@@ -25,7 +25,9 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "table | csv | json | ndjson (default: table on a terminal, csv otherwise).")
     var format: ReportFormat?
 
-    @Option(help: ArgumentHelp("Table format: at most this many rows per dataset; 0 for all.", valueName: "rows"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Table format: at most this many rows per dataset; 0 for all.", valueName: "rows"))
     var limit: Int = 50
 
     @Option(

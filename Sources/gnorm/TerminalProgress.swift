@@ -76,17 +76,17 @@ final class TerminalProgress: ProgressObserver {
 
     func startedFile(_ input: String, output: String) {
         erase()
-        if printsSummary { writeToStandardError("\(input) -> \(output)\n") }
+        if printsSummary { writeToStandardError("\(oneLine(input)) -> \(oneLine(output))\n") }
     }
 
     func failedFile(_ input: String, _ error: PipelineError) {
         erase()
-        writeToStandardError("gnorm: error: \(error)\n")
+        writeToStandardError("gnorm: error: \(oneLine("\(error)"))\n")
     }
 
     func warned(_ messages: [String]) {
         erase()
-        for message in messages { writeToStandardError("gnorm: warning: \(message)\n") }
+        for message in messages { writeToStandardError("gnorm: warning: \(oneLine(message))\n") }
     }
 
     func erase() {

@@ -45,4 +45,25 @@ int gnorm_drop_pages(void *address, size_t length);
 /// checks XCR0 as well as CPUID). false on every CPU other than x86-64.
 bool gnorm_cpu_has_avx2(void);
 
+/// Flags of `gnorm_rename2`.
+#define GNORM_RENAME_NOREPLACE 1u
+#define GNORM_RENAME_EXCHANGE 2u
+
+/// Linux's `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)` (Linux 3.15; by system call number,
+/// which glibc before 2.28 and musl do not wrap), Darwin's `renamex_np` (RENAME_EXCL,
+/// RENAME_SWAP): NOREPLACE fails with EEXIST rather than replace what is at `to`; EXCHANGE swaps
+/// the two names atomically. 0, or -1 with errno: ENOSYS where the system has no such call,
+/// EINVAL where the file system does not take the flag.
+int gnorm_rename2(const char *from, const char *to, unsigned int flags);
+
+/// `listxattr(path, names, size)`: INPUT's extended attribute names (Darwin: no options);
+/// -1 with ENOTSUP where the system has none.
+long gnorm_list_xattr(const char *path, char *names, size_t size);
+
+/// `getxattr(path, name, value, size)`; -1 with ENOTSUP where the system has none.
+long gnorm_get_xattr(const char *path, const char *name, void *value, size_t size);
+
+/// `fsetxattr(descriptor, name, value, size, 0)`; -1 with ENOTSUP where the system has none.
+int gnorm_set_xattr(int descriptor, const char *name, const void *value, size_t size);
+
 #endif
