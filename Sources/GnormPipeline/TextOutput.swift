@@ -1,3 +1,4 @@
+import Foundation
 import Platform
 
 /// Where reports go: standard output or a file, written as text. A report file is written
