@@ -194,7 +194,7 @@ struct InversionArguments: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
         if !cpu.isAvailable {
-            throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it (see /proc/cpuinfo)")
+            throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it")
         }
     }
 
