@@ -60,25 +60,32 @@ struct DatasetStream {
         let stored = StoredSlabs<E>(elementType: input.elementType, threadCount: memory.ioThreads, mapped: mapped)
         let slabs: SlabPlan
         switch memory.shape {
-        case .pieces where share != nil:
-            throw piecesUnderMPI
         case .pieces(let maxElements):
             var running = plan.scope == .channels ? [Moments](repeating: .empty, count: plan.channelCount) : []
             var collected: [Moments] = []
-            for sample in 0..<geometry.sampleCount {
+            // Under MPI, this process's samples; their channel statistics merged in sample order once all are in.
+            let samples = share?.samples(of: geometry.sampleCount, multiple: 1) ?? 0..<geometry.sampleCount
+            var sampleParts: [[Moments]] = []
+            for (done, sample) in samples.enumerated() {
                 let moments = try sampleStatistics(
                     sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask,
                     fillCount: fillCount)
-                if plan.scope == .channels {
+                if plan.scope == .channels, share != nil {
+                    sampleParts.append(moments)
+                } else if plan.scope == .channels {
                     plan.merge(moments, sampleCount: 1, into: &running)
                 } else {
                     let finished = plan.finished(moments, sampleCount: 1, masked: mask != nil)
                     collected += finished
                     try events.statistics(finished)
                 }
-                events.samplesDone(sample + 1)
+                events.samplesDone(done + 1)
             }
             guard plan.scope == .channels else { return collected }
+            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty
+            {
+                running = merged
+            }
             let merged = plan.finishedChannels(running)
             try events.statistics(merged)
             return merged
@@ -172,8 +179,6 @@ struct DatasetStream {
             elementType: output.elementType, threadCount: memory.ioThreads, staging: staging)
         let slabs: SlabPlan
         switch memory.shape {
-        case .pieces where share != nil:
-            throw piecesUnderMPI
         case .pieces(let maxElements):
             return try normalizeInPieces(
                 E.self, input: input, output: output, affine: affine, given: fixed, plan: plan,
@@ -290,12 +295,6 @@ struct DatasetStream {
     private func mappedInPlaceBytes<E: KernelElement & NativeElement>(_ type: E.Type, _ mapped: MappedDataset?) -> Int {
         guard let mapped, StoredSlabs<E>.readsInPlace(mapped.elementType) else { return 0 }
         return 2 * mapped.elementType.byteCount
-    }
-
-    private var piecesUnderMPI: PipelineError {
-        .data(
-            "a sample is larger than --memory-limit allows; gnorm-mpi streams whole samples: raise --memory-limit",
-            file: fileName, dataset: path)
     }
 
     /// The parallel-deflate codec of `dataset`, when its chunks and type allow it (values `E`,

@@ -98,7 +98,13 @@ extension DatasetStream {
         let chunk = input.creation.chunkShape
         let pieces = self.pieces(plan, maxElements: maxElements, wholeBuckets: onePass, chunk: chunk)
         let channelsPerBucket = plan.channelCount / plan.groupCount
-        for sample in 0..<geometry.sampleCount {
+        // Under MPI, this process's samples (whole OUTPUT chunks); every piece's write is collective.
+        let samples =
+            share?.samples(of: geometry.sampleCount, multiple: SampleShare.writeUnit(of: output))
+            ?? 0..<geometry.sampleCount
+        // Asked before the first write: a process still writing cannot answer.
+        let missingWrites = share?.missingWrites(after: samples.count * pieces.count) ?? 0
+        for (done, sample) in samples.enumerated() {
             let blocks = (0..<pieces.count).map { pieces.piece($0, ofSample: sample) }
             var statistics: [Moments] = []
             if !onePass {
@@ -175,7 +181,17 @@ extension DatasetStream {
                         try events.statistics(result.0)
                     }
                 })
-            events.samplesDone(sample + 1)
+            events.samplesDone(done + 1)
+        }
+        // Every process joins as many collective writes as the one with the most pieces.
+        for _ in 0..<missingWrites {
+            do throws(HDF5Error) {
+                try stored.output.write(
+                    Hyperslab(rows: 0..<0, of: geometry.shape), of: output,
+                    from: UnsafeBufferPointer(start: nil, count: 0))
+            } catch {
+                throw writeFailure(error)
+            }
         }
         return collected
     }

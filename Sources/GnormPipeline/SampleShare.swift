@@ -28,6 +28,22 @@ struct SampleShare {
         return most - slabs(plan, multiple: multiple).count
     }
 
+    /// This process's samples when each sample is streamed alone, in pieces (`PieceStream`):
+    /// its slice of whole `multiple`-sample units (OUTPUT chunks along axis 0, so that no two
+    /// processes write into one chunk).
+    func samples(of count: Int, multiple: Int) -> Range<Int> {
+        group.slices(of: count, multiple: multiple)[group.rank]
+    }
+
+    /// How many writes of no rows this process must add after its own `writes` so that it joins
+    /// every collective write of the process with the most (asked, not computed: the number of
+    /// pieces follows each process's memory plan). Ask before writing: a collective call of its
+    /// own. The MPI call is `MPI_Allgather`.
+    func missingWrites(after writes: Int) -> Int {
+        let most = group.allGather([Double(writes)]).map { Int($0[0]) }.max() ?? writes
+        return most - writes
+    }
+
     /// Per-channel statistics of the whole dataset from every process's per-slab statistics
     /// (`parts`, one array per slab of its slice), merged slab after slab in sample order with
     /// Chan's formula: the fold one process makes over the same slabs, so the same bits.

@@ -12,6 +12,13 @@ extension StoredSlabs {
     func writeConverted(rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>)
         throws(HDF5Error) -> Bool
     {
+        try writeConverted(Hyperslab(rows: rows, of: dataset.shape), of: dataset, from: values)
+    }
+
+    /// `writeConverted(rows:of:from:)` for any block (a piece of a sample larger than the budget).
+    func writeConverted(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>)
+        throws(HDF5Error) -> Bool
+    {
         guard case .float(let bits, let bigEndian) = dataset.elementType, bits == 32 || bits == 64,
             bits != MemoryLayout<E>.size * 8 || bigEndian, dataset.isSharedByAllProcesses
         else { return false }
@@ -30,7 +37,7 @@ extension StoredSlabs {
                 out[index] = bigEndian ? value.bitPattern.bigEndian : value.bitPattern
             }
         }
-        try dataset.writeStored(rows: rows, from: UnsafeRawBufferPointer(bytes))
+        try dataset.writeStored(block, from: UnsafeRawBufferPointer(bytes))
         return true
     }
 }

@@ -175,6 +175,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
 
     func write(_ block: Hyperslab, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>) throws(HDF5Error)
     {
+        if try writeConverted(block, of: dataset, from: values) { return }  // SharedWrites.swift
         if narrowsToFloat {
             let floats = staging.buffer(count: values.count, of: Float.self)
             let doubles = UnsafeRawBufferPointer(values).assumingMemoryBound(to: Double.self)
