@@ -133,6 +133,9 @@ public enum ApplyRun {
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
         let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
+        // Under MPI process 0's bar counts every process's samples.
+        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
+        let progress: ProgressObserver? = shared ?? progress
         var stream = job.stream(
             fileName: job.fileName, outputName: destination.name,
             memoryLimit: options.memoryLimit,
@@ -149,6 +152,7 @@ public enum ApplyRun {
                 ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
                 : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
         }
+        shared?.finish()
         if let share {
             (moments, fill.values) = try share.collect(
                 moments, fillCount: fill.values, scope: job.plan.scope, into: report)

@@ -7,7 +7,7 @@
     /// The ranks of an MPI job (`MPI_COMM_WORLD`), for `gnorm-mpi` under `mpirun`/`srun`.
     /// Every call is made from the main thread (MPI_THREAD_FUNNELED); MPI's default error
     /// handler ends the job on a communication failure, so the calls do not throw.
-    final class MPIProcessGroup: ProcessGroup {
+    final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
         let rank: Int
         let size: Int
         var sharesFiles: Bool { true }
@@ -45,6 +45,63 @@
             var mine = values
             MPI_Allgatherv(&mine, count, cmpi_double(), &all, &counts, &offsets, cmpi_double(), cmpi_comm_world())
             return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
+        }
+
+        /// The message of `sendProgress` in flight, and its buffer (count, final flag), which
+        /// must stay put until the send completes. Main thread only (hence `@unchecked Sendable`).
+        private var progressRequest: MPI_Request? = nil
+        private let progressBuffer = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
+        private static let progressTag: Int32 = 2020
+        /// Process 0: the processes whose final count arrived before `receiveProgress(final: true)`.
+        private var finalCounts: Set<Int> = []
+
+        func sendProgress(_ count: Int, final: Bool) {
+            if progressRequest != nil {
+                var request = progressRequest
+                if final {
+                    MPI_Wait(&request, cmpi_status_ignore())
+                } else {
+                    var done: Int32 = 0
+                    MPI_Test(&request, &done, cmpi_status_ignore())
+                    progressRequest = request
+                    if done == 0 { return }
+                }
+            }
+            progressBuffer[0] = Int64(count)
+            progressBuffer[1] = final ? 1 : 0
+            if final {
+                MPI_Send(progressBuffer, 2, cmpi_int64(), 0, Self.progressTag, cmpi_comm_world())
+                progressRequest = nil
+                return
+            }
+            var request: MPI_Request? = cmpi_request_null()
+            MPI_Isend(progressBuffer, 2, cmpi_int64(), 0, Self.progressTag, cmpi_comm_world(), &request)
+            progressRequest = request
+        }
+
+        func receiveProgress(into counts: inout [Int], final: Bool) {
+            var message: [Int64] = [0, 0]
+            var status = MPI_Status()
+            if final {
+                // Messages from one sender arrive in order: its final one comes last.
+                for source in 1..<size where !finalCounts.contains(source) {
+                    repeat {
+                        MPI_Recv(&message, 2, cmpi_int64(), Int32(source), Self.progressTag, cmpi_comm_world(), &status)
+                        counts[source] = Int(message[0])
+                    } while message[1] == 0
+                }
+                finalCounts = []
+                return
+            }
+            while true {
+                var waiting: Int32 = 0
+                MPI_Iprobe(cmpi_any_source(), Self.progressTag, cmpi_comm_world(), &waiting, &status)
+                guard waiting != 0 else { return }
+                let source = status.MPI_SOURCE
+                MPI_Recv(&message, 2, cmpi_int64(), source, Self.progressTag, cmpi_comm_world(), &status)
+                counts[Int(source)] = Int(message[0])
+                if message[1] != 0 { finalCounts.insert(Int(source)) }
+            }
         }
 
         func abort(status: Int32) -> Never {

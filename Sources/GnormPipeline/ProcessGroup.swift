@@ -21,6 +21,14 @@ public protocol ProcessGroup: AnyObject, Sendable {
     /// Every process's `values`, in rank order (lengths may differ). The MPI calls are
     /// `MPI_Allgather` (lengths) and `MPI_Allgatherv`.
     func allGather(_ values: [Double]) -> [[Double]]
+    /// Sends `count` (this process's progress) to process 0 without waiting: dropped while the
+    /// last one is still in flight, unless `final`, which waits for it and is always sent. Not
+    /// on process 0. The MPI calls are `MPI_Test`, `MPI_Isend`, `MPI_Wait`, `MPI_Send`.
+    func sendProgress(_ count: Int, final: Bool)
+    /// Process 0: every process's latest progress received so far, without waiting (`final`
+    /// false), or once each process's final count has come, so that no message is left behind.
+    /// The MPI calls are `MPI_Iprobe` and `MPI_Recv`.
+    func receiveProgress(into counts: inout [Int], final: Bool)
     /// Ends every process of the job with `status`, at once. The MPI call is `MPI_Abort`.
     func abort(status: Int32) -> Never
     /// Leaves the group at a normal end. The MPI call is `MPI_Finalize`.
@@ -36,6 +44,8 @@ public final class SoloProcess: ProcessGroup {
     public func barrier() {}
     public func broadcast(_ text: String) -> String { text }
     public func allGather(_ values: [Double]) -> [[Double]] { [values] }
+    public func sendProgress(_ count: Int, final: Bool) {}
+    public func receiveProgress(into counts: inout [Int], final: Bool) {}
     public func abort(status: Int32) -> Never { _exit(status) }
     public func finish() {}
 }

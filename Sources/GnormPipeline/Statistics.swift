@@ -115,6 +115,9 @@ public enum StatisticsRun {
             try DatasetJob(selected, options: options, file: file.name)
         }
         var all: [(job: DatasetJob, moments: [Moments])] = []
+        // Under MPI process 0's bar counts every process's samples.
+        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
+        let progress: ProgressObserver? = shared ?? progress
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
@@ -134,6 +137,7 @@ public enum StatisticsRun {
                     ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
                     : try stream.statistics(Float.self, input: dataset, fillCount: fill)
             }
+            shared?.finish()
             if let share {
                 (moments, fill.values) = try share.collect(
                     moments, fillCount: fill.values, scope: job.plan.scope, into: report)
