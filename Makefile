@@ -12,7 +12,7 @@ DEMO_OUT = $(or $(TMPDIR),/tmp)/gnorm-demo-out.h5
 LINT_PATHS = Sources Tests Benchmarks/Sources Fuzz/Sources Package.swift Benchmarks/Package.swift Fuzz/Package.swift
 
 .PHONY: lint format deps test-deps build release run test bench fuzz sanitize sanitize-address sanitize-thread manual install uninstall clean \
-  deps-mpi build-mpi test-mpi bench-mpi deps-hdf5-1.14 test-hdf5-1.14
+  deps-mpi build-mpi test-mpi bench-mpi deps-slurm test-slurm deps-hdf5-1.14 test-hdf5-1.14
 FUZZ_SECONDS ?= 60
 FUZZ_TOOLSET = Fuzz/.build/toolset.json
 
@@ -88,6 +88,23 @@ test-mpi: test-deps deps-mpi
 	  HDF5_PLUGIN_PATH=$$(pkg-config --variable=PluginDir hdf5-openmpi):$$($(TEST_PYTHON) -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)') \
 	  $(SWIFT) test --skip-build --no-parallel --traits MPI --scratch-path $(MPI_SCRATCH)
 	Fixtures/mpi/check.sh $(CURDIR)/.build/debug/gnorm $(CURDIR)/$(MPI_SCRATCH)/debug/gnorm $(TEST_PYTHON)
+
+# Slurm (as root): munge and Slurm's daemons and client; Slurm's pmix plugin comes with slurmd and
+# finds libpmix through libpmix-dev (pulled by libopenmpi-dev).
+deps-slurm: deps-mpi
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v srun >/dev/null \
+	  && command -v munged >/dev/null || { \
+	  echo "installing slurmctld slurmd slurm-client munge"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slurmctld slurmd \
+	    slurm-client munge >/dev/null; }
+
+# gnorm-mpi under Slurm: Fixtures/slurm/check.sh starts munged, slurmctld and slurmd on a one-node
+# configuration in a scratch folder (stopped at the end whatever happens), runs Fixtures/mpi/check.sh
+# through srun -n 1..4, the README's job script through sbatch, scancel, a killed rank, interrupts.
+test-slurm: test-deps deps-slurm
+	$(SWIFT) build
+	$(SWIFT) build --traits MPI --scratch-path $(MPI_SCRATCH)
+	$(SUDO) Fixtures/slurm/check.sh $(CURDIR)/.build/debug/gnorm $(CURDIR)/$(MPI_SCRATCH)/debug/gnorm $(TEST_PYTHON)
 
 # Serial gnorm vs gnorm-mpi with K = 1, 2 on a 1 GiB file, and stats over many files vs a NumPy
 # loop (BENCH_MPI_ARGS="--megabytes 64 --repeats 1" for a smoke test). Results in .bench/mpi.md.
@@ -178,14 +195,15 @@ install: release
 	@# gnorm-mpi beside gnorm where parallel HDF5 is installed (make deps-mpi); never required.
 	@if pkg-config --exists hdf5-openmpi; then \
 	  $(SWIFT) build -c release --traits MPI --scratch-path $(MPI_SCRATCH) && \
-	  install -m 755 $(MPI_RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/gnorm-mpi; fi
+	  install -m 755 $(MPI_RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/gnorm-mpi && \
+	  install -m 755 Scripts/gnorm-launch $(DESTDIR)$(PREFIX)/bin/gnorm-launch; fi
 	install -m 644 Documentation/gnorm.1 $(DESTDIR)$(PREFIX)/share/man/man1/gnorm.1
 	$(RELEASE_BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gnorm
 	$(RELEASE_BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gnorm
 	$(RELEASE_BIN) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gnorm.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/gnorm $(DESTDIR)$(PREFIX)/bin/gnorm-mpi $(DESTDIR)$(PREFIX)/share/man/man1/gnorm.1 \
+	rm -f $(DESTDIR)$(PREFIX)/bin/gnorm $(DESTDIR)$(PREFIX)/bin/gnorm-mpi $(DESTDIR)$(PREFIX)/bin/gnorm-launch $(DESTDIR)$(PREFIX)/share/man/man1/gnorm.1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gnorm $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gnorm \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gnorm.fish
 

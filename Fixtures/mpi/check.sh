@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end checks of gnorm-mpi under `mpirun -n 1..4` against the serial gnorm (`make test-mpi`).
+# End-to-end checks of gnorm-mpi under `mpirun -n 1..4` against the serial gnorm (`make test-mpi`);
+# with GNORM_LAUNCHER=srun, under `srun --mpi=pmix -n 1..4` in a Slurm allocation or cluster
+# (Fixtures/slurm/check.sh, `make test-slurm`, which checks interrupts under Slurm itself).
 # Usage: check.sh SERIAL_GNORM MPI_GNORM PYTHON   (PYTHON with h5py and NumPy)
 set -uo pipefail
 SERIAL=$1 MPI=$2 PY=$3
@@ -12,7 +14,17 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-mpi() { local k=$1; shift; timeout 120 mpirun -q --oversubscribe -n "$k" "$MPI" "$@"; }
+LAUNCHER=${GNORM_LAUNCHER:-mpirun}
+if [ "$LAUNCHER" = srun ]; then
+    # More tasks than the node's CPUs: --overcommit; a rank that fails ends the step.
+    launch() { local k=$1; shift; timeout 120 srun --quiet --mpi=pmix --overcommit --kill-on-bad-exit=1 -n "$k" "$@"; }
+    # A step costs seconds to start: under srun a subset of the inputs and formats (one of each kind).
+    INPUTS="gzip types" MODES=("--groups 2" "--mode batch") FORMATS="json table"
+else
+    launch() { local k=$1; shift; timeout 120 mpirun -q --oversubscribe -n "$k" "$@"; }
+    INPUTS="contiguous gzip few types" MODES=("--groups 2" "--mode batch" "--mode instance") FORMATS="csv json ndjson table"
+fi
+mpi() { local k=$1; shift; launch "$k" "$MPI" "$@"; }
 leftovers() { ls -a "$W" | grep -c gnorm-tmp; }
 
 "$PY" "$HERE/make_inputs.py" "$W" || exit 1
@@ -39,16 +51,18 @@ apply_case() {  # name input options...
     done
     echo "$line"
 }
-for input in contiguous gzip few types; do
+for input in $INPUTS; do
     apply_case "$input group -g 2" "$input.h5" --groups 2
     apply_case "$input layer" "$input.h5" --mode layer
     apply_case "$input instance" "$input.h5" --mode instance
     apply_case "$input batch" "$input.h5" --mode batch
 done
-apply_case "contiguous --compression gzip=4" contiguous.h5 --groups 2 --compression gzip=4
-apply_case "gzip --compression none" gzip.h5 --groups 2 --compression none
-apply_case "contiguous --dtype f64" contiguous.h5 --groups 2 --dtype f64
-apply_case "gzip --dtype f16" gzip.h5 --groups 2 --dtype f16
+if [ "$LAUNCHER" = mpirun ]; then
+    apply_case "contiguous --compression gzip=4" contiguous.h5 --groups 2 --compression gzip=4
+    apply_case "gzip --compression none" gzip.h5 --groups 2 --compression none
+    apply_case "contiguous --dtype f64" contiguous.h5 --groups 2 --dtype f64
+    apply_case "gzip --dtype f16" gzip.h5 --groups 2 --dtype f16
+fi
 apply_case "types --dtype f32 (f64 -> f32)" types.h5 --groups 2 --dtype f32
 apply_case "gzip batch --weight --bias" gzip.h5 --mode batch --weight /gamma --bias /gamma
 
@@ -91,9 +105,9 @@ invert_case "contiguous --dtype f64" contiguous.h5 --groups 2 -- --dtype f64
 invert_case "gzip --dtype int16 --clip" gzip.h5 --groups 2 -- --dtype int16 --clip
 
 echo "stats: K ranks print byte for byte what serial gnorm prints"
-for input in contiguous gzip few types; do
-    for mode in "--groups 2" "--mode batch" "--mode instance"; do
-        for format in csv json ndjson table; do
+for input in $INPUTS; do
+    for mode in "${MODES[@]}"; do
+        for format in $FORMATS; do
             "$SERIAL" stats $mode --format "$format" --limit 0 "$W/$input.h5" > "$W/s.txt" 2>&1
             for k in 1 2 3 4; do
                 mpi "$k" stats $mode --format "$format" --limit 0 "$W/$input.h5" > "$W/m.txt" 2>&1
@@ -145,22 +159,92 @@ expect_failure "OUTPUT exists" 73 2 apply -q --groups 2 "$W/contiguous.h5" "$W/g
 expect_failure "usage" 64 4 apply --bogus "$W/contiguous.h5" "$W/out.h5"
 [ ! -e "$W/out.h5" ] && ok || bad "OUTPUT left after a failure"
 
+# Issue 20: samples larger than --memory-limit, streamed in pieces by each rank (its samples),
+# every piece's write collective: OUTPUT and statistics bitwise the serial ones, memory per rank.
+K_PIECES=2 PIECE_MODES=("--groups 4" "--mode instance" "--mode batch")
+[ "$LAUNCHER" = srun ] && K_PIECES=3 PIECE_MODES=("--groups 4" "--mode batch")
+echo "samples 8x --memory-limit 2 in pieces, K=$K_PIECES: bitwise serial; peak RSS per rank (MiB)"
+"$PY" "$HERE/make_pieces.py" "$W/pieces.h5" || exit 1
+# Under 2 MiB of budget plus the fixed overhead of a debug gnorm-mpi (runtime, libhdf5, OpenMPI;
+# PMIx under srun): 46-47 MiB per rank measured under mpirun, 49-51 under srun; the whole-sample
+# path holds 16 MiB more.
+RSS_LIMIT_KIB=$(((2 + 56) << 10))
+for options in "${PIECE_MODES[@]}"; do
+    "$SERIAL" apply -q --no-history --memory-limit 2 $options "$W/pieces.h5" "$W/serial.h5" -f \
+        || { bad "serial pieces $options"; continue; }
+    rm -f "$W"/rss.*
+    # Each rank under /usr/bin/time, its peak RSS in a file named by its pid.
+    if launch "$K_PIECES" sh -c 'exec /usr/bin/time -f %M -o "$0.$$" "$@"' "$W/rss" "$MPI" \
+        apply -q --no-history --memory-limit 2 $options "$W/pieces.h5" "$W/pieces.h5.out" -f; then
+        h5diff -q "$W/serial.h5" "$W/pieces.h5.out" > /dev/null && ok || bad "pieces $options: OUTPUT differs"
+    else
+        bad "pieces $options: status $?"
+    fi
+    rss=$(cat "$W"/rss.* 2>/dev/null | sort -n | tr '\n' ' ')
+    [ "$(echo $rss | wc -w)" = "$K_PIECES" ] && ok || bad "pieces $options: $(echo $rss | wc -w) RSS figures"
+    for kib in $rss; do [ "$kib" -lt "$RSS_LIMIT_KIB" ] && ok || bad "pieces $options: peak RSS $kib KiB"; done
+    [ "$(leftovers)" = 0 ] && ok || bad "pieces $options: temporary file left"
+    echo "  apply $options: peak RSS per rank $(for kib in $rss; do printf '%d ' $((kib >> 10)); done)"
+    "$SERIAL" stats $options --memory-limit 2 --format json "$W/pieces.h5" > "$W/s.txt" 2>&1
+    mpi "$K_PIECES" stats $options --memory-limit 2 --format json "$W/pieces.h5" > "$W/m.txt" 2>&1
+    cmp -s "$W/s.txt" "$W/m.txt" && ok || bad "pieces stats $options: not the serial report"
+done
+
 # A rank killed, and mpirun interrupted, while writing a file of many slabs.
 "$PY" -c "import h5py, numpy as np; h5py.File('$W/long.h5','w')['x'] = np.random.default_rng(1).standard_normal((4000, 16, 32, 32)).astype('f4')"
-for signal in KILL-rank1 INT-mpirun TERM-mpirun; do
-    timeout 120 mpirun -q --oversubscribe -n 2 "$MPI" apply -q --groups 4 --memory-limit 1 "$W/long.h5" "$W/out.h5" -f \
-        > /dev/null 2> "$W/err.txt" &
+# Issue 20: process 0's progress bar counts every rank's samples (alone it would stop at 134 of 400).
+echo "progress under K=3: the bar reaches every sample, in each pass"
+"$PY" -c "import h5py, numpy as np; h5py.File('$W/prog.h5','w')['x'] = np.random.default_rng(2).standard_normal((400, 16, 32, 32)).astype('f4')"
+for mode in "--groups 4" "--mode batch" "stats"; do
+    if [ "$mode" = stats ]; then
+        mpi 3 stats --progress --groups 4 --memory-limit 1 "$W/prog.h5" > /dev/null 2> "$W/err.txt"; want="400/400 samples"
+    else
+        mpi 3 apply --progress --memory-limit 1 $mode "$W/prog.h5" "$W/prog-out.h5" -f 2> "$W/err.txt"; want="400/400 samples"
+    fi
+    [ "$mode" = "--mode batch" ] && want="400/400 samples pass 2/2"
+    counts=$(tr '\r' '\n' < "$W/err.txt" | grep -o '[0-9]*/400 samples\( pass [12]/2\)\?')
+    last=$(echo "$counts" | tail -n 1)
+    most=$(echo "$counts" | cut -d/ -f1 | sort -n | tail -n 1)
+    [ "$last" = "$want" ] && [ "$most" -le 400 ] && ok || bad "progress $mode: last '$last', largest $most"
+    echo "  $mode: $(echo "$counts" | wc -l) updates, the last '$last'"
+done
+
+# Under srun, Fixtures/slurm/check.sh stops runs its own way (scancel, srun --kill-on-bad-exit).
+[ "$LAUNCHER" = srun ] && { echo "test-mpi (srun): $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
+copy_done() {  # waits (at most 60 s) until the temporary OUTPUT holds the whole copy of INPUT
+    local tries=600 name
+    while true; do
+        name=$(ls -a "$W" | grep gnorm-tmp | head -n 1)
+        [ -n "$name" ] && [ "$(stat -c %s "$W/$name")" -ge "$(stat -c %s "$W/long.h5")" ] && return 0
+        tries=$((tries - 1)); [ "$tries" -gt 0 ] || return 1; sleep 0.1
+    done
+}
+# Scripts/gnorm-launch turns mpirun's status after an interrupt (1) into gnorm's own, 130.
+LAUNCH=$(cd "$HERE/../.." && pwd)/Scripts/gnorm-launch
+for signal in KILL-rank1 INT-mpirun TERM-mpirun INT-gnorm-launch TERM-gnorm-launch; do
+    case $signal in *gnorm-launch) wrapper=$LAUNCH ;; *) wrapper="" ;; esac
+    # Job control: mpirun in its own process group, SIGINT not ignored as in a plain background job.
+    set -m
+    $wrapper mpirun -q --oversubscribe -n 2 "$MPI" apply -q --groups 4 --memory-limit 1 "$W/long.h5" \
+        "$W/out.h5" -f > /dev/null 2> "$W/err.txt" &
     launcher=$!
-    sleep 2
+    set +m
+    copy_done || bad "$signal: no complete temporary file within 60 s"
     if [ "$signal" = KILL-rank1 ]; then
         for pid in $(pgrep -f "long.h5"); do
             tr '\0' '\n' < /proc/$pid/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && kill -KILL "$pid"
         done
     else
-        kill -"${signal%-mpirun}" "$launcher"
+        kill -"${signal%%-*}" "$launcher"
     fi
+    for _ in $(seq 1200); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$launcher" 2>/dev/null && { bad "$signal: still running after 120 s"; kill -KILL "$launcher"; }
     wait "$launcher"; got=$?
-    if [ "$got" != 0 ] && [ "$got" != 124 ] && [ "$(leftovers)" = 0 ] && [ ! -e "$W/out.h5" ]; then ok
+    case $signal in
+        *-gnorm-launch) want=130 ;;
+        *) want=nonzero ;;  # mpirun's own status: 1 after an interrupt, 137 after a rank's SIGKILL
+    esac
+    if { [ "$want" = nonzero ] && [ "$got" != 0 ] || [ "$got" = "$want" ]; } && [ "$(leftovers)" = 0 ] && [ ! -e "$W/out.h5" ]; then ok
     else bad "$signal: status $got, $(leftovers) temporary files"; fi
     echo "  $signal: status $got, $(leftovers) temporary files"
 done
