@@ -122,14 +122,21 @@ extension ApplyRun {
         do { entries = try file.objects() } catch {
             throw .io("cannot list objects: \(error.reason ?? error.description)", file: file.name, cause: error)
         }
-        return entries.filter { $0.kind == .dataset && !$0.path.hasPrefix("/gnorm/") }.map(\.path).filter {
+        let base = statisticsBase(in: file)
+        return entries.filter { $0.kind == .dataset && !$0.path.hasPrefix(base + "/") }.map(\.path).filter {
             isInvertible($0, in: file)
         }
     }
 
+    /// Where `apply` put the statistics of a file like `file` by default: /gnorm, or /uns/gnorm in
+    /// an AnnData file (`StatisticsPlacement`). Others are given with --mean/--var FILE:PATH.
+    static func statisticsBase(in file: borrowing File) -> String {
+        StatisticsPlacement.isAnnData(file) ? StatisticsPlacement.annDataBase : StatisticsPlacement.defaultBase
+    }
+
     /// Whether `apply` stored statistics of the dataset at `path` and marked it as normalized.
     static func isInvertible(_ path: String, in file: borrowing File) -> Bool {
-        let group = "/gnorm" + path
+        let group = statisticsBase(in: file) + path
         return file.kindOfObject(at: group + "/mean") == .dataset && file.kindOfObject(at: group + "/var") == .dataset
             && file.hasAttribute("gnorm_mode", on: path)
     }
@@ -139,7 +146,7 @@ extension ApplyRun {
         inversion: InversionOptions
     ) throws(PipelineError) -> (job: DatasetJob, affine: DatasetStream.Affine) {
         let path = selected.path
-        let group = "/gnorm" + path
+        let group = statisticsBase(in: source) + path
         let stored: StoredSettings
         if let spec = apply.mean {
             stored = try settings(nextTo: spec, input: source)
@@ -278,10 +285,11 @@ extension ApplyRun {
     ) throws(HDF5Error) {
         for name in normalizedMarks { try dataset.deleteAttribute(name) }
         guard !keep else { return }
-        var group = "/gnorm" + path
+        let base = statisticsBase(in: file)
+        var group = base + path
         guard file.exists(group) else { return }
         try file.removeLink(group)
-        while group != "/gnorm" {
+        while group != base {
             group = "/" + group.split(separator: "/").dropLast().joined(separator: "/")
             guard try file.isEmptyGroup(group) else { return }
             try file.removeLink(group)

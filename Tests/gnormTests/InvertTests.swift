@@ -77,6 +77,33 @@ import Testing
     }
 
     /// `- -`, --output-dir over several INPUTs and --in-place: the OUTPUT a plain run writes.
+    @Test func anAnnDataOutputIsInvertedFromItsUnsStatistics() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // An AnnData file (root encoding-type "anndata"): apply keeps its statistics in /uns/gnorm.
+        let input = folder + "/a.h5ad"
+        try FileManager.default.copyItem(atPath: cases, toPath: input)
+        do {
+            let file = try File(openingForWriting: input)
+            try file.setAttribute("encoding-type", .string("anndata"), on: "/")
+            try file.close()
+        }
+        let normalized = folder + "/n.h5ad"
+        #expect(try Gnorm.run(["apply", "-q", "-g", "2", "-d", "/seed", input, normalized]).status == 0)
+        let seedRow = try Gnorm.run(["ls", normalized]).stdout.split(separator: "\n").first { $0.hasPrefix("/seed ") }
+        #expect(seedRow?.hasSuffix("yes    yes") == true)
+        let inverted = folder + "/x.h5ad"
+        let run = try Gnorm.run(["invert", "-q", normalized, inverted])
+        #expect(run.status == 0, "\(run.stderr)")
+        let file = try File(openingForReading: inverted)
+        let leftovers = (file.exists("/uns/gnorm"), file.exists("/gnorm"))
+        #expect(leftovers == (false, false))
+        let original = try Gnorm.read(cases, "/seed")
+        let back = try Gnorm.read(inverted, "/seed")
+        #expect(back.count == original.count && !back.isEmpty)
+        #expect(zip(back, original).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+
     @Test func standardStreamsManyInputsAndInPlaceGiveThePlainOutput() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
