@@ -116,7 +116,8 @@ bench-mpi: release build-mpi test-deps
 # 5 minutes of CPU, 19 on a busy 2-core machine), then gnorm built against it in its own scratch
 # path, chosen by PKG_CONFIG_PATH alone (its hdf5-serial.pc wins over Debian's), and the whole test
 # suite run against it, corpus checks included. The binary finds that libhdf5 by its rpath.
-HDF5_114_PREFIX ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gnorm-hdf5/1.14.6
+# As root the cache is /var/cache's, which every user can read: the tests run gnorm as nobody too.
+HDF5_114_PREFIX ?= $(if $(filter 0,$(shell id -u)),/var/cache,$(or $(XDG_CACHE_HOME),$(HOME)/.cache))/gnorm-hdf5/1.14.6
 HDF5_114_SCRATCH = .build-hdf5-1.14
 HDF5_114_ENV = PKG_CONFIG_PATH=$(HDF5_114_PREFIX)/lib/pkgconfig
 HDF5_114_LINK = -Xlinker -rpath -Xlinker $(HDF5_114_PREFIX)/lib

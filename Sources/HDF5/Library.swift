@@ -10,6 +10,14 @@ import Platform
 /// stack to stderr, since every failure is reported as an `HDF5Error` instead.
 /// The corresponding HDF5 calls are `H5open` and `H5Eset_auto2`.
 let libraryReady: Bool = {
+    // External raw files and VDS sources named by relative paths are found beside the file that
+    // names them, for every open of every dataset: libhdf5 reads these variables at each open
+    // and prefers them to the dataset access list, and from 1.12 on it refuses to open a dataset
+    // already open under another prefix — which its own opens (H5Oopen, references an attribute
+    // holds) made with the default list did (ExternalStorage.swift). A user's own value would
+    // move what gnorm checks against INPUT's folder, so gnorm's wins.
+    setenv("HDF5_EXTFILE_PREFIX", "${ORIGIN}", 1)
+    setenv("HDF5_VDS_PREFIX", "${ORIGIN}", 1)
     _ = H5open()
     _ = H5Eset_auto2(chdf5_error_default(), nil, nil)
     // Debian's hdf5-plugin-lzf is linked without liblzf, whose symbols it then
