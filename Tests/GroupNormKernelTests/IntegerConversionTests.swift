@@ -14,11 +14,13 @@ import Testing
 
     func checkExact<Source: FixedWidthInteger>(_ values: [Source]) {
         let result = widened(values, threads: 2)
+        #expect(result.count == values.count && !values.isEmpty)
         #expect(zip(values, result).allSatisfy { Source(exactly: $1) == $0 }, "\(Source.self)")
     }
 
     func checkRounded<Source: FixedWidthInteger>(_ values: [Source], threads: Int) {
         let result = widened(values, threads: threads)
+        #expect(result.count == values.count && !values.isEmpty)
         #expect(zip(values, result).allSatisfy { Double(String($0))!.bitPattern == $1.bitPattern }, "\(Source.self)")
     }
 

@@ -16,7 +16,7 @@ import Testing
         #expect(run.stderr.contains("/seed (2, 10, 3, 3) group groups=2"))
         let y = try Gnorm.read(output, "/seed")
         let reference = try Gnorm.read(expected, "/seed/y")
-        #expect(zip(y, reference).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(elementwise(y, reference) { abs($0 - $1) <= 3e-6 })
         let file = try File(openingForReading: output)
         guard case .string(let history)? = try file.attribute("history") else {
             Issue.record("no history")
@@ -36,7 +36,7 @@ import Testing
         let eps = try Gnorm.run(["apply", "-q", "-g", "3", "--eps", "0.5", "-d", "/eps", cases, folder + "/e.h5"])
         #expect(eps.status == 0)
         let y = try Gnorm.read(folder + "/e.h5", "/eps")
-        #expect(zip(y, try Gnorm.read(expected, "/eps/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(elementwise(y, try Gnorm.read(expected, "/eps/y")) { abs($0 - $1) <= 3e-6 })
         // /special holds one NaN in sample 1, group 1: apply warns with the count.
         let special = try Gnorm.run(["apply", "-g", "2", "-d", "/special", cases, folder + "/s.h5"])
         #expect(special.status == 0)
@@ -56,7 +56,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let y = try Gnorm.read(output, "/link_to_seed")
         #expect(y == (try Gnorm.read(output, "/seed")))
-        #expect(zip(y, try Gnorm.read(expected, "/seed/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(elementwise(y, try Gnorm.read(expected, "/seed/y")) { abs($0 - $1) <= 3e-6 })
         #expect(try File(openingForReading: output).kindOfObject(at: "/gnorm/seed/mean") == .dataset)
     }
 
@@ -116,7 +116,7 @@ import Testing
             #expect(dataset.elementType == type)
             #expect(dataset.creation == creation)
             let y = try dataset.readAll(as: Double.self)
-            #expect(zip(y, reference).allSatisfy { abs($0 - $1) <= tolerance }, "\(options)")
+            #expect(elementwise(y, reference) { abs($0 - $1) <= tolerance }, "\(options)")
         }
         let output = folder + "/none.h5"
         #expect(
@@ -139,7 +139,7 @@ import Testing
         let output = folder + "/piped.h5"
         try run.stdoutBytes.write(to: URL(fileURLWithPath: output))
         let y = try Gnorm.read(output, "/seed")
-        #expect(zip(y, try Gnorm.read(expected, "/seed/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(elementwise(y, try Gnorm.read(expected, "/seed/y")) { abs($0 - $1) <= 3e-6 })
         #expect(try File(openingForReading: output).attribute("source", on: "/gnorm/seed") == .string("<stdin>"))
 
         let stats = try Gnorm.run(["stats", "-g", "2", "-d", "/seed", "-"], stdin: input)
@@ -155,7 +155,7 @@ import Testing
         let run = try Gnorm.run(["apply", "-q", "--in-place", "-g", "2", "-d", "/seed", copy])
         #expect(run.status == 0, "\(run.stderr)")
         let y = try Gnorm.read(copy, "/seed")
-        #expect(zip(y, try Gnorm.read(expected, "/seed/y")).allSatisfy { abs($0 - $1) <= 3e-6 })
+        #expect(elementwise(y, try Gnorm.read(expected, "/seed/y")) { abs($0 - $1) <= 3e-6 })
         #expect(try Gnorm.listing(folder) == ["data.h5"])
         // Several INPUTs are rewritten in place only when every one can be read: none is touched here.
         let before = try Data(contentsOf: URL(fileURLWithPath: copy))

@@ -88,3 +88,11 @@ enum Gnorm {
         try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     }
 }
+
+/// Whether `values` and `reference` have the same, non-zero count and every pair satisfies
+/// `close`: an empty or short OUTPUT fails rather than passing vacuously.
+func elementwise(_ values: [Double], _ reference: [Double], _ close: (Double, Double) -> Bool) -> Bool {
+    guard values.count == reference.count, !values.isEmpty else { return false }
+    for index in values.indices where !close(values[index], reference[index]) { return false }
+    return true
+}

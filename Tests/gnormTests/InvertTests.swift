@@ -60,7 +60,7 @@ import Testing
         let original = try Gnorm.read(cases, "/seed")
         let back = try Gnorm.read(inverted, "/seed")
         #expect(back.count == original.count)
-        #expect(zip(back, original).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        #expect(elementwise(back, original) { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
         #expect(!(try Gnorm.run(["ls", inverted]).stdout.contains("yes    yes")))
 
         let kept = folder + "/k.h5"
@@ -101,7 +101,7 @@ import Testing
         let original = try Gnorm.read(cases, "/seed")
         let back = try Gnorm.read(inverted, "/seed")
         #expect(back.count == original.count && !back.isEmpty)
-        #expect(zip(back, original).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        #expect(elementwise(back, original) { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
     }
 
     @Test func standardStreamsManyInputsAndInPlaceGiveThePlainOutput() throws {
@@ -157,7 +157,7 @@ import Testing
             let difference = a.count == b.count ? a.indices.first { a[$0] != b[$0] } : -1
             #expect(a.count == 3 * 4 * 256 * 320 && difference == nil, "\(mode) differs at \(difference ?? 0)")
             let original = try Gnorm.read(input, "/x")
-            #expect(zip(try Gnorm.read(folder + "/whole.h5", "/x"), original).allSatisfy { abs($0 - $1) <= 1e-5 })
+            #expect(elementwise(try Gnorm.read(folder + "/whole.h5", "/x"), original) { abs($0 - $1) <= 1e-5 })
         }
     }
 
