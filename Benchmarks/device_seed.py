@@ -1,5 +1,5 @@
-# Seed for the device's scaling run: 2 GiB float32 per dataset stored as gzip chunks that
 # Seed for Benchmarks/device-scaling.sh (usage: python3 device_seed.py seed.h5).
+# Seed for the device's scaling run: 2 GiB float32 per dataset stored as gzip chunks that
 # repeat a few random 4 MiB chunks (write_direct_chunk), so the file travels at ~1 MB.
 import h5py, numpy as np, zlib, sys
 rng = np.random.default_rng(7)
