@@ -175,40 +175,24 @@ public struct File: ~Copyable {
         guard exists(path) else { return nil }
         var type = H5O_TYPE_UNKNOWN
         guard chdf5_object_type_by_name(id, path, &type) >= 0 else { return nil }
-        switch type {
-        case H5O_TYPE_GROUP: return .group
-        case H5O_TYPE_DATASET: return .dataset
-        case H5O_TYPE_NAMED_DATATYPE: return .namedType
-        default: return .unknown
-        }
+        return ObjectEntry.Kind(type)
     }
 
     /// Every object in the file once, by its first path in name order.
     /// The HDF5 call is `H5Ovisit` (`chdf5_visit_objects`).
     public func objects() throws(HDF5Error) -> [ObjectEntry] {
-        final class Entries { var list: [ObjectEntry] = [] }
-        let entries = Entries()
-        let status = withExtendedLifetime(entries) {
+        let (status, entries) = CallbackContext<[ObjectEntry]>.run([]) { context in
             chdf5_visit_objects(
                 id, H5_INDEX_NAME, H5_ITER_INC,
                 { name, type, context in
-                    guard let name, let context else { return -1 }
-                    let kind: ObjectEntry.Kind
-                    switch type {
-                    case H5O_TYPE_GROUP: kind = .group
-                    case H5O_TYPE_DATASET: kind = .dataset
-                    case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
-                    default: kind = .unknown
-                    }
+                    guard let name else { return -1 }
                     let relative = String(cString: name)
-                    let path = relative == "." ? "/" : "/" + relative
-                    Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(
-                        ObjectEntry(path: path, kind: kind))
-                    return 0
-                }, Unmanaged.passUnretained(entries).toOpaque())
+                    let entry = ObjectEntry(path: relative == "." ? "/" : "/" + relative, kind: .init(type))
+                    return CallbackContext<[ObjectEntry]>.update(context) { $0.append(entry) }
+                }, context)
         }
         try checkedStatus(status, "H5Ovisit '\(name)'")
-        return entries.list
+        return entries
     }
 
     /// Creates a dataset, and the groups above it.
@@ -287,4 +271,15 @@ public struct ObjectEntry: Equatable, Sendable {
     public enum Kind: Sendable { case group, dataset, namedType, unknown }
     public let path: String
     public let kind: Kind
+}
+
+extension ObjectEntry.Kind {
+    init(_ type: H5O_type_t) {
+        switch type {
+        case H5O_TYPE_GROUP: self = .group
+        case H5O_TYPE_DATASET: self = .dataset
+        case H5O_TYPE_NAMED_DATATYPE: self = .namedType
+        default: self = .unknown
+        }
+    }
 }

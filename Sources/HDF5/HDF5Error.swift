@@ -62,34 +62,28 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
 
     /// Copies the current thread's error stack. The HDF5 call is `H5Ewalk2`.
     static func capture(_ operation: String) -> HDF5Error {
-        final class Frames { var lines: [String] = [] }
-        let frames = Frames()
         let stackId = H5Eget_current_stack()
-        if stackId >= 0 {
-            withExtendedLifetime(frames) {
-                let context = Unmanaged.passUnretained(frames).toOpaque()
-                _ = H5Ewalk2(
-                    stackId, H5E_WALK_DOWNWARD,
-                    { _, frame, context in
-                        guard let frame, let context else { return 0 }
-                        let frames = Unmanaged<Frames>.fromOpaque(context).takeUnretainedValue()
-                        let function = frame.pointee.func_name.map { String(cString: $0) } ?? "?"
-                        let detail = frame.pointee.desc.map { String(cString: $0) } ?? ""
-                        var minor = [CChar](repeating: 0, count: 256)
-                        var kind = H5E_MINOR
-                        let length = H5Eget_msg(frame.pointee.min_num, &kind, &minor, minor.count)
-                        let minorText =
-                            length > 0
-                            ? String(decoding: minor.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                            : ""
-                        let text = [detail, minorText].filter { !$0.isEmpty }.joined(separator: " — ")
-                        frames.lines.append("\(function): \(text)")
-                        return 0
-                    }, context)
-            }
-            _ = H5Eclose_stack(stackId)
+        guard stackId >= 0 else { return HDF5Error(operation: operation) }
+        defer { H5Eclose_stack(stackId) }
+        let (_, lines) = CallbackContext<[String]>.run([]) { context in
+            H5Ewalk2(
+                stackId, H5E_WALK_DOWNWARD,
+                { _, frame, context in
+                    guard let frame else { return 0 }
+                    let function = frame.pointee.func_name.map { String(cString: $0) } ?? "?"
+                    let detail = frame.pointee.desc.map { String(cString: $0) } ?? ""
+                    var minor = [CChar](repeating: 0, count: 256)
+                    var kind = H5E_MINOR
+                    let length = H5Eget_msg(frame.pointee.min_num, &kind, &minor, minor.count)
+                    let minorText =
+                        length > 0
+                        ? String(decoding: minor.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                        : ""
+                    let text = [detail, minorText].filter { !$0.isEmpty }.joined(separator: " — ")
+                    return CallbackContext<[String]>.update(context) { $0.append("\(function): \(text)") }
+                }, context)
         }
-        return HDF5Error(operation: operation, stack: frames.lines)
+        return HDF5Error(operation: operation, stack: lines)
     }
 }
 
