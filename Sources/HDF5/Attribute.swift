@@ -206,10 +206,7 @@ enum Attributes {
         let (status, names) = CallbackContext<[String]>.run([]) { context in
             H5Aiterate2(
                 object, index, H5_ITER_INC, &position,
-                { _, name, _, context in
-                    guard let name else { return -1 }
-                    return CallbackContext<[String]>.update(context) { $0.append(String(cString: name)) }
-                }, context)
+                { _, name, _, context in CallbackContext<[String]>.append(name, to: context) }, context)
         }
         return status < 0 ? nil : names
     }

@@ -26,3 +26,12 @@ final class CallbackContext<State> {
         return 0
     }
 }
+
+extension CallbackContext where State == [String] {
+    /// In a callback that lists names: appends `name` to the list behind `context`; -1 (stop,
+    /// failing) without one.
+    static func append(_ name: UnsafePointer<CChar>?, to context: UnsafeMutableRawPointer?) -> Int32 {
+        guard let name else { return -1 }
+        return update(context) { $0.append(String(cString: name)) }
+    }
+}

@@ -83,14 +83,9 @@ public struct File: ~Copyable {
     /// default sec2 driver); nil for file images, MPI-IO and other drivers. The HDF5 calls are
     /// `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
     public func posixDescriptor() -> Int32? {
+        // Asking an MPI-IO file for its access list is a collective call.
         guard !isParallel(id) else { return nil }
-        let access = H5Fget_access_plist(id)
-        guard access >= 0 else { return nil }
-        defer { H5Pclose(access) }
-        guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
-        var handle: UnsafeMutableRawPointer? = nil
-        guard H5Fget_vfd_handle(id, access, &handle) >= 0, let handle else { return nil }
-        return handle.load(as: Int32.self)
+        return sec2Descriptor(of: id)
     }
 
     /// The size libhdf5 takes the file to have: the larger of its end of file when opened and
@@ -264,6 +259,18 @@ public struct File: ~Copyable {
         defer { H5Oclose(object) }
         return try Attributes.get(name, on: object)
     }
+}
+
+/// The descriptor of `file` where its driver is sec2 (a plain POSIX file), else nil.
+/// The HDF5 calls are `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
+func sec2Descriptor(of file: hid_t) -> Int32? {
+    let access = H5Fget_access_plist(file)
+    guard access >= 0 else { return nil }
+    defer { H5Pclose(access) }
+    guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
+    var handle: UnsafeMutableRawPointer? = nil
+    guard H5Fget_vfd_handle(file, access, &handle) >= 0, let handle else { return nil }
+    return handle.load(as: Int32.self)
 }
 
 /// An object found by `File.objects()`.

@@ -71,10 +71,7 @@ extension File {
         let (status, names) = CallbackContext<[String]>.run([]) { context in
             chdf5_iterate_links(
                 group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
-                { name, _, _, context in
-                    guard let name else { return -1 }
-                    return CallbackContext<[String]>.update(context) { $0.append(String(cString: name)) }
-                }, context)
+                { name, _, _, context in CallbackContext<[String]>.append(name, to: context) }, context)
         }
         try checkedStatus(status, "H5Literate '\(path)' by creation order")
         guard let position = names.firstIndex(of: name) else { return [] }
