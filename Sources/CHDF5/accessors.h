@@ -40,6 +40,17 @@ static inline hid_t chdf5_link_create_class(void) { return H5P_LINK_CREATE; }
 // Datasets are opened with external and VDS files resolved beside their file (ExternalStorage.swift).
 static inline hid_t chdf5_dataset_access_class(void) { return H5P_DATASET_ACCESS; }
 
+// HDF5's error numbers are `(H5OPEN H5E_*_g)` macros: ids libhdf5 assigns as it opens (other values
+// in 1.10 and 1.14), which `HDF5Error` compares frames of the error stack with instead of their text.
+// Major numbers (error classes): "File accessibility"; "Plugin for dynamically loaded library", whose
+// frame 1.14 adds below a missing filter's.
+static inline hid_t chdf5_error_file(void) { return H5E_FILE; }
+static inline hid_t chdf5_error_plugin(void) { return H5E_PLUGIN; }
+// Minor numbers: "Not an HDF5 file" (no superblock signature); "Wrong version number" (a format newer
+// than the library's).
+static inline hid_t chdf5_error_not_hdf5(void) { return H5E_NOTHDF5; }
+static inline hid_t chdf5_error_version(void) { return H5E_VERSION; }
+
 // `H5P_CRT_ORDER_TRACKED` is a flag macro; a replaced link keeps its place only in such groups.
 static inline unsigned chdf5_crt_order_tracked(void) { return H5P_CRT_ORDER_TRACKED; }
 // `HADDR_UNDEF` is `((haddr_t)(int64_t)(-1))`: storage never allocated.

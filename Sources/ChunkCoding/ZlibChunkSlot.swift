@@ -6,8 +6,9 @@ internal import CISAL
 /// for gzip levels 4–9, ISA-L's igzip for levels 1–3. The streams are ordinary zlib
 /// streams, as HDF5's own filter writes and reads them.
 ///
-/// A slot is used by one thread at a time: the I/O thread between batches, a worker during one.
-public final class ZlibChunkSlot: @unchecked Sendable {
+/// A slot is used by one thread at a time: the I/O thread between batches, a worker during one
+/// (UncheckedSendability.swift).
+public final class ZlibChunkSlot {
     /// Bytes of one plain chunk.
     public let chunkBytes: Int
     private let plain: UnsafeMutableRawBufferPointer

@@ -45,9 +45,9 @@ struct InPlaceOriginal {
     /// Gives `temporary` INPUT's owner, group, permission bits and extended attributes; returns
     /// what could not be kept, as warnings.
     func keep(on temporary: String) -> [String] {
-        let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            return ["cannot keep INPUT's owner and mode: \(String(cString: strerror(errno)))"]
+        let descriptor: Int32
+        do { descriptor = try System.open(temporary, O_RDONLY | O_CLOEXEC) } catch {
+            return ["cannot keep INPUT's owner and mode: \(error.reason)"]
         }
         defer { close(descriptor) }
         var warnings: [String] = []
@@ -65,8 +65,8 @@ struct InPlaceOriginal {
             }
         }
         if fchmod(descriptor, mode) != 0 {
-            warnings.append(
-                "INPUT's mode \(String(mode, radix: 8)) could not be kept: \(String(cString: strerror(errno)))")
+            let failure = SystemCallError("fchmod", path: temporary)
+            warnings.append("INPUT's mode \(String(mode, radix: 8)) could not be kept: \(failure.reason)")
         }
         warnings += copyExtendedAttributes(to: descriptor)
         return warnings

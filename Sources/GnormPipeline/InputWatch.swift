@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Platform
 
 /// INPUT's file, as libhdf5 opened it, watched for change while gnorm reads it.
 ///
@@ -36,13 +37,14 @@ final class InputWatch: @unchecked Sendable {
         consequence = writing ? "; nothing was written" : ""
         descriptor = fcntl(handle, F_DUPFD_CLOEXEC, 0)
         guard descriptor >= 0 else {
-            throw .io("cannot watch INPUT: \(String(cString: strerror(errno)))", file: file.name)
+            let failure = SystemCallError("fcntl(F_DUPFD_CLOEXEC)", path: file.name)
+            throw .io("cannot watch INPUT: \(failure.reason)", file: file.name, cause: failure)
         }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            let failure = errno
+            let failure = SystemCallError("fstat", path: file.name)
             close(descriptor)
-            throw .io("cannot watch INPUT: \(String(cString: strerror(failure)))", file: file.name)
+            throw .io("cannot watch INPUT: \(failure.reason)", file: file.name, cause: failure)
         }
         do { size = try file.size() } catch {
             close(descriptor)
@@ -78,7 +80,8 @@ final class InputWatch: @unchecked Sendable {
     func change() -> PipelineError? {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
-            return .io("cannot check INPUT: \(String(cString: strerror(errno)))", file: path)
+            let failure = SystemCallError("fstat", path: path)
+            return .io("cannot check INPUT: \(failure.reason)", file: path, cause: failure)
         }
         return change(of: status)
     }

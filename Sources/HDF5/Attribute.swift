@@ -202,19 +202,13 @@ enum Attributes {
     /// The names along `index`; nil where the object has no such index (an object without
     /// creation-order tracking only has a name index) or the iteration fails.
     private static func names(of object: hid_t, along index: H5_index_t) -> [String]? {
-        final class Names { var list: [String] = [] }
-        let names = Names()
         var position: hsize_t = 0
-        let status = withExtendedLifetime(names) {
+        let (status, names) = CallbackContext<[String]>.run([]) { context in
             H5Aiterate2(
                 object, index, H5_ITER_INC, &position,
-                { _, name, _, context in
-                    guard let name, let context else { return -1 }
-                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
-                    return 0
-                }, Unmanaged.passUnretained(names).toOpaque())
+                { _, name, _, context in CallbackContext<[String]>.append(name, to: context) }, context)
         }
-        return status < 0 ? nil : names.list
+        return status < 0 ? nil : names
     }
 
     /// The largest attribute of an object, in stored bytes. The HDF5 call is `H5Aget_storage_size`.
@@ -302,20 +296,16 @@ enum Attributes {
 extension Dataset {
     /// The bytes of its largest attribute's values, as stored. The HDF5 call is `H5Aiterate2`.
     public func largestAttributeBytes() throws(HDF5Error) -> Int {
-        final class Largest { var bytes = 0 }
-        let largest = Largest()
         var position: hsize_t = 0
-        let status = withExtendedLifetime(largest) {
+        let (status, largest) = CallbackContext<Int>.run(0) { context in
             H5Aiterate2(
                 id, H5_INDEX_NAME, H5_ITER_INC, &position,
                 { _, _, info, context in
-                    guard let info, let context else { return -1 }
-                    let largest = Unmanaged<Largest>.fromOpaque(context).takeUnretainedValue()
-                    largest.bytes = max(largest.bytes, Int(info.pointee.data_size))
-                    return 0
-                }, Unmanaged.passUnretained(largest).toOpaque())
+                    guard let info else { return -1 }
+                    return CallbackContext<Int>.update(context) { $0 = max($0, Int(info.pointee.data_size)) }
+                }, context)
         }
         try checkedStatus(status, "H5Aiterate2 '\(path)'")
-        return largest.bytes
+        return largest
     }
 }

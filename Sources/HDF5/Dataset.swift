@@ -95,13 +95,7 @@ public struct Dataset: ~Copyable {
         let file = H5Iget_file_id(id)
         guard file >= 0 else { return nil }
         defer { H5Fclose(file) }
-        let access = H5Fget_access_plist(file)
-        guard access >= 0 else { return nil }
-        defer { H5Pclose(access) }
-        guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
-        var handle: UnsafeMutableRawPointer? = nil
-        guard H5Fget_vfd_handle(file, access, &handle) >= 0, let handle else { return nil }
-        return handle.load(as: Int32.self)
+        return sec2Descriptor(of: file)
     }
 
     /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports

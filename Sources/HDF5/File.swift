@@ -83,14 +83,9 @@ public struct File: ~Copyable {
     /// default sec2 driver); nil for file images, MPI-IO and other drivers. The HDF5 calls are
     /// `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
     public func posixDescriptor() -> Int32? {
+        // Asking an MPI-IO file for its access list is a collective call.
         guard !isParallel(id) else { return nil }
-        let access = H5Fget_access_plist(id)
-        guard access >= 0 else { return nil }
-        defer { H5Pclose(access) }
-        guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
-        var handle: UnsafeMutableRawPointer? = nil
-        guard H5Fget_vfd_handle(id, access, &handle) >= 0, let handle else { return nil }
-        return handle.load(as: Int32.self)
+        return sec2Descriptor(of: id)
     }
 
     /// The size libhdf5 takes the file to have: the larger of its end of file when opened and
@@ -175,40 +170,24 @@ public struct File: ~Copyable {
         guard exists(path) else { return nil }
         var type = H5O_TYPE_UNKNOWN
         guard chdf5_object_type_by_name(id, path, &type) >= 0 else { return nil }
-        switch type {
-        case H5O_TYPE_GROUP: return .group
-        case H5O_TYPE_DATASET: return .dataset
-        case H5O_TYPE_NAMED_DATATYPE: return .namedType
-        default: return .unknown
-        }
+        return ObjectEntry.Kind(type)
     }
 
     /// Every object in the file once, by its first path in name order.
     /// The HDF5 call is `H5Ovisit` (`chdf5_visit_objects`).
     public func objects() throws(HDF5Error) -> [ObjectEntry] {
-        final class Entries { var list: [ObjectEntry] = [] }
-        let entries = Entries()
-        let status = withExtendedLifetime(entries) {
+        let (status, entries) = CallbackContext<[ObjectEntry]>.run([]) { context in
             chdf5_visit_objects(
                 id, H5_INDEX_NAME, H5_ITER_INC,
                 { name, type, context in
-                    guard let name, let context else { return -1 }
-                    let kind: ObjectEntry.Kind
-                    switch type {
-                    case H5O_TYPE_GROUP: kind = .group
-                    case H5O_TYPE_DATASET: kind = .dataset
-                    case H5O_TYPE_NAMED_DATATYPE: kind = .namedType
-                    default: kind = .unknown
-                    }
+                    guard let name else { return -1 }
                     let relative = String(cString: name)
-                    let path = relative == "." ? "/" : "/" + relative
-                    Unmanaged<Entries>.fromOpaque(context).takeUnretainedValue().list.append(
-                        ObjectEntry(path: path, kind: kind))
-                    return 0
-                }, Unmanaged.passUnretained(entries).toOpaque())
+                    let entry = ObjectEntry(path: relative == "." ? "/" : "/" + relative, kind: .init(type))
+                    return CallbackContext<[ObjectEntry]>.update(context) { $0.append(entry) }
+                }, context)
         }
         try checkedStatus(status, "H5Ovisit '\(name)'")
-        return entries.list
+        return entries
     }
 
     /// Creates a dataset, and the groups above it.
@@ -282,9 +261,32 @@ public struct File: ~Copyable {
     }
 }
 
+/// The descriptor of `file` where its driver is sec2 (a plain POSIX file), else nil.
+/// The HDF5 calls are `H5Fget_access_plist`, `H5Pget_driver` and `H5Fget_vfd_handle`.
+func sec2Descriptor(of file: hid_t) -> Int32? {
+    let access = H5Fget_access_plist(file)
+    guard access >= 0 else { return nil }
+    defer { H5Pclose(access) }
+    guard H5Pget_driver(access) == chdf5_driver_sec2() else { return nil }
+    var handle: UnsafeMutableRawPointer? = nil
+    guard H5Fget_vfd_handle(file, access, &handle) >= 0, let handle else { return nil }
+    return handle.load(as: Int32.self)
+}
+
 /// An object found by `File.objects()`.
 public struct ObjectEntry: Equatable, Sendable {
     public enum Kind: Sendable { case group, dataset, namedType, unknown }
     public let path: String
     public let kind: Kind
+}
+
+extension ObjectEntry.Kind {
+    init(_ type: H5O_type_t) {
+        switch type {
+        case H5O_TYPE_GROUP: self = .group
+        case H5O_TYPE_DATASET: self = .dataset
+        case H5O_TYPE_NAMED_DATATYPE: self = .namedType
+        default: self = .unknown
+        }
+    }
 }

@@ -12,23 +12,18 @@ extension File {
     /// one per link (a group reachable by two names is visited once).
     /// The HDF5 call is `H5Lvisit` (`chdf5_visit_links`).
     func hardLinkNames(of address: ObjectAddress) throws(HDF5Error) -> [String] {
-        final class Found {
-            let target: haddr_t
-            var paths: [String] = []
-            init(_ target: haddr_t) { self.target = target }
-        }
-        let found = Found(address.rawValue)
-        let status = withExtendedLifetime(found) {
+        typealias Found = (target: haddr_t, paths: [String])
+        let (status, found) = CallbackContext<Found>.run((address.rawValue, [])) { context in
             chdf5_visit_links(
                 id, H5_INDEX_NAME, H5_ITER_INC,
                 { name, type, address, context in
-                    guard let name, let context else { return -1 }
-                    let found = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
-                    if type == H5L_TYPE_HARD, address == found.target {
-                        found.paths.append("/" + String(cString: name))
+                    guard let name else { return -1 }
+                    return CallbackContext<Found>.update(context) { found in
+                        if type == H5L_TYPE_HARD, address == found.target {
+                            found.paths.append("/" + String(cString: name))
+                        }
                     }
-                    return 0
-                }, Unmanaged.passUnretained(found).toOpaque())
+                }, context)
         }
         try checkedStatus(status, "H5Lvisit '\(name)'")
         return found.paths
@@ -72,21 +67,15 @@ extension File {
         var flags: UInt32 = 0
         try checkedStatus(H5Pget_link_creation_order(gcpl, &flags), "H5Pget_link_creation_order '\(path)'")
         guard flags & chdf5_crt_order_tracked() != 0 else { return [] }
-        final class Names { var list: [String] = [] }
-        let names = Names()
         var index: hsize_t = 0
-        let status = withExtendedLifetime(names) {
+        let (status, names) = CallbackContext<[String]>.run([]) { context in
             chdf5_iterate_links(
                 group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &index,
-                { name, _, _, context in
-                    guard let name, let context else { return -1 }
-                    Unmanaged<Names>.fromOpaque(context).takeUnretainedValue().list.append(String(cString: name))
-                    return 0
-                }, Unmanaged.passUnretained(names).toOpaque())
+                { name, _, _, context in CallbackContext<[String]>.append(name, to: context) }, context)
         }
         try checkedStatus(status, "H5Literate '\(path)' by creation order")
-        guard let position = names.list.firstIndex(of: name) else { return [] }
-        return Array(names.list[(position + 1)...])
+        guard let position = names.firstIndex(of: name) else { return [] }
+        return Array(names[(position + 1)...])
     }
 
     static func split(_ path: String) -> (parent: String, name: String) {

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if MPI
     internal import CHDF5MPI
 #else
@@ -30,7 +32,7 @@ extension File {
             try checkedStatus(H5Pset_coll_metadata_write(fapl, true), "H5Pset_coll_metadata_write")
             id = try checkedId(H5Fopen(path, chdf5_acc_rdwr(), fapl), "H5Fopen '\(path)' read-write, MPI-IO")
             name = path
-            parallelFiles.insert(id)
+            parallelFiles.withLock { _ = $0.insert(id) }
         #else
             preconditionFailure("opening '\(path)' in parallel needs the MPI build")
         #endif
@@ -46,22 +48,22 @@ extension Dataset {
 
 /// Ids of the files open with the MPI-IO driver. Asking HDF5 instead (`H5Fget_access_plist`)
 /// duplicates the communicator, a collective call, which would hang a process that asks alone.
-/// Touched only by the thread that calls HDF5.
-nonisolated(unsafe) private var parallelFiles: Set<hid_t> = []
+/// Behind a lock: the main thread opens and closes files while I/O threads ask about theirs.
+private let parallelFiles = Mutex<Set<hid_t>>([])
 
 /// Forgets a file closed by `File.close()` or `deinit`.
 func forgetParallelFile(_ id: hid_t) {
-    if !parallelFiles.isEmpty { parallelFiles.remove(id) }
+    parallelFiles.withLock { _ = $0.remove(id) }
 }
 
 /// Whether the object's file is open with the MPI-IO driver. The HDF5 call is `H5Iget_file_id`,
 /// which returns the id the file was opened with.
 func isParallel(_ object: hid_t) -> Bool {
-    guard !parallelFiles.isEmpty else { return false }
+    guard !parallelFiles.withLock(\.isEmpty) else { return false }
     let file = H5Iget_file_id(object)
     guard file >= 0 else { return false }
     defer { H5Fclose(file) }
-    return parallelFiles.contains(file)
+    return parallelFiles.withLock { $0.contains(file) }
 }
 
 /// The data transfer property list for `H5Dread`/`H5Dwrite` on `object`: collective

@@ -51,36 +51,34 @@ private struct ReferenceRemapper {
     mutating func remapAttribute(_ name: String, of object: hid_t, at path: String) throws(HDF5Error) {
         let attribute = try checkedId(H5Aopen(object, name, chdf5_default()), "H5Aopen '\(path)' '\(name)'")
         defer { H5Aclose(attribute) }
-        let fileType = try checkedId(H5Aget_type(attribute), "H5Aget_type '\(name)'")
-        defer { H5Tclose(fileType) }
-        guard H5Tdetect_class(fileType, H5T_REFERENCE) > 0 else { return }
-        let space = try Dataspace(adopting: H5Aget_space(attribute), "H5Aget_space '\(name)'")
         try rewrite(
-            fileType: fileType, space: space.id, where: "attribute \(name) of \(path)",
+            "attribute \(name) of \(path)", type: { H5Aget_type(attribute) }, space: { H5Aget_space(attribute) },
             read: { type, buffer in H5Aread(attribute, type, buffer) },
             write: { type, buffer in H5Awrite(attribute, type, buffer) })
     }
 
     mutating func remapDataset(_ dataset: hid_t, at path: String) throws(HDF5Error) {
-        let fileType = try checkedId(H5Dget_type(dataset), "H5Dget_type '\(path)'")
-        defer { H5Tclose(fileType) }
-        guard H5Tdetect_class(fileType, H5T_REFERENCE) > 0 else { return }
-        let space = try Dataspace(adopting: H5Dget_space(dataset), "H5Dget_space '\(path)'")
         try rewrite(
-            fileType: fileType, space: space.id, where: "dataset \(path)",
+            "dataset \(path)", type: { H5Dget_type(dataset) }, space: { H5Dget_space(dataset) },
             read: { type, buffer in H5Dread(dataset, type, chdf5_all(), chdf5_all(), chdf5_default(), buffer) },
             write: { type, buffer in
                 H5Dwrite(dataset, type, chdf5_all(), chdf5_all(), transferList(for: dataset), buffer)
             })
     }
 
+    /// Rewrites the references among the values of an attribute or a dataset (`place`), given
+    /// how to get its type and dataspace, and how to read and write its values.
     private mutating func rewrite(
-        fileType: hid_t, space: hid_t, where place: String,
+        _ place: String, type typeId: () -> hid_t, space spaceId: () -> hid_t,
         read: (hid_t, UnsafeMutableRawPointer) -> herr_t, write: (hid_t, UnsafeMutableRawPointer) -> herr_t
     ) throws(HDF5Error) {
+        let fileType = try checkedId(typeId(), "getting the type of \(place)")
+        defer { H5Tclose(fileType) }
+        guard H5Tdetect_class(fileType, H5T_REFERENCE) > 0 else { return }
+        let space = try Dataspace(adopting: spaceId(), "getting the dataspace of \(place)")
         let memoryType = try checkedId(H5Tget_native_type(fileType, H5T_DIR_DEFAULT), "H5Tget_native_type \(place)")
         defer { H5Tclose(memoryType) }
-        let count = Int(H5Sget_simple_extent_npoints(space))
+        let count = Int(H5Sget_simple_extent_npoints(space.id))
         let size = H5Tget_size(memoryType)
         guard count > 0 else { return }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 16)
@@ -89,7 +87,7 @@ private struct ReferenceRemapper {
         try checkedStatus(read(memoryType, buffer), "reading \(place)")
         defer {
             if H5Tdetect_class(memoryType, H5T_VLEN) > 0 {
-                chdf5_reclaim(memoryType, space, buffer)
+                chdf5_reclaim(memoryType, space.id, buffer)
             }
         }
         var changed = false
