@@ -16,6 +16,9 @@
    without fsync, and `cp -r` + `sync` of the output files and folder.
 3. Start-up (key startup): `gnorm --version`, `python -c "import h5py, numpy"` and
    `/bin/true`, alternating, median of 20 runs each (--quick 5), in ms per run.
+4. Cold page cache (key cold): `gnorm apply` of a float32 file of --cold-gib GiB (default 4,
+   --quick 1/16) beside `dd bs=16M conv=fsync` of the same file, INPUT fsynced and dropped from
+   the page cache (POSIX_FADV_DONTNEED) before every run, runs alternating; gnorm ÷ dd per round.
 
 Method, so that the figures measure the programs and not the machine's state:
 - every input is written, then `sync`ed, before the first timing; each case reads its
@@ -112,6 +115,7 @@ def cases(quick):
 
 
 STARTUP = "startup"   # --only key of the start-up table (not an end-to-end case)
+COLD = "cold"         # --only key of the cold-cache row (INPUT dropped from the page cache before each run)
 
 
 def tools(case, src, folder, threads, gnorm):
@@ -365,6 +369,99 @@ def end_to_end_table(results):
     return "\n".join(lines)
 
 
+def evict(path):
+    """Drops `path` from the page cache (fsync, then POSIX_FADV_DONTNEED: no root needed, other
+    files' pages stay); returns the bytes still cached (`fincore`), or None without fincore."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    if not shutil.which("fincore"):
+        return None
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out and out[0].isdigit() else None
+
+
+def cold_cache(folder, gib, rounds, threads, gnorm, log):
+    """`gnorm apply` beside `dd bs=16M conv=fsync` of the same float32 file, INPUT dropped from
+    the page cache before every run (`evict`), runs alternating, order rotated per round."""
+    per_sample = 256 * 64 * 64 * 4
+    samples = max(2, int(gib * 2**30) // per_sample)
+    src = os.path.join(folder, "in-cold.h5")
+    started = time.perf_counter()
+    block = np.random.default_rng(0).standard_normal((16, 256, 64, 64), dtype=np.float32)
+    with h5py.File(src, "w") as f:
+        d = f.create_dataset("x", shape=(samples, 256, 64, 64), dtype=np.float32)
+        for start in range(0, samples, len(block)):
+            count = min(len(block), samples - start)
+            d[start:start + count] = block[:count] + np.float32(start % 7)
+    sync()
+    log(f"{COLD}: {os.path.getsize(src) / MiB:.0f} MiB written and synced in {time.perf_counter() - started:.0f} s")
+    out = os.path.join(folder, "out-cold.h5")
+    programs = [("gnorm", [gnorm, "apply", "-q", "-f", "--threads", str(threads), src, out]),
+                ("dd conv=fsync", ["dd", f"if={src}", f"of={out}", "bs=16M", "conv=fsync", "status=none"])]
+    runs = []
+    try:
+        for r in range(rounds):
+            for name, command in programs[r % 2:] + programs[:r % 2]:
+                remove(out)
+                sync()
+                cached = evict(src)
+                result = run(command)
+                result.update(tool=name, round=r, command=command, input_cached_bytes=cached)
+                if result["rc"] != 0:
+                    log(f"{COLD}: {name} exited {result['rc']}: {result['stderr'].strip()[-300:]}")
+                runs.append(result)
+    finally:
+        remove(out)
+        remove(src)
+    log(f"{COLD}: done")
+    return {"data_bytes": samples * per_sample, "samples": samples, "rounds": rounds, "runs": runs,
+            "read_ahead_kb": read_file("/sys/block/" + block_device(folder) + "/queue/read_ahead_kb")}
+
+
+def block_device(folder):
+    """The disk under `folder` as /sys/block names it (vda for /dev/vda1), or ""."""
+    source = command_output(["df", "--output=source", folder]).splitlines()[-1].strip()
+    name = os.path.basename(os.path.realpath(source)) if source.startswith("/dev/") else ""
+    while name and not os.path.exists(f"/sys/block/{name}"):
+        name = name[:-1]
+    return name
+
+
+def read_file(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def cold_table(record):
+    """gnorm and dd: median s, range, GB/s, per-round gnorm ÷ dd (median, range), peak RSS."""
+    lines = ["| program | median s | range s | GB/s of data | gnorm ÷ dd (range) | peak RSS MiB | INPUT cached at start |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    runs = [r for r in record["runs"] if r["rc"] == 0]
+    dd = {r["round"]: r["seconds"] for r in runs if r["tool"] == "dd conv=fsync"}
+    ratios = [r["seconds"] / dd[r["round"]] for r in runs if r["tool"] == "gnorm" and r["round"] in dd]
+    for name in ("gnorm", "dd conv=fsync"):
+        mine = [r for r in runs if r["tool"] == name]
+        if not mine:
+            lines.append(f"| {name} | fails | | | | | |")
+            continue
+        times = [r["seconds"] for r in mine]
+        ratio = (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+                 if name == "gnorm" and ratios else "1" if name != "gnorm" else "—")
+        cached = [r["input_cached_bytes"] for r in mine if r["input_cached_bytes"] is not None]
+        lines.append(f"| {name} | {statistics.median(times):.2f} | {min(times):.2f}–{max(times):.2f} | "
+                     f"{record['data_bytes'] / statistics.median(times) / 1e9:.2f} | {ratio} | "
+                     f"{max(r['rss_mib'] for r in mine):.0f} | {f'{max(cached) / MiB:.0f} MiB' if cached else '?'} |")
+    return "\n".join(lines)
+
+
 def cpu_has_avx2():
     with open("/proc/cpuinfo") as f:
         return any(line.startswith("flags") and " avx2" in line for line in f)
@@ -499,7 +596,8 @@ def main():
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=int, help="end-to-end rounds (default 3; --quick 1)")
     parser.add_argument("--kernel-repeats", type=int, help="timed kernel runs (default 9; --quick 1)")
-    parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}")
+    parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}, {COLD}")
+    parser.add_argument("--cold-gib", type=float, help=f"GiB of float32 in the {COLD} row (default 4; --quick 1/16)")
     parser.add_argument("--gnorm", default=GNORM, help="the gnorm binary to time (default .build/release/gnorm)")
     parser.add_argument("--skip-kernel", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
@@ -507,7 +605,7 @@ def main():
                         help="where inputs and outputs are written (BENCH_DIR; default .bench/)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
-    unknown = (only or set()) - {c.key for c in cases(args.quick)} - {STARTUP}
+    unknown = (only or set()) - {c.key for c in cases(args.quick)} - {STARTUP, COLD}
     if unknown:
         parser.error(f"--only: no case {', '.join(sorted(unknown))}")
     rounds = args.rounds or (1 if args.quick else 3)
@@ -529,12 +627,15 @@ def main():
     try:
         if not args.skip_kernel:
             report["kernel"] = kernel(args.threads, repeats, warmup, log)
-        if not args.skip_end_to_end and (not only or only - {STARTUP}):
+        if not args.skip_end_to_end and (not only or only - {STARTUP, COLD}):
             report["startup_seconds"] = startup_seconds()
             report["end_to_end"] = end_to_end(work, rounds, args.threads, args.quick, only, args.gnorm, log)
         if not args.skip_end_to_end and (not only or STARTUP in only):
             report["startup"] = startup_runs(args.gnorm, 5 if args.quick else 20)
             log("startup: done")
+        if not args.skip_end_to_end and (not only or COLD in only):
+            report["cold"] = cold_cache(work, args.cold_gib or (1 / 16 if args.quick else 4), rounds, args.threads,
+                                        args.gnorm, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_end"] = open("/proc/loadavg").read().split()[:3]
@@ -563,6 +664,14 @@ def main():
         text += ["", f"Start-up, wall ms per run of a process that does nothing, median of {report['startup']['rounds']} "
                  "(alternating, order rotated per round, after one untimed run each); time ÷ gnorm's: per-round "
                  "ratio, median (range).", "", startup_table(report["startup"])]
+    if "cold" in report:
+        cold = report["cold"]
+        text += ["", f"Cold page cache ({COLD}): float32 {size_label(cold['data_bytes'])} contiguous "
+                 f"({cold['samples']} × 256×64×64), `gnorm apply` beside `dd bs=16M conv=fsync` of the same file, "
+                 f"{cold['rounds']} round(s) alternating; before every run OUTPUT removed, `sync`, INPUT fsynced and "
+                 f"dropped from the page cache (POSIX_FADV_DONTNEED; last column: what `fincore` still found). "
+                 f"gnorm ÷ dd: per-round ratio, median (range); the target is 1.1 or less. Disk read-ahead "
+                 f"{cold['read_ahead_kb']} KiB.", "", cold_table(cold)]
     text += ["", f"Total {report['seconds'] / 60:.1f} min."]
     markdown = "\n".join(text)
     print(markdown)

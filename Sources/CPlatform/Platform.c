@@ -150,3 +150,34 @@ int gnorm_set_xattr(int descriptor, const char *name, const void *value, size_t 
     return -1;
 #endif
 }
+
+// Linux's madvise and fadvise read at most max(read_ahead_kb, the device's largest request) per
+// call (force_page_cache_ra): 1 MiB pieces get the whole range read on common settings.
+#define GNORM_READ_AHEAD_PIECE ((size_t)1 << 20)
+
+void gnorm_will_need(void *address, size_t length) {
+#ifdef MADV_WILLNEED
+    for (size_t done = 0; done < length; done += GNORM_READ_AHEAD_PIECE) {
+        size_t piece = length - done < GNORM_READ_AHEAD_PIECE ? length - done : GNORM_READ_AHEAD_PIECE;
+        (void)madvise((char *)address + done, piece, MADV_WILLNEED);
+    }
+#else
+    (void)address, (void)length;
+#endif
+}
+
+void gnorm_read_ahead(int descriptor, int64_t offset, int64_t length) {
+#if defined(__linux__)
+    for (int64_t done = 0; done < length; done += (int64_t)GNORM_READ_AHEAD_PIECE) {
+        int64_t piece = length - done < (int64_t)GNORM_READ_AHEAD_PIECE ? length - done
+                                                                         : (int64_t)GNORM_READ_AHEAD_PIECE;
+        (void)posix_fadvise(descriptor, (off_t)(offset + done), (off_t)piece, POSIX_FADV_WILLNEED);
+    }
+#elif defined(__APPLE__)
+    if (length > INT32_MAX) length = INT32_MAX;
+    struct radvisory advice = {.ra_offset = (off_t)offset, .ra_count = (int)length};
+    (void)fcntl(descriptor, F_RDADVISE, &advice);
+#else
+    (void)descriptor, (void)offset, (void)length;
+#endif
+}

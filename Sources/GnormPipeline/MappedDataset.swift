@@ -52,11 +52,24 @@ final class MappedDataset: @unchecked Sendable {
 
     deinit { munmap(mapping, mappingLength) }
 
-    /// Brings the pages of samples `rows` into the mapping, failing as a read would.
+    /// Brings the pages of samples `rows` into the mapping, failing as a read would, then starts
+    /// reading as many samples after them (`MADV_WILLNEED`): slabs are read in order, so the
+    /// disk reads the next slab while this one is computed and the previous one written, and its
+    /// populate finds the pages in the page cache (not in this process: the plan's two slabs of
+    /// mapped pages stay the bound on resident memory).
     func prepare(rows: Range<Int>) throws(TransferError) {
         let range = pages(rows, inner: false)
         guard !range.isEmpty else { return }
         do { try System.populate(mapping + range.lowerBound, count: range.count) } catch { throw .mapping(error) }
+        readAhead(rows: rows.upperBound..<rows.upperBound + rows.count)
+    }
+
+    /// Starts reading the pages of samples `rows` into the page cache without waiting (those past
+    /// the dataset's end are left out). Only a hint.
+    func readAhead(rows: Range<Int>) {
+        let range = pages(rows, inner: false)
+        guard !range.isEmpty else { return }
+        System.willNeed(mapping + range.lowerBound, count: range.count)
     }
 
     /// The stored bytes of samples `rows`, prepared.

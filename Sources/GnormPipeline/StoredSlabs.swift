@@ -31,6 +31,8 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     /// The mapping, when its values are `E` as stored: the kernel reads them there, and `read` only
     /// prepares their pages.
     let directValues: MappedDataset?
+    /// A chunked dataset's next slab read ahead after each slab (`ChunkReadAhead`).
+    private let chunkReadAhead = ChunkReadAhead()
 
     /// A buffer reused for every slab; reads and writes both run on the I/O thread,
     /// so the input's and the output's conversions can share one.
@@ -106,6 +108,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         rows: Range<Int>, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
         codec: ParallelDeflate? = nil
     ) throws(TransferError) {
+        defer { if mapped == nil { chunkReadAhead.after(rows, of: dataset) } }
         if let codec {
             precondition(accepts(codec))
             guard halfStored else {

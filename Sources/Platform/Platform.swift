@@ -198,3 +198,18 @@ public enum System {
 private func platformOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
 private func platformRename(_ source: String, _ destination: String) -> Int32 { rename(source, destination) }
 private func platformExit(_ status: Int32) -> Never { exit(status) }
+
+// Read-ahead hints (issue 19: INPUT larger than the page cache read at the disk's speed).
+extension System {
+    /// Starts reading a mapping's pages in without waiting (`MADV_WILLNEED`, in pieces Linux reads
+    /// whole): they are in the page cache, or on their way, when populated or touched. Only a hint.
+    public static func willNeed(_ address: UnsafeMutableRawPointer, count: Int) {
+        gnorm_will_need(address, count)
+    }
+
+    /// Starts reading a file's byte range into the page cache without waiting
+    /// (`POSIX_FADV_WILLNEED`; `F_RDADVISE` on Darwin). Only a hint.
+    public static func readAhead(_ descriptor: Int32, range: Range<Int>) {
+        gnorm_read_ahead(descriptor, Int64(range.lowerBound), Int64(range.count))
+    }
+}

@@ -66,4 +66,13 @@ long gnorm_get_xattr(const char *path, const char *name, void *value, size_t siz
 /// `fsetxattr(descriptor, name, value, size, 0)`; -1 with ENOTSUP where the system has none.
 int gnorm_set_xattr(int descriptor, const char *name, const void *value, size_t size);
 
+/// Asks the system to start reading a mapping's pages in without waiting (`madvise(MADV_WILLNEED)`),
+/// in pieces of 1 MiB: Linux reads at most its read-ahead window (`read_ahead_kb`) per call. Only a
+/// hint: nothing where the system has no such advice.
+void gnorm_will_need(void *address, size_t length);
+
+/// The same for a file's byte range (`posix_fadvise(POSIX_FADV_WILLNEED)` in pieces of 1 MiB on
+/// Linux, `fcntl(F_RDADVISE)` on Darwin; nothing elsewhere).
+void gnorm_read_ahead(int descriptor, int64_t offset, int64_t length);
+
 #endif
