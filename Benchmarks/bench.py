@@ -34,7 +34,8 @@ Method, so that the figures measure the programs and not the machine's state:
 
 Writes the Markdown to stdout and .bench/<date>.md, every timing to .bench/<date>.json.
 --quick: tiny sizes, one round (a smoke test, not figures). --only KEY,...: only those
-end-to-end cases (keys in cases(), e.g. many-files) and/or `startup`; the kernel runs
+end-to-end cases (keys in cases(), e.g. many-files) and/or `startup`, `stored-types` (float16,
+int16, uint8 beside float32 per byte of INPUT); the kernel runs
 unless --skip-kernel. --gnorm PATH: time that binary instead of .build/release/gnorm.
 """
 import argparse
@@ -590,13 +591,84 @@ def startup_table(record):
     return "\n".join(lines)
 
 
+STORED_TYPES = "stored-types"   # --only key of the stored-types table (not an end-to-end case)
+
+
+def stored_types(folder, rounds, threads, quick, gnorm, log):
+    """`gnorm apply` of float32, float16, int16 and uint8 files of the same INPUT size (256 MiB; --quick
+    8 MiB), shape (N, 256, 64, 64), N set by the element size, beside `dd conv=fsync` writing each OUTPUT
+    size (the floor: int16 and uint8 become 2× and 4× the bytes as float32); runs alternate, order rotated
+    per round, `sync` before each. Per program: median seconds, range, GB/s of INPUT, and per round the
+    time ÷ the float32 run's time of that round (the same INPUT bytes: the ratio of time per INPUT byte)."""
+    size = (8 if quick else 256) * MiB
+    kinds = [("float32", "float32"), ("float16", "float16"), ("int16", "int16 → float32"),
+             ("uint8", "uint8 → float32")]
+    programs = []
+    for dtype, label in kinds:
+        sample = (256, 64, 64)
+        samples = size // (int(np.prod(sample)) * np.dtype(dtype).itemsize)
+        case = Case(f"st-{dtype}", label, dtype=dtype, samples=samples, sample=sample)
+        src = os.path.join(folder, f"in-st-{dtype}.h5")
+        make_input(src, case)
+        out = os.path.join(folder, f"out-st-{dtype}.h5")
+        programs.append((label, [gnorm, "apply", "-q", "-f", "--threads", str(threads), src, out], out, src))
+    # The floor of each OUTPUT size: dd writing that many bytes, fsync'ed (float32 OUTPUT is 1×, 2×
+    # and 4× the INPUT for float32/float16, int16 and uint8).
+    for factor in (1, 2, 4):
+        out = os.path.join(folder, f"out-st-dd{factor}")
+        programs.append((f"dd conv=fsync, {size_label(factor * size)} (OUTPUT of {'int16' if factor == 2 else 'uint8'})"
+                         if factor > 1 else f"dd conv=fsync, {size_label(size)} (OUTPUT of float32)",
+                         ["dd", "if=/dev/zero", f"of={out}", "bs=4M", f"count={factor * size // (4 * MiB)}",
+                          "conv=fsync", "status=none"], out, None))
+    sync()
+    for *_, src in programs:
+        if src:
+            read_through(src)
+    runs = []
+    for r in range(rounds):
+        for label, command, out, _ in programs[r % len(programs):] + programs[:r % len(programs)]:
+            remove(out)
+            sync()
+            result = run(command)
+            result.update(tool=label, round=r, command=command)
+            if result["rc"] != 0:
+                log(f"{STORED_TYPES}: {label} exited {result['rc']}: {result['stderr'].strip()[-300:]}")
+            runs.append(result)
+            remove(out)
+    for *_, src in programs:
+        if src:
+            remove(src)
+    log(f"{STORED_TYPES}: done")
+    return {"input_bytes": size, "runs": runs, "tools": [p[0] for p in programs]}
+
+
+def stored_types_table(record):
+    runs = record["runs"]
+    base = {r["round"]: r["seconds"] for r in runs if r["tool"] == record["tools"][0] and r["rc"] == 0}
+    lines = ["| INPUT | gnorm apply of, or dd | median s | range s | GB/s of INPUT | time per INPUT byte ÷ float32's (range) "
+             "| peak RSS MiB |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for i, tool in enumerate(record["tools"]):
+        ok = [r for r in runs if r["tool"] == tool and r["rc"] == 0]
+        first = size_label(record["input_bytes"]) if i == 0 else ""
+        if not ok:
+            lines.append(f"| {first} | {tool} | fails | | | | |")
+            continue
+        times = [r["seconds"] for r in ok]
+        ratios = [r["seconds"] / base[r["round"]] for r in ok if r["round"] in base]
+        ratio = (f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})" if ratios else "—")
+        lines.append(f"| {first} | {tool} | {statistics.median(times):.2f} | {min(times):.2f}–{max(times):.2f} | "
+                     f"{record['input_bytes'] / statistics.median(times) / 1e9:.2f} | {ratio} | "
+                     f"{max(r['rss_mib'] for r in ok):.0f} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke test")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--rounds", type=int, help="end-to-end rounds (default 3; --quick 1)")
     parser.add_argument("--kernel-repeats", type=int, help="timed kernel runs (default 9; --quick 1)")
-    parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}, {COLD}")
+    parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}, {COLD}, {STORED_TYPES}")
     parser.add_argument("--cold-gib", type=float, help=f"GiB of float32 in the {COLD} row (default 4; --quick 1/16)")
     parser.add_argument("--gnorm", default=GNORM, help="the gnorm binary to time (default .build/release/gnorm)")
     parser.add_argument("--skip-kernel", action="store_true")
@@ -605,7 +677,7 @@ def main():
                         help="where inputs and outputs are written (BENCH_DIR; default .bench/)")
     args = parser.parse_args()
     only = set(args.only.split(",")) if args.only else None
-    unknown = (only or set()) - {c.key for c in cases(args.quick)} - {STARTUP, COLD}
+    unknown = (only or set()) - {c.key for c in cases(args.quick)} - {STARTUP, COLD, STORED_TYPES}
     if unknown:
         parser.error(f"--only: no case {', '.join(sorted(unknown))}")
     rounds = args.rounds or (1 if args.quick else 3)
@@ -627,7 +699,7 @@ def main():
     try:
         if not args.skip_kernel:
             report["kernel"] = kernel(args.threads, repeats, warmup, log)
-        if not args.skip_end_to_end and (not only or only - {STARTUP, COLD}):
+        if not args.skip_end_to_end and (not only or only - {STARTUP, COLD, STORED_TYPES}):
             report["startup_seconds"] = startup_seconds()
             report["end_to_end"] = end_to_end(work, rounds, args.threads, args.quick, only, args.gnorm, log)
         if not args.skip_end_to_end and (not only or STARTUP in only):
@@ -636,6 +708,8 @@ def main():
         if not args.skip_end_to_end and (not only or COLD in only):
             report["cold"] = cold_cache(work, args.cold_gib or (1 / 16 if args.quick else 4), rounds, args.threads,
                                         args.gnorm, log)
+        if not args.skip_end_to_end and (not only or STORED_TYPES in only):
+            report["stored_types"] = stored_types(work, rounds, args.threads, args.quick, args.gnorm, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_end"] = open("/proc/loadavg").read().split()[:3]
@@ -672,6 +746,10 @@ def main():
                  f"dropped from the page cache (POSIX_FADV_DONTNEED; last column: what `fincore` still found). "
                  f"gnorm ÷ dd: per-round ratio, median (range); the target is 1.1 or less. Disk read-ahead "
                  f"{cold['read_ahead_kb']} KiB.", "", cold_table(cold)]
+    if "stored_types" in report:
+        text += ["", f"Stored types, `gnorm apply` of files of the same INPUT size, {args.threads} threads, "
+                 f"{rounds} round(s) alternating, `sync` before each run; time per byte of INPUT ÷ float32's: "
+                 "per-round ratio, median (range).", "", stored_types_table(report["stored_types"])]
     text += ["", f"Total {report['seconds'] / 60:.1f} min."]
     markdown = "\n".join(text)
     print(markdown)
