@@ -46,7 +46,7 @@ struct DatasetStream {
         _ type: E.Type, input: borrowing Dataset, fillCount: FillCount = FillCount()
     ) throws(PipelineError) -> [Moments] {
         let mask = missing.mask(E.self)
-        let layout = inputCodec(E.self, for: input, slotCount: 0)
+        let layout = inputLayout(E.self, for: input)
         var hdf5 = MemoryPlan.HDF5Share()
         hdf5.add(input.creation, elementBytes: input.elementType.byteCount, codec: layout != nil)
         try checkLimit(hdf5, computeSize: MemoryLayout<E>.size)
@@ -94,7 +94,7 @@ struct DatasetStream {
             return merged
         case .slabs(let plan): slabs = plan
         }
-        let codec = memory.deflateSlots > 0 ? inputCodec(E.self, for: input, slotCount: memory.deflateSlots) : nil
+        let codec = memory.deflateSlots > 0 ? layout?.codec(slotCount: memory.deflateSlots) : nil
         var running = [Moments](repeating: .empty, count: plan.scope == .channels ? plan.channelCount : 0)
         var collected: [Moments] = []
         // Under MPI, each process's per-sample channel statistics, merged in sample order once all are in.
@@ -159,8 +159,8 @@ struct DatasetStream {
         let fixed = given
         let mask = missing.mask(E.self)
         let rounding = IntegerRounding(output.elementType, clips: affine.clipsIntegers)
-        let readLayout = inputCodec(E.self, for: input, slotCount: 0)
-        let writeLayout = codec(E.self, for: output, slotCount: 0)
+        let readLayout = inputLayout(E.self, for: input)
+        let writeLayout = layout(E.self, for: output)
         let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
         let outputStaging = StoredSlabs<E>.stagingBytes(output.elementType, writing: true)
         var hdf5 = MemoryPlan.HDF5Share()
@@ -193,13 +193,10 @@ struct DatasetStream {
                 stored: (storedInput, storedOutput), mask: mask, rounding: rounding, fillCount: fillCount)
         case .slabs(let plan): slabs = plan
         }
-        let readCodec =
-            memory.deflateSlots > 0 && readLayout != nil
-            ? inputCodec(E.self, for: input, slotCount: memory.deflateSlots) : nil
+        let readCodec = memory.deflateSlots > 0 ? readLayout?.codec(slotCount: memory.deflateSlots) : nil
         // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
         let writeCodec =
-            memory.deflateSlots > 0 && writeLayout != nil && share == nil
-            ? codec(E.self, for: output, slotCount: memory.deflateSlots) : nil
+            memory.deflateSlots > 0 && share == nil ? writeLayout?.codec(slotCount: memory.deflateSlots) : nil
         var collected: [Moments] = given ?? []
         var done = 0
         let direct = storedInput.directValues
@@ -319,29 +316,28 @@ struct DatasetStream {
                 + "use --memory-limit \((needed + (1 << 20) - 1) >> 20) or more", file: fileName, dataset: path)
     }
 
-    /// The parallel-deflate codec of `dataset`, when its chunks and type allow it (values `E`,
-    /// or float16 converted to them), moving up to `slotCount` chunks at once.
-    private func codec<E: KernelElement & NativeElement>(
-        _ type: E.Type, for dataset: borrowing Dataset, slotCount: Int
-    ) -> ParallelDeflate? {
+    /// The layout of the chunk codec that moves `dataset` (`ChunkCodecs`), when its chunks and
+    /// type allow one (values `E`, or float16 converted to them).
+    private func layout<E: KernelElement & NativeElement>(
+        _ type: E.Type, for dataset: borrowing Dataset
+    ) -> (any ChunkLayout)? {
         guard
-            let codec = ParallelDeflate(
-                creation: dataset.creation, shape: geometry.shape, elementType: dataset.elementType,
-                slotCount: slotCount),
-            codec.elementSize == StoredSlabs<E>.codecElementSize(dataset.elementType)
+            let layout = ChunkCodecs.layout(
+                creation: dataset.creation, shape: geometry.shape, elementType: dataset.elementType),
+            layout.elementSize == StoredSlabs<E>.codecElementSize(dataset.elementType)
         else { return nil }
-        return codec
+        return layout
     }
 
-    /// The parallel-deflate reader, when every chunk is stored; otherwise (unwritten chunks
+    /// The chunk codec's layout for reading, when every chunk is stored; otherwise (unwritten chunks
     /// read as fill values) HDF5's own pipeline reads the dataset.
-    private func inputCodec<E: KernelElement & NativeElement>(
-        _ type: E.Type, for input: borrowing Dataset, slotCount: Int
-    ) -> ParallelDeflate? {
-        guard let codec = codec(E.self, for: input, slotCount: slotCount) else { return nil }
+    private func inputLayout<E: KernelElement & NativeElement>(
+        _ type: E.Type, for input: borrowing Dataset
+    ) -> (any ChunkLayout)? {
+        guard let layout = layout(E.self, for: input) else { return nil }
         do {
             let stored = try input.allocatedChunkCount()
-            return stored == (geometry.sampleCount + codec.chunkRows - 1) / codec.chunkRows ? codec : nil
+            return stored == (geometry.sampleCount + layout.chunkRows - 1) / layout.chunkRows ? layout : nil
         } catch {
             return nil
         }
@@ -349,7 +345,7 @@ struct DatasetStream {
 
     private func read<E>(
         _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
-        codec: ParallelDeflate?,
+        codec: (any ChunkCodec)?,
         stored: StoredSlabs<E>
     ) throws(PipelineError) {
         do throws(TransferError) {
@@ -364,7 +360,7 @@ struct DatasetStream {
     }
 
     private func write<E>(
-        _ slab: Range<Int>, of output: borrowing Dataset, from values: UnsafeBufferPointer<E>, codec: ParallelDeflate?,
+        _ slab: Range<Int>, of output: borrowing Dataset, from values: UnsafeBufferPointer<E>, codec: (any ChunkCodec)?,
         stored: StoredSlabs<E>
     ) throws(PipelineError) {
         do throws(TransferError) {

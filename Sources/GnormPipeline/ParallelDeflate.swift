@@ -8,69 +8,32 @@ import HDF5
 /// (un)shuffling (`ZlibChunkSlot`) run one chunk per slot on every core. HDF5's own filter is
 /// serial zlib, ~10× slower per core when compressing; the chunks written here
 /// are ordinary zlib streams that any HDF5 reader inflates.
-struct ParallelDeflate {
-    /// Samples per chunk (the chunk's extent along axis 0).
-    let chunkRows: Int
-    /// Bytes of one sample in the file type.
-    let rowBytes: Int
-    let elementSize: Int
-    let shuffled: Bool
-    /// Deflate level of written chunks.
-    let level: Int
-    let rank: Int
+struct ParallelDeflate: ChunkCodec {
+    let deflate: DeflateLayout
     /// One set of buffers per chunk in flight, reused for every chunk: fresh
     /// pages cost more than inflating them (first touch runs at ~1.5 GB/s).
     private let slots: [ZlibChunkSlot]
 
-    /// A codec for `creation` when every chunk spans whole samples and the only
-    /// filters are [shuffle,] deflate, with native little-endian floats (16, 32 or 64 bits),
-    /// moving up to `slotCount` chunks at once, each inflated or deflated on its own thread.
-    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
-        guard let chunk = creation.chunkShape, chunk.count == shape.count, shape.count >= 2,
-            Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
-            case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
-        else { return nil }
-        let elementSize = bits / 8
-        var shuffled = false
-        var level: Int? = nil
-        for (index, filter) in creation.filters.enumerated() {
-            switch filter {
-            case .shuffle where index == 0: shuffled = true
-            case .deflate(let value) where index == creation.filters.count - 1: level = value
-            default: return nil
-            }
-        }
-        // A validated geometry bounds the dataset's bytes; the chunk's rows may exceed its samples.
-        guard let level, let rowBytes = SizeArithmetic.product(shape.dropFirst() + [elementSize]), rowBytes > 0,
-            let chunkBytes = SizeArithmetic.product(chunk[0], rowBytes),
-            ZlibChunkSlot.slotBytes(chunkBytes: chunkBytes, level: 9) != nil
-        else { return nil }
-        chunkRows = chunk[0]
-        self.rowBytes = rowBytes
-        self.elementSize = elementSize
-        self.shuffled = shuffled
-        self.level = level
-        rank = shape.count
-        // No slots: a codec that only tells its chunk layout (what `MemoryPlan` needs).
-        slots = (0..<max(0, slotCount)).map { _ in ZlibChunkSlot(chunkBytes: chunkBytes) }
+    var layout: any ChunkLayout { deflate }
+
+    init(_ layout: DeflateLayout, slotCount: Int) {
+        deflate = layout
+        slots = (0..<max(1, slotCount)).map { _ in ZlibChunkSlot(chunkBytes: layout.chunkBytes) }
     }
 
-    var chunkBytes: Int { chunkRows * rowBytes }
-
-    /// Its chunk rows and the bytes of one slot, for `MemoryPlan`.
-    func budgeted(writing: Bool) -> MemoryPlan.Codec {
-        MemoryPlan.Codec(
-            chunkRows: chunkRows,
-            slotBytes: ZlibChunkSlot.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
+    /// The codec of `creation`'s chunks, when `DeflateLayout` takes them.
+    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
+        guard let layout = DeflateLayout(creation: creation, shape: shape, elementType: elementType) else { return nil }
+        self.init(layout, slotCount: slotCount)
     }
 
     private func offset(ofChunkAt row: Int) -> [Int] {
-        [row] + Array(repeating: 0, count: rank - 1)
+        [row] + Array(repeating: 0, count: deflate.rank - 1)
     }
 
     /// Chunk starts of `rows`, in batches of one chunk per slot.
     private func batches(_ rows: Range<Int>) -> [[Int]] {
-        let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: chunkRows))
+        let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: deflate.chunkRows))
         return stride(from: 0, to: starts.count, by: slots.count).map {
             Array(starts[$0..<min(starts.count, $0 + slots.count)])
         }
@@ -80,7 +43,7 @@ struct ParallelDeflate {
     func read(rows: Range<Int>, of dataset: borrowing Dataset, into destination: UnsafeMutableRawBufferPointer)
         throws(TransferError)
     {
-        precondition(rows.lowerBound % chunkRows == 0 && destination.count == rows.count * rowBytes)
+        precondition(rows.lowerBound % deflate.chunkRows == 0 && destination.count == rows.count * deflate.rowBytes)
         for starts in batches(rows) {
             do throws(HDF5Error) {
                 for (slot, start) in starts.enumerated() {
@@ -101,11 +64,11 @@ struct ParallelDeflate {
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
                 let first = starts[slot] - rows.lowerBound
-                let used = min(codec.chunkRows, rows.upperBound - starts[slot])
+                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].decode(
                     into: UnsafeMutableRawBufferPointer(
-                        rebasing: target[first * codec.rowBytes..<(first + used) * codec.rowBytes]),
-                    shuffledElementSize: codec.shuffled ? codec.elementSize : nil)
+                        rebasing: target[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                    shuffledElementSize: codec.deflate.shuffledElementSize)
             }
         }
     }
@@ -114,16 +77,17 @@ struct ParallelDeflate {
     func write(rows: Range<Int>, of dataset: borrowing Dataset, from source: UnsafeRawBufferPointer)
         throws(TransferError)
     {
-        precondition(rows.lowerBound % chunkRows == 0 && source.count == rows.count * rowBytes)
+        precondition(rows.lowerBound % deflate.chunkRows == 0 && source.count == rows.count * deflate.rowBytes)
         for starts in batches(rows) {
             nonisolated(unsafe) let from = source
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
                 let first = starts[slot] - rows.lowerBound
-                let used = min(codec.chunkRows, rows.upperBound - starts[slot])
+                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].encode(
-                    UnsafeRawBufferPointer(rebasing: from[first * codec.rowBytes..<(first + used) * codec.rowBytes]),
-                    shuffledElementSize: codec.shuffled ? codec.elementSize : nil, level: codec.level)
+                    UnsafeRawBufferPointer(
+                        rebasing: from[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                    shuffledElementSize: codec.deflate.shuffledElementSize, level: codec.deflate.level)
             }
             do throws(HDF5Error) {
                 for (slot, start) in starts.enumerated() {
@@ -157,4 +121,58 @@ struct ParallelDeflate {
             for slot in slots { body(slot) }
         }
     }
+}
+
+/// Chunks of whole samples filtered with [shuffle,] deflate, of native little-endian floats
+/// (16, 32 or 64 bits): the layout `ParallelDeflate` moves.
+struct DeflateLayout: ChunkLayout {
+    let chunkRows: Int
+    /// Bytes of one sample in the file type.
+    let rowBytes: Int
+    let elementSize: Int
+    let shuffled: Bool
+    /// Deflate level of written chunks.
+    let level: Int
+    let rank: Int
+
+    /// nil unless every chunk spans whole samples and the only filters are [shuffle,] deflate.
+    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType) {
+        guard let chunk = creation.chunkShape, chunk.count == shape.count, shape.count >= 2,
+            Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
+            case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
+        else { return nil }
+        let elementSize = bits / 8
+        var shuffled = false
+        var level: Int? = nil
+        for (index, filter) in creation.filters.enumerated() {
+            switch filter {
+            case .shuffle where index == 0: shuffled = true
+            case .deflate(let value) where index == creation.filters.count - 1: level = value
+            default: return nil
+            }
+        }
+        // A validated geometry bounds the dataset's bytes; the chunk's rows may exceed its samples.
+        guard let level, let rowBytes = SizeArithmetic.product(shape.dropFirst() + [elementSize]), rowBytes > 0,
+            let chunkBytes = SizeArithmetic.product(chunk[0], rowBytes),
+            ZlibChunkSlot.slotBytes(chunkBytes: chunkBytes, level: 9) != nil
+        else { return nil }
+        chunkRows = chunk[0]
+        self.rowBytes = rowBytes
+        self.elementSize = elementSize
+        self.shuffled = shuffled
+        self.level = level
+        rank = shape.count
+    }
+
+    var chunkBytes: Int { chunkRows * rowBytes }
+
+    var shuffledElementSize: Int? { shuffled ? elementSize : nil }
+
+    func budgeted(writing: Bool) -> MemoryPlan.Codec {
+        MemoryPlan.Codec(
+            chunkRows: chunkRows,
+            slotBytes: ZlibChunkSlot.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
+    }
+
+    func codec(slotCount: Int) -> any ChunkCodec { ParallelDeflate(self, slotCount: slotCount) }
 }
