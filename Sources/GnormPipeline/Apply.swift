@@ -231,8 +231,7 @@ public enum ApplyRun {
         let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
         let progress: ProgressObserver? = shared ?? progress
         var stream = job.stream(
-            fileName: job.fileName, outputName: destination.name,
-            memoryLimit: options.memoryLimit,
+            outputName: destination.name,
             events: StreamEvents(report: share == nil ? report : nil, progress: progress))
         stream.share = share
         stream.inputWatch = watch
@@ -244,8 +243,10 @@ public enum ApplyRun {
         let fill = DatasetStream.FillCount()
         var moments = try Processes.divergent { () throws(PipelineError) in
             inDouble
-                ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
-                : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
+                ? try stream.normalize(
+                    Double.self, input: input, output: output, storing: outputType, affine: affine, fillCount: fill)
+                : try stream.normalize(
+                    Float.self, input: input, output: output, storing: outputType, affine: affine, fillCount: fill)
         }
         shared?.finish()
         if let share {

@@ -141,8 +141,7 @@ public enum StatisticsRun {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
             var stream = job.stream(
-                fileName: file.name, outputName: file.name,
-                memoryLimit: options.memoryLimit,
+                outputName: file.name,
                 events: StreamEvents(report: share == nil ? report : nil, progress: progress))
             stream.share = share
             stream.inputWatch = watch
