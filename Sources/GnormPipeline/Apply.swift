@@ -39,9 +39,11 @@ public enum ApplyRun {
         batch: DurableBatch?
     ) throws(PipelineError) -> [DatasetSummary] {
         let destination = try OutputDestination.prepare(
-            output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
+            output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace,
+            group: options.processGroup)
         let placement = try StatisticsPlacement.choose(
-            apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument)
+            apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument,
+            group: options.processGroup)
         let jobs: [DatasetJob]
         let affines: [DatasetStream.Affine]
         if let inversion = apply.inversion {
@@ -69,7 +71,7 @@ public enum ApplyRun {
         }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
-            if Processes.current.rank != 0 { return nil }
+            if options.processGroup.rank != 0 { return nil }
             guard let format = ReportFormat(path: path) else {
                 throw .usage(
                     "--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
@@ -226,13 +228,14 @@ public enum ApplyRun {
         if case .float(16, _) = outputType, !inDouble { job.plan = job.plan.with(float16Output: true) }
         let bytesPerElement = inDouble ? 8 : 4
         report?.begin(job.reported(epsilon: options.epsilon))
-        let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
+        let group = options.processGroup
+        let share = SampleShare(group: group, isShared: group.sharesFiles)
         // Under MPI process 0's bar counts every process's samples.
-        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
+        let shared = share.isShared ? SharedProgress(group: group, observer: progress) : nil
         let progress: ProgressObserver? = shared ?? progress
         var stream = job.stream(
             outputName: destination.name,
-            events: StreamEvents(report: share == nil ? report : nil, progress: progress))
+            events: StreamEvents(report: share.isShared ? nil : report, progress: progress))
         stream.share = share
         stream.inputWatch = watch
         let passes = job.mode == .batch && affine.mean == nil && affine.direction == .normalize ? 2 : 1
@@ -249,7 +252,7 @@ public enum ApplyRun {
                     Float.self, input: input, output: output, storing: outputType, affine: affine, fillCount: fill)
         }
         shared?.finish()
-        if let share {
+        if share.isShared {
             (moments, fill.values) = try share.collect(
                 moments, fillCount: fill.values, scope: job.plan.scope, into: report)
         }

@@ -12,7 +12,7 @@ struct DatasetStream {
     let events: StreamEvents
     /// The samples this process streams when the processes of an MPI job share the dataset
     /// (SampleShare.swift); nil: all of them.
-    var share: SampleShare? = nil
+    var share = SampleShare.whole
     /// INPUT's file, checked after every read (`InputWatch`); nil: not watched (a file image).
     var inputWatch: InputWatch? = nil
 
@@ -49,82 +49,52 @@ struct DatasetStream {
         let mask = job.missing.mask(E.self)
         let plan = transfer.kernel
         let stored = transfer.input
-        let memory = transfer.memory
-        let slabs: SlabPlan
-        switch memory.shape {
+        var channels = ChannelFold(plan: plan, share: share)
+        var collected: [Moments] = []
+        // The per-sample statistics of consecutive samples: folded per channel (batch), or finished and reported.
+        func add(_ moments: [Moments], sampleCount: Int) throws(PipelineError) {
+            if plan.scope == .channels { return channels.add(moments, sampleCount: sampleCount) }
+            let finished = plan.finished(moments, sampleCount: sampleCount, masked: mask != nil)
+            collected += finished
+            try events.statistics(finished)
+        }
+        switch transfer.memory.shape {
         case .pieces(let maxElements):
-            var running = plan.scope == .channels ? [Moments](repeating: .empty, count: plan.channelCount) : []
-            var collected: [Moments] = []
-            // Under MPI, this process's samples; their channel statistics merged in sample order once all are in.
-            let samples = share?.samples(of: job.geometry.sampleCount, multiple: 1) ?? 0..<job.geometry.sampleCount
-            var sampleParts: [[Moments]] = []
-            for (done, sample) in samples.enumerated() {
-                let moments = try sampleStatistics(
-                    sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask,
-                    fillCount: fillCount)
-                if plan.scope == .channels, share != nil {
-                    sampleParts.append(moments)
-                } else if plan.scope == .channels {
-                    plan.merge(moments, sampleCount: 1, into: &running)
-                } else {
-                    let finished = plan.finished(moments, sampleCount: 1, masked: mask != nil)
-                    collected += finished
-                    try events.statistics(finished)
-                }
+            for (done, sample) in share.samples(of: job.geometry.sampleCount, multiple: 1).enumerated() {
+                try add(
+                    try sampleStatistics(
+                        sample, of: input, plan: plan, maxElements: maxElements, stored: stored, mask: mask,
+                        fillCount: fillCount), sampleCount: 1)
                 events.samplesDone(done + 1)
             }
-            guard plan.scope == .channels else { return collected }
-            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty
-            {
-                running = merged
-            }
-            let merged = plan.finishedChannels(running)
-            try events.statistics(merged)
-            return merged
-        case .slabs(let plan): slabs = plan
+        case .slabs(let slabs):
+            let codec = transfer.readCodec
+            var done = 0
+            let direct = stored.directValues
+            try pipeline(E.self, slabs, multiple: codec?.chunkRows ?? 1).run(
+                read: { (slab, values) throws(PipelineError) in
+                    try read(slab, of: input, into: values, codec: codec, stored: stored)
+                },
+                compute: { slab, values -> ([Moments], Int) in
+                    // Per (sample, bucket), merged over samples in `consume` for batch statistics.
+                    let source = direct?.values(rows: slab, as: E.self) ?? UnsafeBufferPointer(values)
+                    guard let mask else { return (plan.sampleMoments(of: source, sampleCount: slab.count), 0) }
+                    let fill = mask.positions(in: source)
+                    return (plan.sampleMoments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
+                },
+                write: { _, _ in },
+                consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
+                    stored.finished(rows: slab)
+                    fillCount.values += result.1
+                    try add(result.0, sampleCount: slab.count)
+                    done += slab.count
+                    events.samplesDone(done)
+                })
         }
-        let codec = transfer.readCodec
-        var running = [Moments](repeating: .empty, count: plan.scope == .channels ? plan.channelCount : 0)
-        var collected: [Moments] = []
-        // Under MPI, each process's per-sample channel statistics, merged in sample order once all are in.
-        var sampleParts: [[Moments]] = []
-        var done = 0
-        let direct = stored.directValues
-        try pipeline(E.self, slabs, multiple: codec?.chunkRows ?? 1).run(
-            read: { (slab, values) throws(PipelineError) in
-                try read(slab, of: input, into: values, codec: codec, stored: stored)
-            },
-            compute: { slab, values -> ([Moments], Int) in
-                // Per (sample, bucket), merged over samples in `consume` for batch statistics.
-                let source = direct?.values(rows: slab, as: E.self) ?? UnsafeBufferPointer(values)
-                guard let mask else { return (plan.sampleMoments(of: source, sampleCount: slab.count), 0) }
-                let fill = mask.positions(in: source)
-                return (plan.sampleMoments(of: source, sampleCount: slab.count, excluding: fill), fill.count)
-            },
-            write: { _, _ in },
-            consume: { (slab: Range<Int>, result: ([Moments], Int)) throws(PipelineError) in
-                stored.finished(rows: slab)
-                fillCount.values += result.1
-                if plan.scope == .channels, share != nil {
-                    sampleParts.append(result.0)
-                } else if plan.scope == .channels {
-                    plan.merge(result.0, sampleCount: slab.count, into: &running)
-                } else {
-                    let moments = plan.finished(result.0, sampleCount: slab.count, masked: mask != nil)
-                    collected += moments
-                    try events.statistics(moments)
-                }
-                done += slab.count
-                events.samplesDone(done)
-            })
-        if plan.scope == .channels {
-            if let share, case let merged = share.merged(sampleParts, channelCount: plan.channelCount), !merged.isEmpty
-            {
-                running = merged
-            }
-            collected = plan.finishedChannels(running)
-            try events.statistics(collected)
-        }
+        guard plan.scope == .channels else { return collected }
+        // Under MPI, every process's channel statistics merged in sample order once all are in.
+        collected = channels.finished()
+        try events.statistics(collected)
         return collected
     }
 
@@ -169,7 +139,7 @@ struct DatasetStream {
         let outputDescriptor = output.fileDescriptor()
         let lastSample = slabs.slabs.last?.upperBound ?? 0
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
-        let unit = lcm(readCodec?.chunkRows ?? 1, share == nil ? 1 : SampleShare.writeUnit(of: output))
+        let unit = lcm(readCodec?.chunkRows ?? 1, share.writeUnit(of: output))
         try pipeline(E.self, slabs, multiple: unit).run(
             read: { (slab, values) throws(PipelineError) in
                 try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
@@ -219,13 +189,10 @@ struct DatasetStream {
                     try events.statistics(moments)
                 }
             })
-        if let share {
-            // Every process joins as many collective writes as the one with the most slabs.
-            for _ in 0..<share.missingWrites(slabs, multiple: unit) {
-                try write(
-                    0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil, stored: storedOutput
-                )
-            }
+        // Under MPI every process joins as many collective writes as the one with the most slabs.
+        for _ in 0..<share.missingWrites(slabs, multiple: unit) {
+            try write(
+                0..<0, of: output, from: UnsafeBufferPointer(start: nil, count: 0), codec: nil, stored: storedOutput)
         }
         return collected
     }
@@ -234,7 +201,7 @@ struct DatasetStream {
     /// a slice of whole `multiple`-sample units.
     private func pipeline<E>(_ type: E.Type, _ slabs: SlabPlan, multiple: Int) -> SlabPipeline<E> {
         SlabPipeline(
-            slabs: share?.slabs(slabs, multiple: multiple) ?? slabs.slabs,
+            slabs: share.slabs(slabs, multiple: multiple),
             elementsPerSample: job.geometry.sampleElements)
     }
 

@@ -29,6 +29,9 @@ public struct NormalizationOptions: Sendable {
     public var cpu = CPUChoice.auto
     /// `--allow-external`: read external raw storage and VDS sources outside INPUT's folder (`ExternalFiles`).
     public var allowsExternal = false
+    /// The processes that run the command together (`gnorm-mpi`'s MPI job), given by the command:
+    /// the pipeline shares samples, files and OUTPUT through this group and never looks one up.
+    public var processGroup: any ProcessGroup = SoloProcess()
 
     public init() {}
 

@@ -103,11 +103,9 @@ extension DatasetStream {
         let pieces = self.pieces(plan, maxElements: maxElements, wholeBuckets: onePass, chunk: chunk)
         let channelsPerBucket = plan.channelCount / plan.groupCount
         // Under MPI, this process's samples (whole OUTPUT chunks); every piece's write is collective.
-        let samples =
-            share?.samples(of: job.geometry.sampleCount, multiple: SampleShare.writeUnit(of: output))
-            ?? 0..<job.geometry.sampleCount
+        let samples = share.samples(of: job.geometry.sampleCount, multiple: share.writeUnit(of: output))
         // Asked before the first write: a process still writing cannot answer.
-        let missingWrites = share?.missingWrites(after: samples.count * pieces.count) ?? 0
+        let missingWrites = share.missingWrites(after: samples.count * pieces.count)
         for (done, sample) in samples.enumerated() {
             let blocks = (0..<pieces.count).map { pieces.piece($0, ofSample: sample) }
             var statistics: [Moments] = []

@@ -22,10 +22,11 @@ public enum StatisticsRun {
         }
         let names = inputs.map { $0 == "-" ? InputFile.standardInputName : $0 }
         let report = ReportWriter(
-            format: format, output: try reportOutput(),
+            format: format, output: try reportOutput(options.processGroup),
             files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
         // Under MPI the processes share each dataset's samples; process 0 prints.
-        let share = Processes.current.size > 1 ? SampleShare(group: Processes.current) : nil
+        let group = options.processGroup
+        let share = SampleShare(group: group, isShared: group.size > 1)
         for input in inputs {
             let file = try InputFile.open(input)
             report.beginFile(file.name)
@@ -75,7 +76,8 @@ public enum StatisticsRun {
                 merged[index].moments = zip(merged[index].moments, result.moments).map { $0.merging($1) }
             }
         }
-        let report = ReportWriter(format: format, output: try reportOutput(), files: .merged(names), rowLimit: rowLimit)
+        let report = ReportWriter(
+            format: format, output: try reportOutput(options.processGroup), files: .merged(names), rowLimit: rowLimit)
         for entry in merged {
             let first = entry.job.reported(epsilon: options.epsilon)
             report.begin(
@@ -87,13 +89,13 @@ public enum StatisticsRun {
             report.end()
         }
         try report.finish()
-        if let save, Processes.current.rank == 0 {
+        if let save, options.processGroup.rank == 0 {
             try StatisticsFile.write(
                 merged.map {
                     StatisticsFile.Entry(
                         job: $0.job, moments: $0.moments, epsilon: options.epsilon,
                         source: names.joined(separator: "\n"), count: $0.moments.first?.count ?? 0)
-                }, to: save)
+                }, to: save, group: options.processGroup)
         }
     }
 
@@ -112,7 +114,7 @@ public enum StatisticsRun {
 
     static func collect(
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
-        share: SampleShare? = nil
+        share: SampleShare = .whole
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let watch = try InputWatch(file, writing: false)
         do {
@@ -127,7 +129,7 @@ public enum StatisticsRun {
 
     private static func collect(
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
-        share: SampleShare?, watch: InputWatch?
+        share: SampleShare, watch: InputWatch?
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let jobs = try DatasetSelection.select(options.datasets, in: file, allowingExternal: options.allowsExternal).map
         { (selected) throws(PipelineError) in
@@ -135,14 +137,14 @@ public enum StatisticsRun {
         }
         var all: [(job: DatasetJob, moments: [Moments])] = []
         // Under MPI process 0's bar counts every process's samples.
-        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
+        let shared = share.isShared ? SharedProgress(group: share.group, observer: progress) : nil
         let progress: ProgressObserver? = shared ?? progress
         for job in jobs {
             report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
             var stream = job.stream(
                 outputName: file.name,
-                events: StreamEvents(report: share == nil ? report : nil, progress: progress))
+                events: StreamEvents(report: share.isShared ? nil : report, progress: progress))
             stream.share = share
             stream.inputWatch = watch
             let started = Date()
@@ -157,7 +159,7 @@ public enum StatisticsRun {
                     : try stream.statistics(Float.self, input: dataset, fillCount: fill)
             }
             shared?.finish()
-            if let share {
+            if share.isShared {
                 (moments, fill.values) = try share.collect(
                     moments, fillCount: fill.values, scope: job.plan.scope, into: report)
             }

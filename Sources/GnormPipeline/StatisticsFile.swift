@@ -85,13 +85,16 @@ enum StatisticsFile {
         let temporary: String
         var entries: [Entry] = []
         private var registration: SignalCleanup.Registration?
-        private var writes: Bool { Processes.current.rank == 0 }
+        private let writes: Bool
         /// What the rename may replace: an earlier statistics file only with `force`.
         private let policy: OutputCommit.Policy
 
         /// Checks `path` as OUTPUT is checked: not INPUT or OUTPUT, replaced only with `force`.
-        init(path: String, force: Bool, input: String, output: String) throws(PipelineError) {
+        init(path: String, force: Bool, input: String, output: String, group: any ProcessGroup)
+            throws(PipelineError)
+        {
             self.path = path
+            writes = group.rank == 0
             policy = force ? .replace : .noReplace
             var status = stat()
             if path == output || path == "-" {
@@ -161,8 +164,8 @@ enum StatisticsFile {
     }
 
     /// `stats --save`: the entries, replacing `path` atomically.
-    static func write(_ entries: [Entry], to path: String) throws(PipelineError) {
-        let pending = try Pending(path: path, force: true, input: "-", output: "")
+    static func write(_ entries: [Entry], to path: String, group: any ProcessGroup) throws(PipelineError) {
+        let pending = try Pending(path: path, force: true, input: "-", output: "", group: group)
         pending.entries = entries
         try pending.write()
         try pending.commit()

@@ -24,7 +24,7 @@ struct TransferPlan<E: KernelElement & NativeElement> {
     }
 
     /// A statistics pass over `input`.
-    init(_ job: DatasetJob, reading input: borrowing Dataset, share: SampleShare?) throws(PipelineError) {
+    init(_ job: DatasetJob, reading input: borrowing Dataset, share: SampleShare) throws(PipelineError) {
         try self.init(
             job, input: Self.side(job, reading: input), mapping: Self.mapping(job, of: input, share: share),
             output: nil, share: share)
@@ -33,7 +33,7 @@ struct TransferPlan<E: KernelElement & NativeElement> {
     /// A normalization pass from `input` into `output`, which stores `outputType` (`OutputLayout`'s choice).
     init(
         _ job: DatasetJob, reading input: borrowing Dataset, writing output: borrowing Dataset,
-        storing outputType: ElementType, share: SampleShare?
+        storing outputType: ElementType, share: SampleShare
     ) throws(PipelineError) {
         let creation = output.creation
         try self.init(
@@ -45,7 +45,7 @@ struct TransferPlan<E: KernelElement & NativeElement> {
     }
 
     private init(
-        _ job: DatasetJob, input: Side, mapping: MappedDataset?, output: Side?, share: SampleShare?
+        _ job: DatasetJob, input: Side, mapping: MappedDataset?, output: Side?, share: SampleShare
     ) throws(PipelineError) {
         let computeSize = MemoryLayout<E>.size
         var hdf5 = MemoryPlan.HDF5Share()
@@ -78,7 +78,7 @@ struct TransferPlan<E: KernelElement & NativeElement> {
         let slots = memory.deflateSlots
         readCodec = slots > 0 ? input.codec?.codec(slotCount: slots) : nil
         // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
-        writeCodec = slots > 0 && share == nil ? output?.codec?.codec(slotCount: slots) : nil
+        writeCodec = slots > 0 && !share.isShared ? output?.codec?.codec(slotCount: slots) : nil
     }
 
     /// INPUT as the plan sees it: its codec's layout only when every chunk is stored; otherwise
@@ -111,10 +111,10 @@ struct TransferPlan<E: KernelElement & NativeElement> {
     /// INPUT's values mapped, where they are one plain byte range of its file (`MappedDataset`).
     /// Not under MPI: every process would map INPUT for its share, and a process interrupted
     /// while populating pages left its temporary OUTPUT behind in 3 of 22 runs of the TERM check.
-    private static func mapping(_ job: DatasetJob, of input: borrowing Dataset, share: SampleShare?)
+    private static func mapping(_ job: DatasetJob, of input: borrowing Dataset, share: SampleShare)
         -> MappedDataset?
     {
-        guard share == nil else { return nil }
+        guard !share.isShared else { return nil }
         return MappedDataset(input, sampleCount: job.geometry.sampleCount, sampleElements: job.geometry.sampleElements)
     }
 

@@ -205,6 +205,8 @@ struct InversionArguments: ParsableArguments {
         options.memoryLimit = memoryLimit << 20
         options.masksFill = !noMask
         options.cpu = cpu
+        // gnorm-mpi's MPI job (joined in `Gnorm.main`), or this process alone: the pipeline is given it.
+        options.processGroup = Processes.current
         return options
     }
 

@@ -100,6 +100,8 @@ struct NormalizationArguments: ParsableArguments {
         options.memoryLimit = memoryLimit << 20
         options.masksFill = !noMask
         options.cpu = cpu
+        // gnorm-mpi's MPI job (joined in `Gnorm.main`), or this process alone: the pipeline is given it.
+        options.processGroup = Processes.current
         options.allowsExternal = allowExternal
         return options
     }
