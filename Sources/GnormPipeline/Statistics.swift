@@ -135,39 +135,18 @@ public enum StatisticsRun {
         { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
+        let pass = DatasetPass(
+            share: share, report: report, progress: progress, watch: watch, epsilon: options.epsilon)
         var all: [(job: DatasetJob, moments: [Moments])] = []
-        // Under MPI process 0's bar counts every process's samples.
-        let shared = share.isShared ? SharedProgress(group: share.group, observer: progress) : nil
-        let progress: ProgressObserver? = shared ?? progress
         for job in jobs {
-            report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
-            var stream = job.stream(
-                outputName: file.name,
-                events: StreamEvents(report: share.isShared ? nil : report, progress: progress))
-            stream.share = share
-            stream.inputWatch = watch
-            let started = Date()
-            progress?.started(
-                dataset: job.path, samples: job.geometry.sampleCount,
-                bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
-            let fill = DatasetStream.FillCount()
-            var moments = try Processes.divergent { () throws(PipelineError) in
+            let moments = try pass.run(job, outputName: file.name, bytesPerElement: inDouble ? 8 : 4, passes: 1) {
+                (stream, fill) throws(PipelineError) in
                 inDouble
                     ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
                     : try stream.statistics(Float.self, input: dataset, fillCount: fill)
-            }
-            shared?.finish()
-            if share.isShared {
-                (moments, fill.values) = try share.collect(
-                    moments, fillCount: fill.values, scope: job.plan.scope, into: report)
-            }
-            report?.end()
-            progress?.finished(
-                Summaries.make(
-                    job, moments: moments, since: started, passes: 1,
-                    bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
+            }.moments
             all.append((job, moments))
         }
         return all
