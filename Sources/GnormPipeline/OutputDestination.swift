@@ -70,11 +70,16 @@ final class OutputDestination {
         let finalPath = inPlace ? resolvingSymlinks(output) : output
         let folder = URL(fileURLWithPath: finalPath).deletingLastPathComponent().path
         var folderStatus = stat()
-        guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
+        guard stat(folder, &folderStatus) == 0 else {
+            let error = SystemCallError("stat", path: folder)
+            throw .outputUnavailable("folder \(folder) does not exist", file: output, cause: error)
+        }
+        guard folderStatus.st_mode & S_IFMT == S_IFDIR else {
             throw .outputUnavailable("folder \(folder) does not exist", file: output)
         }
         guard access(folder, W_OK) == 0 else {
-            throw .outputUnavailable("folder \(folder) is not writable", file: output)
+            let error = SystemCallError("access", path: folder)
+            throw .outputUnavailable("folder \(folder) is not writable", file: output, cause: error)
         }
         // Under MPI every process writes the file that process 0 names.
         let temporary = group.broadcast(Temporaries.name(for: finalPath))

@@ -117,7 +117,8 @@ enum StatisticsFile {
             let url = URL(fileURLWithPath: path)
             let folder = url.deletingLastPathComponent().path
             guard access(folder, W_OK) == 0 else {
-                throw .outputUnavailable("folder \(folder) is not writable", file: path)
+                let error = SystemCallError("access", path: folder)
+                throw .outputUnavailable("folder \(folder) is not writable", file: path, cause: error)
             }
             temporary = Temporaries.name(for: path)
         }
