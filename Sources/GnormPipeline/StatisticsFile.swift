@@ -50,30 +50,34 @@ enum StatisticsFile {
     /// AnnData's encoding attributes on `group`/mean and /var (arrays) and on every group from
     /// the root down to `group` that has none (dicts), so that `read_h5ad` puts them in `uns`.
     static func markAnnData(_ group: String, in file: borrowing File) throws(HDF5Error) {
-        var prefix = ""
-        for component in group.split(separator: "/") {
-            prefix += "/" + component
-            guard !file.hasAttribute("encoding-type", on: prefix) else { continue }
-            try file.setAttribute("encoding-type", .string("dict"), on: prefix)
-            try file.setAttribute("encoding-version", .string("0.1.0"), on: prefix)
-        }
-        for name in ["mean", "var"] {
-            try file.setAttribute("encoding-type", .string("array"), on: group + "/" + name)
-            try file.setAttribute("encoding-version", .string("0.2.0"), on: group + "/" + name)
-        }
+        try mark(
+            group, in: file, unless: "encoding-type",
+            groups: [("encoding-type", .string("dict")), ("encoding-version", .string("0.1.0"))],
+            statistics: [("encoding-type", .string("array")), ("encoding-version", .string("0.2.0"))])
     }
 
     /// MATLAB v7.3's classes on `group`/mean and /var (double) and on every group from the root
     /// down to `group` that has none (struct), so that MATLAB loads a struct of structs.
     static func markMatlab(_ group: String, in file: borrowing File) throws(HDF5Error) {
+        try mark(
+            group, in: file, unless: "MATLAB_class", groups: [("MATLAB_class", .fixedString("struct"))],
+            statistics: [("MATLAB_class", .fixedString("double"))])
+    }
+
+    /// `groups`' attributes on every group from the root down to `group` that has no `key`
+    /// attribute yet, and `statistics`' on `group`/mean and /var.
+    private static func mark(
+        _ group: String, in file: borrowing File, unless key: String, groups: [(String, AttributeValue)],
+        statistics: [(String, AttributeValue)]
+    ) throws(HDF5Error) {
         var prefix = ""
         for component in group.split(separator: "/") {
             prefix += "/" + component
-            guard !file.hasAttribute("MATLAB_class", on: prefix) else { continue }
-            try file.setAttribute("MATLAB_class", .fixedString("struct"), on: prefix)
+            guard !file.hasAttribute(key, on: prefix) else { continue }
+            for (name, value) in groups { try file.setAttribute(name, value, on: prefix) }
         }
-        for name in ["mean", "var"] {
-            try file.setAttribute("MATLAB_class", .fixedString("double"), on: group + "/" + name)
+        for dataset in ["mean", "var"] {
+            for (name, value) in statistics { try file.setAttribute(name, value, on: group + "/" + dataset) }
         }
     }
 
