@@ -30,8 +30,7 @@ struct DatasetStream {
     }
 
     /// How many values were fill and left out (counted by `statistics` and `normalize`).
-    final class FillCount: @unchecked Sendable {
-        // Only the calling thread adds to it, in `consume`.
+    final class FillCount {
         var values = 0
     }
 

@@ -60,14 +60,16 @@ struct ParallelDeflate: ChunkCodec {
             } catch {
                 throw .hdf5(error)
             }
-            nonisolated(unsafe) let target = destination
+            // Each slot decodes into its own chunk's rows.
+            let target = Unchecked(destination)
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
                 let first = starts[slot] - rows.lowerBound
                 let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].decode(
                     into: UnsafeMutableRawBufferPointer(
-                        rebasing: target[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                        rebasing: target.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]
+                    ),
                     shuffledElementSize: codec.deflate.shuffledElementSize)
             }
         }
@@ -79,14 +81,14 @@ struct ParallelDeflate: ChunkCodec {
     {
         precondition(rows.lowerBound % deflate.chunkRows == 0 && source.count == rows.count * deflate.rowBytes)
         for starts in batches(rows) {
-            nonisolated(unsafe) let from = source
+            let from = Unchecked(source)
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
                 let first = starts[slot] - rows.lowerBound
                 let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].encode(
                     UnsafeRawBufferPointer(
-                        rebasing: from[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                        rebasing: from.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
                     shuffledElementSize: codec.deflate.shuffledElementSize, level: codec.deflate.level)
             }
             do throws(HDF5Error) {
@@ -106,9 +108,9 @@ struct ParallelDeflate: ChunkCodec {
         failures.initialize(repeating: nil)
         defer { failures.deallocate() }
         // Each worker writes only its own slot's entry.
-        nonisolated(unsafe) let shared = failures
+        let shared = Unchecked(failures)
         concurrently(starts.count) { slot in
-            do throws(ChunkCodingError) { try body(slot) } catch { shared[slot] = error }
+            do throws(ChunkCodingError) { try body(slot) } catch { shared.value[slot] = error }
         }
         if let bad = failures.indices.first(where: { failures[$0] != nil }), let error = failures[bad] {
             throw .codec(error, sample: starts[bad])

@@ -216,8 +216,7 @@ extension GroupNormPlan {
 }
 
 /// A `SampleMomentsAccumulator` handed to the pipeline's compute thread, one piece at a time.
-private final class AccumulatorBox<E: KernelElement>: @unchecked Sendable {
-    // Touched by one computation at a time: the pipeline joins each before starting the next.
+final class AccumulatorBox<E: KernelElement> {
     private var accumulator: SampleMomentsAccumulator<E>?
 
     init(plan: GroupNormPlan) { accumulator = SampleMomentsAccumulator(plan: plan) }

@@ -134,7 +134,12 @@ extension SampleShare {
 extension Processes {
     /// Reports a failure of this process alone and ends the job (set by the command line tool,
     /// which owns messages and statuses); nil: the failure is thrown like any other.
-    nonisolated(unsafe) public static var loneFailure: ((PipelineError) -> Never)? = nil
+    public static var loneFailure: ((PipelineError) -> Never)? {
+        get { loneFailureHandler.value }
+        set { loneFailureHandler.value = newValue }
+    }
+    // Set by `Gnorm.main` before any command runs.
+    private static let loneFailureHandler = ProcessGlobal<((PipelineError) -> Never)?>(nil)
 
     /// Runs work that differs between processes (each its own samples or files) and marks
     /// a failure in it as this process's alone (see `diverged`).

@@ -46,7 +46,8 @@ enum Temporaries {
     }()
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var swept: Set<String> = []
+    // Guarded by `lock`.
+    private static let swept = ProcessGlobal<Set<String>>([])
 
     /// Removes, once per folder and process, the temporaries in `folder` that dead runs on
     /// this machine left. Returns how many were removed.
@@ -55,7 +56,7 @@ enum Temporaries {
         // Under MPI process 0 names the temporaries and cleans up; the others leave the folder alone.
         guard Processes.current.rank == 0 else { return 0 }
         lock.lock()
-        let first = swept.insert(folder).inserted
+        let first = swept.value.insert(folder).inserted
         lock.unlock()
         guard first, let directory = opendir(folder) else { return 0 }
         defer { closedir(directory) }
@@ -99,7 +100,8 @@ enum Temporaries {
 /// and reads until the test closes it. Unset, nothing happens.
 enum TestHooks {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var paused = false
+    // Guarded by `lock`.
+    private static let paused = ProcessGlobal(false)
 
     static func pauseBeforeCommit() {
         guard let fifo = ProcessInfo.processInfo.environment["GNORM_TEST_PAUSE_BEFORE_COMMIT"], !fifo.isEmpty else {
@@ -107,8 +109,8 @@ enum TestHooks {
         }
         lock.lock()
         defer { lock.unlock() }
-        guard !paused else { return }
-        paused = true
+        guard !paused.value else { return }
+        paused.value = true
         let descriptor = open(fifo, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
