@@ -44,7 +44,8 @@ final class OutputDestination {
     {
         if output == "-" {
             return OutputDestination(
-                target: .standardOutput(temporary: Temporaries.standardOutputName()), name: "<stdout>",
+                target: .standardOutput(temporary: Temporaries.standardOutputName(sweeping: group.rank == 0)),
+                name: "<stdout>",
                 policy: .noReplace, group: group)
         }
         var original: InPlaceOriginal?
@@ -82,7 +83,7 @@ final class OutputDestination {
             throw .outputUnavailable("folder \(folder) is not writable", file: output, cause: error)
         }
         // Under MPI every process writes the file that process 0 names.
-        let temporary = group.broadcast(Temporaries.name(for: finalPath))
+        let temporary = group.broadcast(Temporaries.name(for: finalPath, sweeping: group.rank == 0))
         let policy: OutputCommit.Policy =
             original.map { .replaceInput(device: $0.device, inode: $0.inode) } ?? (force ? .replace : .noReplace)
         return OutputDestination(

@@ -124,7 +124,7 @@ enum StatisticsFile {
                 let error = SystemCallError("access", path: folder)
                 throw .outputUnavailable("folder \(folder) is not writable", file: path, cause: error)
             }
-            temporary = Temporaries.name(for: path)
+            temporary = Temporaries.name(for: path, sweeping: writes)
         }
 
         /// Writes every entry to the temporary file and makes it durable.

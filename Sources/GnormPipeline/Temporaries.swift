@@ -15,11 +15,12 @@ enum Temporaries {
     static let standardOutputMarker = ".gnorm-stdout-"
 
     /// The temporary name for a file that will be renamed to `final`, after removing stale
-    /// temporaries of dead runs from its folder.
-    static func name(for final: String) -> String {
+    /// temporaries of dead runs from its folder. Under MPI only process 0 cleans up (`sweeping`);
+    /// the others leave the folder alone.
+    static func name(for final: String, sweeping: Bool) -> String {
         let url = URL(fileURLWithPath: final)
         let folder = url.deletingLastPathComponent().path
-        removeStale(in: folder)
+        if sweeping { removeStale(in: folder) }
         let tail = marker + "\(host)-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         // NAME_MAX is 255 bytes: a long final name is shortened in its temporary one.
         var base = ""
@@ -31,9 +32,9 @@ enum Temporaries {
     }
 
     /// The temporary file that standard output's image is made in, in $TMPDIR.
-    static func standardOutputName() -> String {
+    static func standardOutputName(sweeping: Bool) -> String {
         let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        removeStale(in: folder)
+        if sweeping { removeStale(in: folder) }
         return folder + "/" + standardOutputMarker + "\(host)-\(getpid())-\(UInt32.random(in: 0 ... .max)).h5"
     }
 
@@ -53,8 +54,6 @@ enum Temporaries {
     /// this machine left. Returns how many were removed.
     @discardableResult
     static func removeStale(in folder: String) -> Int {
-        // Under MPI process 0 names the temporaries and cleans up; the others leave the folder alone.
-        guard Processes.current.rank == 0 else { return 0 }
         lock.lock()
         let first = swept.value.insert(folder).inserted
         lock.unlock()
