@@ -39,9 +39,11 @@ public enum ApplyRun {
         batch: DurableBatch?
     ) throws(PipelineError) -> [DatasetSummary] {
         let destination = try OutputDestination.prepare(
-            output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace)
+            output: outputArgument, input: input, force: apply.force, inPlace: apply.inPlace,
+            group: options.processGroup)
         let placement = try StatisticsPlacement.choose(
-            apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument)
+            apply: apply, input: source, inputPath: input, image: image, outputPath: outputArgument,
+            group: options.processGroup)
         let jobs: [DatasetJob]
         let affines: [DatasetStream.Affine]
         if let inversion = apply.inversion {
@@ -69,7 +71,7 @@ public enum ApplyRun {
         }
         // Under MPI, process 0 writes the report of every process's rows.
         let report = try apply.report.flatMap { (path) throws(PipelineError) -> ReportWriter? in
-            if Processes.current.rank != 0 { return nil }
+            if options.processGroup.rank != 0 { return nil }
             guard let format = ReportFormat(path: path) else {
                 throw .usage(
                     "--report \(path): unknown format; use a .csv, .json or .ndjson file, or - for CSV on stdout")
@@ -139,6 +141,10 @@ public enum ApplyRun {
         report: ReportWriter?, progress: ProgressObserver?
     ) throws(PipelineError) -> [DatasetSummary] {
         var summaries: [DatasetSummary] = []
+        let group = options.processGroup
+        let pass = DatasetPass(
+            share: SampleShare(group: group, isShared: group.sharesFiles), report: report, progress: progress,
+            watch: watch, epsilon: options.epsilon)
         let netCDF = source.hasAttribute("_NCProperties")
         for ((job, affine), layout) in zip(zip(jobs, affines), layouts) {
             if netCDF, case .float(16, _) = layout.elementType, layout.elementType != job.dataset.elementType {
@@ -161,7 +167,7 @@ public enum ApplyRun {
                 }
                 result = try normalize(
                     job, affine: affine, input: input, output: output, outputType: layout.elementType,
-                    destination: destination, options: options, watch: watch, report: report, progress: progress)
+                    outputName: name, pass: pass)
                 do { try CFAttributes.dropInvalidated(on: output) } catch {
                     throw failure("cannot update attributes", error)
                 }
@@ -188,8 +194,7 @@ public enum ApplyRun {
                 }
                 result = try normalize(
                     job, affine: affine, input: input, output: replacement.dataset,
-                    outputType: layout.elementType, destination: destination, options: options,
-                    watch: watch, report: report, progress: progress)
+                    outputType: layout.elementType, outputName: name, pass: pass)
                 if let inversion = apply.inversion {
                     do {
                         try clearStatistics(
@@ -217,46 +222,20 @@ public enum ApplyRun {
 
     private static func normalize(
         _ job: DatasetJob, affine: DatasetStream.Affine, input: borrowing Dataset, output: borrowing Dataset,
-        outputType: ElementType, destination: OutputDestination, options: NormalizationOptions,
-        watch: InputWatch?, report: ReportWriter?, progress: ProgressObserver?
+        outputType: ElementType, outputName: String, pass: DatasetPass
     ) throws(PipelineError) -> (summary: DatasetSummary, moments: [Moments]) {
         // Inversion computes in float64 whatever the stored type, rounded once when stored.
         let inDouble = affine.direction == .invert || job.computesInDouble(storing: outputType)
         var job = job
         if case .float(16, _) = outputType, !inDouble { job.plan = job.plan.with(float16Output: true) }
-        let bytesPerElement = inDouble ? 8 : 4
-        report?.begin(job.reported(epsilon: options.epsilon))
-        let share = Processes.current.sharesFiles ? SampleShare(group: Processes.current) : nil
-        // Under MPI process 0's bar counts every process's samples.
-        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
-        let progress: ProgressObserver? = shared ?? progress
-        var stream = job.stream(
-            fileName: job.fileName, outputName: destination.name,
-            memoryLimit: options.memoryLimit,
-            events: StreamEvents(report: share == nil ? report : nil, progress: progress))
-        stream.share = share
-        stream.inputWatch = watch
         let passes = job.mode == .batch && affine.mean == nil && affine.direction == .normalize ? 2 : 1
-        progress?.started(
-            dataset: job.path, samples: job.geometry.sampleCount,
-            bytesPerSample: job.geometry.sampleBytes(elementSize: bytesPerElement), passes: passes)
-        let started = Date()
-        let fill = DatasetStream.FillCount()
-        var moments = try Processes.divergent { () throws(PipelineError) in
+        return try pass.run(job, outputName: outputName, bytesPerElement: inDouble ? 8 : 4, passes: passes) {
+            (stream, fill) throws(PipelineError) in
             inDouble
-                ? try stream.normalize(Double.self, input: input, output: output, affine: affine, fillCount: fill)
-                : try stream.normalize(Float.self, input: input, output: output, affine: affine, fillCount: fill)
+                ? try stream.normalize(
+                    Double.self, input: input, output: output, storing: outputType, affine: affine, fillCount: fill)
+                : try stream.normalize(
+                    Float.self, input: input, output: output, storing: outputType, affine: affine, fillCount: fill)
         }
-        shared?.finish()
-        if let share {
-            (moments, fill.values) = try share.collect(
-                moments, fillCount: fill.values, scope: job.plan.scope, into: report)
-        }
-        report?.end()
-        let summary = Summaries.make(
-            job, moments: moments, since: started, passes: passes,
-            bytesPerElement: bytesPerElement, maskedValues: fill.values)
-        progress?.finished(summary)
-        return (summary, moments)
     }
 }

@@ -12,6 +12,8 @@ struct DatasetJob {
     /// What is left out of the statistics and kept (CF `_FillValue`, `missing_value`, valid range);
     /// `.none` when not masking.
     let missing: MissingValues
+    /// `--memory-limit` in bytes: what gnorm's buffers and libhdf5's chunks share (`MemoryPlan`).
+    let memoryLimit: Int
 
     init(_ dataset: SelectedDataset, options: NormalizationOptions, file: String) throws(PipelineError) {
         self.dataset = dataset
@@ -29,6 +31,7 @@ struct DatasetJob {
         }
         mode = options.mode
         missing = options.masksFill ? dataset.missing : .none
+        memoryLimit = options.memoryLimit
     }
 
     var path: String { dataset.path }
@@ -40,14 +43,9 @@ struct DatasetJob {
             count: plan.valuesPerStatistic(sampleCount: geometry.sampleCount), sampleCount: geometry.sampleCount)
     }
 
-    func stream(
-        fileName: String, outputName: String, memoryLimit: Int,
-        events: StreamEvents
-    ) -> DatasetStream {
-        DatasetStream(
-            fileName: fileName, outputName: outputName, path: dataset.path, geometry: geometry, plan: plan,
-            memoryLimit: memoryLimit,
-            missing: missing, events: events)
+    /// The stream of this dataset, writing to `outputName` (for messages).
+    func stream(outputName: String, events: StreamEvents) -> DatasetStream {
+        DatasetStream(job: self, outputName: outputName, events: events)
     }
 }
 

@@ -21,7 +21,7 @@ final class DurableBatch {
     private var inFlight: BackgroundCommit?
 
     /// The files of one batch and the outcome of committing them, handed to the committer.
-    private final class BackgroundCommit: @unchecked Sendable {
+    final class BackgroundCommit {
         // Touched by the committer until `done` is signalled, then by the caller.
         let files: [OutputDestination]
         var failure: PipelineError?

@@ -48,11 +48,13 @@ enum StatisticsPlacement {
 
     /// The placement `apply`'s options and INPUT ask for; a `--stats-file` is checked as OUTPUT is.
     static func choose(
-        apply: ApplyOptions, input: borrowing File, inputPath: String, image: [UInt8]?, outputPath: String
+        apply: ApplyOptions, input: borrowing File, inputPath: String, image: [UInt8]?, outputPath: String,
+        group: any ProcessGroup
     ) throws(PipelineError) -> StatisticsPlacement {
         if let path = apply.statsFile {
             return .file(
-                try StatisticsFile.Pending(path: path, force: apply.force, input: inputPath, output: outputPath))
+                try StatisticsFile.Pending(
+                    path: path, force: apply.force, input: inputPath, output: outputPath, group: group))
         }
         let anndata = isAnnData(input)
         let base = apply.statsGroup.map(canonical) ?? (anndata ? annDataBase : defaultBase)

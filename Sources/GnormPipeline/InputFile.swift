@@ -55,6 +55,9 @@ enum InputFile {
         if status.st_mode & S_IFMT == S_IFDIR {
             throw .inputUnavailable("is a directory, not an HDF5 file", file: path)
         }
-        guard access(path, R_OK) == 0 else { throw .inputUnavailable("permission denied", file: path) }
+        guard access(path, R_OK) == 0 else {
+            let error = SystemCallError("access", path: path)
+            throw .inputUnavailable("permission denied", file: path, cause: error)
+        }
     }
 }

@@ -12,7 +12,7 @@ import Platform
 /// it to have when it opened it, the same modification time, and that INPUT's path still
 /// names it. Any change is a read failure (status 74) and nothing is committed; a failure
 /// of anything else while INPUT changed is reported as the change, its cause.
-final class InputWatch: @unchecked Sendable {
+final class InputWatch {
     let path: String
     private let descriptor: Int32
     private let size: Int

@@ -274,7 +274,7 @@ extension ApplyRun {
         } catch let error as PipelineError {
             throw error
         } catch {
-            throw .io("cannot read \(path): \(error)", file: file.name, dataset: dataset)
+            throw .io("cannot read \(path): \(error)", file: file.name, dataset: dataset, cause: error)
         }
     }
 

@@ -5,7 +5,7 @@
     /// The ranks of an MPI job (`MPI_COMM_WORLD`), for `gnorm-mpi` under `mpirun`/`srun`.
     /// Every call is made from the main thread (MPI_THREAD_FUNNELED); MPI's default error
     /// handler ends the job on a communication failure, so the calls do not throw.
-    final class MPIProcessGroup: ProcessGroup, @unchecked Sendable {
+    final class MPIProcessGroup: ProcessGroup {
         let rank: Int
         let size: Int
         var sharesFiles: Bool { true }
@@ -46,7 +46,7 @@
         }
 
         /// The message of `sendProgress` in flight, and its buffer (count, final flag), which
-        /// must stay put until the send completes. Main thread only (hence `@unchecked Sendable`).
+        /// must stay put until the send completes. Main thread only (UncheckedSendable.swift).
         private var progressRequest: MPI_Request? = nil
         private let progressBuffer = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
         private static let progressTag: Int32 = 2020

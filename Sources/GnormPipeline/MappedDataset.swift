@@ -9,7 +9,7 @@ import Platform
 /// use with `MADV_POPULATE_READ`, which reports an unreadable or truncated file as an
 /// error where touching the page would raise SIGBUS, and dropped from the mapping after
 /// (`MADV_DONTNEED`), so resident memory stays within two slabs as with buffers.
-final class MappedDataset: @unchecked Sendable {
+final class MappedDataset {
     // Set once in init; the mapped pages are only read, by any thread.
     private let mapping: UnsafeMutableRawPointer
     private let mappingLength: Int

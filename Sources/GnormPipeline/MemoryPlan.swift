@@ -22,6 +22,17 @@ struct MemoryPlan: Equatable {
     /// Threads for the kernel, and for conversions and deflate slots on the I/O thread.
     let kernelThreads: Int
     let ioThreads: Int
+    /// Whether INPUT's values stay mapped (`MappedDataset`): a mapping was offered and whole
+    /// samples still fit beside its pages (a sample in pieces is read through HDF5).
+    let mapsInput: Bool
+
+    /// What reading a mapped INPUT costs per slab value, in place of the plan's own staging.
+    struct Mapping: Equatable {
+        /// The staging buffer's bytes with INPUT mapped (its pages take the input's staging place).
+        let stagingBytes: Int
+        /// INPUT's pages mapped beside the slab buffers when the kernel reads them in place.
+        let mappedBytes: Int
+    }
 
     /// The fewest values a piece holds: one statistics block (32 KiB of float64 at most).
     static let smallestPiece = 4096
@@ -86,22 +97,29 @@ struct MemoryPlan: Equatable {
     ///   - stagingBytes: bytes per slab value of the buffer the stored values pass through when gnorm
     ///     converts them (2 for float16, the integer's width for integers; 0 when HDF5 reads into the slab).
     ///     A mapped INPUT's pages of one slab take the staging buffer's place (`MappedDataset`).
-    ///   - mappedBytes: bytes per slab value of INPUT's pages mapped beside the slab buffers when the
-    ///     kernel reads them in place (two slabs: one computed, the next prepared).
+    ///   - mapping: what a mapped INPUT costs instead (two slabs of its pages where the kernel reads
+    ///     them in place: one computed, the next prepared); taken when whole samples still fit.
     ///   - codecs: the parallel-deflate codecs the datasets allow (input, output).
     init(
         sampleCount: Int, sampleElements: Int, memoryLimit: Int, hdf5: HDF5Share, computeSize: Int, stagingBytes: Int,
-        mappedBytes: Int = 0, codecs: [Codec], threadCount: Int
+        mapping: Mapping? = nil, codecs: [Codec], threadCount: Int
     ) {
-        let staged = stagingBytes > 0
-        let valueBytes = 2 * computeSize + stagingBytes + mappedBytes + hdf5.perValue
+        // gnorm keeps at least a quarter of a limit that libhdf5's share would otherwise take.
+        let budget = max(memoryLimit / 4, memoryLimit - hdf5.withoutCodecs)
+        func wholeSamplesFit(_ bytes: Int?) -> Bool {
+            guard let bytes else { return false }
+            return bytes <= budget || sampleCount == 0 || bytes == 0
+        }
+        let fixedBytes = 2 * computeSize + hdf5.perValue
+        let mappedValueBytes = mapping.map { fixedBytes + $0.stagingBytes + $0.mappedBytes }
+        mapsInput = mappedValueBytes.map { wholeSamplesFit(SizeArithmetic.product(sampleElements, $0)) } ?? false
+        let staged = (mapsInput ? mapping?.stagingBytes ?? 0 : stagingBytes) > 0
+        let valueBytes = mapsInput ? mappedValueBytes ?? 0 : fixedBytes + stagingBytes
         let sampleBytes = SizeArithmetic.product(sampleElements, valueBytes)
         let parallelIO = !codecs.isEmpty || staged
         ioThreads = parallelIO ? max(1, threadCount / 2) : 1
         kernelThreads = parallelIO ? max(1, threadCount - ioThreads) : threadCount
-        // gnorm keeps at least a quarter of a limit that libhdf5's share would otherwise take.
-        let budget = max(memoryLimit / 4, memoryLimit - hdf5.withoutCodecs)
-        guard let sampleBytes, sampleBytes <= budget || sampleCount == 0 || sampleBytes == 0 else {
+        guard let sampleBytes, wholeSamplesFit(sampleBytes) else {
             shape = .pieces(maxElements: max(Self.smallestPiece, budget / valueBytes))
             deflateSlots = 0
             return

@@ -19,7 +19,8 @@ public struct NormalizationOptions: Sendable {
     public var epsilon: Double = 1e-5
     public var layout: TensorLayout = .nchw
     public var threadCount: Int = defaultThreadCount
-    /// Bytes of slab buffers to keep in memory at once.
+    /// `--memory-limit` in bytes: what one pass over a dataset keeps in memory, gnorm's slab, staging
+    /// and codec buffers and libhdf5's chunks together (`MemoryPlan`).
     public var memoryLimit: Int = 256 << 20
     /// Leave values equal to a dataset's `_FillValue` / `missing_value` out of the statistics
     /// and keep them as fill (`--no-mask` turns it off).
@@ -28,6 +29,9 @@ public struct NormalizationOptions: Sendable {
     public var cpu = CPUChoice.auto
     /// `--allow-external`: read external raw storage and VDS sources outside INPUT's folder (`ExternalFiles`).
     public var allowsExternal = false
+    /// The processes that run the command together (`gnorm-mpi`'s MPI job), given by the command:
+    /// the pipeline shares samples, files and OUTPUT through this group and never looks one up.
+    public var processGroup: any ProcessGroup = SoloProcess()
 
     public init() {}
 

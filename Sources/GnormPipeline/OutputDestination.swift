@@ -24,22 +24,29 @@ final class OutputDestination {
     private var imageDescriptor: Int32 = -1
     /// What could not be kept of INPUT with `--in-place` (an owner, an extended attribute).
     var warnings: [String] = []
+    /// The processes that write OUTPUT: under MPI every one of them, into one file (SharedOutput.swift).
+    let group: any ProcessGroup
 
-    private init(target: Target, name: String, policy: OutputCommit.Policy, original: InPlaceOriginal? = nil) {
+    private init(
+        target: Target, name: String, policy: OutputCommit.Policy, original: InPlaceOriginal? = nil,
+        group: any ProcessGroup
+    ) {
         self.target = target
         self.name = name
         self.policy = policy
         self.original = original
+        self.group = group
     }
 
     /// Checks OUTPUT against INPUT and `--force`, and picks the temporary name.
-    static func prepare(output: String, input: String, force: Bool, inPlace: Bool) throws(PipelineError)
-        -> OutputDestination
+    static func prepare(output: String, input: String, force: Bool, inPlace: Bool, group: any ProcessGroup)
+        throws(PipelineError) -> OutputDestination
     {
         if output == "-" {
             return OutputDestination(
-                target: .standardOutput(temporary: Temporaries.standardOutputName()), name: "<stdout>",
-                policy: .noReplace)
+                target: .standardOutput(temporary: Temporaries.standardOutputName(sweeping: group.rank == 0)),
+                name: "<stdout>",
+                policy: .noReplace, group: group)
         }
         var original: InPlaceOriginal?
         if inPlace {
@@ -64,18 +71,24 @@ final class OutputDestination {
         let finalPath = inPlace ? resolvingSymlinks(output) : output
         let folder = URL(fileURLWithPath: finalPath).deletingLastPathComponent().path
         var folderStatus = stat()
-        guard stat(folder, &folderStatus) == 0, folderStatus.st_mode & S_IFMT == S_IFDIR else {
+        guard stat(folder, &folderStatus) == 0 else {
+            let error = SystemCallError("stat", path: folder)
+            throw .outputUnavailable("folder \(folder) does not exist", file: output, cause: error)
+        }
+        guard folderStatus.st_mode & S_IFMT == S_IFDIR else {
             throw .outputUnavailable("folder \(folder) does not exist", file: output)
         }
         guard access(folder, W_OK) == 0 else {
-            throw .outputUnavailable("folder \(folder) is not writable", file: output)
+            let error = SystemCallError("access", path: folder)
+            throw .outputUnavailable("folder \(folder) is not writable", file: output, cause: error)
         }
         // Under MPI every process writes the file that process 0 names.
-        let temporary = Processes.current.broadcast(Temporaries.name(for: finalPath))
+        let temporary = group.broadcast(Temporaries.name(for: finalPath, sweeping: group.rank == 0))
         let policy: OutputCommit.Policy =
             original.map { .replaceInput(device: $0.device, inode: $0.inode) } ?? (force ? .replace : .noReplace)
         return OutputDestination(
-            target: .path(final: finalPath, temporary: temporary), name: output, policy: policy, original: original)
+            target: .path(final: finalPath, temporary: temporary), name: output, policy: policy, original: original,
+            group: group)
     }
 
     static func resolvingSymlinks(_ path: String) -> String {
@@ -94,7 +107,7 @@ final class OutputDestination {
     /// `holes` are byte ranges of INPUT that will be rewritten, not copied.
     func create(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
         // Under MPI every process opens the one copy (SharedOutput.swift).
-        if Processes.current.sharesFiles { return try createShared(copying: input, leavingHoles: holes) }
+        if group.sharesFiles { return try createShared(copying: input, leavingHoles: holes) }
         switch target {
         case .path(_, let temporary), .standardOutput(let temporary):
             registration = SignalCleanup.register(temporary)
@@ -152,7 +165,7 @@ final class OutputDestination {
     /// `batch`, the file is only closed and joins the batch, which makes every file of it
     /// durable at once and then puts each in place (`DurableBatch.commit`).
     func commit(_ file: consuming File, batch: DurableBatch? = nil) throws(PipelineError) {
-        if Processes.current.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
+        if group.sharesFiles { return try commitShared(file) }  // SharedOutput.swift
         try closeWriting(file)
         switch target {
         case .standardOutput:

@@ -8,8 +8,126 @@ import HDF5
 /// (un)shuffling (`ZlibChunkSlot`) run one chunk per slot on every core. HDF5's own filter is
 /// serial zlib, ~10× slower per core when compressing; the chunks written here
 /// are ordinary zlib streams that any HDF5 reader inflates.
-struct ParallelDeflate {
-    /// Samples per chunk (the chunk's extent along axis 0).
+struct ParallelDeflate: ChunkCodec {
+    let deflate: DeflateLayout
+    /// One set of buffers per chunk in flight, reused for every chunk: fresh
+    /// pages cost more than inflating them (first touch runs at ~1.5 GB/s).
+    private let slots: [ZlibChunkSlot]
+
+    var layout: any ChunkLayout { deflate }
+
+    init(_ layout: DeflateLayout, slotCount: Int) {
+        deflate = layout
+        slots = (0..<max(1, slotCount)).map { _ in ZlibChunkSlot(chunkBytes: layout.chunkBytes) }
+    }
+
+    /// The codec of `creation`'s chunks, when `DeflateLayout` takes them.
+    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
+        guard let layout = DeflateLayout(creation: creation, shape: shape, elementType: elementType) else { return nil }
+        self.init(layout, slotCount: slotCount)
+    }
+
+    private func offset(ofChunkAt row: Int) -> [Int] {
+        [row] + Array(repeating: 0, count: deflate.rank - 1)
+    }
+
+    /// Chunk starts of `rows`, in batches of one chunk per slot.
+    private func batches(_ rows: Range<Int>) -> [[Int]] {
+        let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: deflate.chunkRows))
+        return stride(from: 0, to: starts.count, by: slots.count).map {
+            Array(starts[$0..<min(starts.count, $0 + slots.count)])
+        }
+    }
+
+    /// Reads samples `rows` (starting on a chunk boundary) into `destination`.
+    func read(rows: Range<Int>, of dataset: borrowing Dataset, into destination: UnsafeMutableRawBufferPointer)
+        throws(TransferError)
+    {
+        precondition(rows.lowerBound % deflate.chunkRows == 0 && destination.count == rows.count * deflate.rowBytes)
+        for starts in batches(rows) {
+            do throws(HDF5Error) {
+                for (slot, start) in starts.enumerated() {
+                    let size = try dataset.storedChunkSize(at: offset(ofChunkAt: start))
+                    let raw = slots[slot].stored(capacity: size)
+                    let mask = try dataset.readRawChunk(at: offset(ofChunkAt: start), into: raw)
+                    guard mask == 0 else {
+                        throw HDF5Error(
+                            operation: "H5Dread_chunk '\(dataset.path)' at \(start)",
+                            stack: ["filters were skipped for this chunk (mask \(mask))"])
+                    }
+                    slots[slot].storedCount = size
+                }
+            } catch {
+                throw .hdf5(error)
+            }
+            // Each slot decodes into its own chunk's rows.
+            let target = Unchecked(destination)
+            let codec = self
+            try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
+                let first = starts[slot] - rows.lowerBound
+                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
+                try codec.slots[slot].decode(
+                    into: UnsafeMutableRawBufferPointer(
+                        rebasing: target.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]
+                    ),
+                    shuffledElementSize: codec.deflate.shuffledElementSize)
+            }
+        }
+    }
+
+    /// Writes samples `rows` (starting on a chunk boundary) from `source`.
+    func write(rows: Range<Int>, of dataset: borrowing Dataset, from source: UnsafeRawBufferPointer)
+        throws(TransferError)
+    {
+        precondition(rows.lowerBound % deflate.chunkRows == 0 && source.count == rows.count * deflate.rowBytes)
+        for starts in batches(rows) {
+            let from = Unchecked(source)
+            let codec = self
+            try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
+                let first = starts[slot] - rows.lowerBound
+                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
+                try codec.slots[slot].encode(
+                    UnsafeRawBufferPointer(
+                        rebasing: from.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                    shuffledElementSize: codec.deflate.shuffledElementSize, level: codec.deflate.level)
+            }
+            do throws(HDF5Error) {
+                for (slot, start) in starts.enumerated() {
+                    try dataset.writeRawChunk(at: offset(ofChunkAt: start), bytes: slots[slot].encoded)
+                }
+            } catch {
+                throw .hdf5(error)
+            }
+        }
+    }
+
+    /// Codes the chunks of one batch, one per slot, each on its own thread; the first
+    /// failure (in chunk order) is thrown with the sample its chunk starts at.
+    private func eachSlot(_ starts: [Int], _ body: (Int) throws(ChunkCodingError) -> Void) throws(TransferError) {
+        let failures = UnsafeMutableBufferPointer<ChunkCodingError?>.allocate(capacity: starts.count)
+        failures.initialize(repeating: nil)
+        defer { failures.deallocate() }
+        // Each worker writes only its own slot's entry.
+        let shared = Unchecked(failures)
+        concurrently(starts.count) { slot in
+            do throws(ChunkCodingError) { try body(slot) } catch { shared.value[slot] = error }
+        }
+        if let bad = failures.indices.first(where: { failures[$0] != nil }), let error = failures[bad] {
+            throw .codec(error, sample: starts[bad])
+        }
+    }
+
+    /// One chunk per slot on its own thread, through the kernel's parallel loop.
+    private func concurrently(_ count: Int, _ body: (Int) -> Void) {
+        ParallelLoop(threadCount: slots.count).run(taskCount: count) { slots, _ in
+            for slot in slots { body(slot) }
+        }
+    }
+}
+
+/// Chunks of whole samples filtered with [shuffle,] deflate, of native little-endian floats
+/// (16, 32 or 64 bits): the layout `ParallelDeflate` moves.
+struct DeflateLayout: ChunkLayout {
     let chunkRows: Int
     /// Bytes of one sample in the file type.
     let rowBytes: Int
@@ -18,14 +136,9 @@ struct ParallelDeflate {
     /// Deflate level of written chunks.
     let level: Int
     let rank: Int
-    /// One set of buffers per chunk in flight, reused for every chunk: fresh
-    /// pages cost more than inflating them (first touch runs at ~1.5 GB/s).
-    private let slots: [ZlibChunkSlot]
 
-    /// A codec for `creation` when every chunk spans whole samples and the only
-    /// filters are [shuffle,] deflate, with native little-endian floats (16, 32 or 64 bits),
-    /// moving up to `slotCount` chunks at once, each inflated or deflated on its own thread.
-    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType, slotCount: Int) {
+    /// nil unless every chunk spans whole samples and the only filters are [shuffle,] deflate.
+    init?(creation: DatasetCreation, shape: [Int], elementType: ElementType) {
         guard let chunk = creation.chunkShape, chunk.count == shape.count, shape.count >= 2,
             Array(chunk.dropFirst()) == Array(shape.dropFirst()), chunk[0] >= 1,
             case .float(let bits, false) = elementType, [16, 32, 64].contains(bits)
@@ -51,110 +164,17 @@ struct ParallelDeflate {
         self.shuffled = shuffled
         self.level = level
         rank = shape.count
-        // No slots: a codec that only tells its chunk layout (what `MemoryPlan` needs).
-        slots = (0..<max(0, slotCount)).map { _ in ZlibChunkSlot(chunkBytes: chunkBytes) }
     }
 
     var chunkBytes: Int { chunkRows * rowBytes }
 
-    /// Its chunk rows and the bytes of one slot, for `MemoryPlan`.
+    var shuffledElementSize: Int? { shuffled ? elementSize : nil }
+
     func budgeted(writing: Bool) -> MemoryPlan.Codec {
         MemoryPlan.Codec(
             chunkRows: chunkRows,
             slotBytes: ZlibChunkSlot.slotBytes(chunkBytes: chunkBytes, level: writing ? level : nil)!)
     }
 
-    private func offset(ofChunkAt row: Int) -> [Int] {
-        [row] + Array(repeating: 0, count: rank - 1)
-    }
-
-    /// Chunk starts of `rows`, in batches of one chunk per slot.
-    private func batches(_ rows: Range<Int>) -> [[Int]] {
-        let starts = Array(stride(from: rows.lowerBound, to: rows.upperBound, by: chunkRows))
-        return stride(from: 0, to: starts.count, by: slots.count).map {
-            Array(starts[$0..<min(starts.count, $0 + slots.count)])
-        }
-    }
-
-    /// Reads samples `rows` (starting on a chunk boundary) into `destination`.
-    func read(rows: Range<Int>, of dataset: borrowing Dataset, into destination: UnsafeMutableRawBufferPointer)
-        throws(TransferError)
-    {
-        precondition(rows.lowerBound % chunkRows == 0 && destination.count == rows.count * rowBytes)
-        for starts in batches(rows) {
-            do throws(HDF5Error) {
-                for (slot, start) in starts.enumerated() {
-                    let size = try dataset.storedChunkSize(at: offset(ofChunkAt: start))
-                    let raw = slots[slot].stored(capacity: size)
-                    let mask = try dataset.readRawChunk(at: offset(ofChunkAt: start), into: raw)
-                    guard mask == 0 else {
-                        throw HDF5Error(
-                            operation: "H5Dread_chunk '\(dataset.path)' at \(start)",
-                            stack: ["filters were skipped for this chunk (mask \(mask))"])
-                    }
-                    slots[slot].storedCount = size
-                }
-            } catch {
-                throw .hdf5(error)
-            }
-            nonisolated(unsafe) let target = destination
-            let codec = self
-            try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
-                let first = starts[slot] - rows.lowerBound
-                let used = min(codec.chunkRows, rows.upperBound - starts[slot])
-                try codec.slots[slot].decode(
-                    into: UnsafeMutableRawBufferPointer(
-                        rebasing: target[first * codec.rowBytes..<(first + used) * codec.rowBytes]),
-                    shuffledElementSize: codec.shuffled ? codec.elementSize : nil)
-            }
-        }
-    }
-
-    /// Writes samples `rows` (starting on a chunk boundary) from `source`.
-    func write(rows: Range<Int>, of dataset: borrowing Dataset, from source: UnsafeRawBufferPointer)
-        throws(TransferError)
-    {
-        precondition(rows.lowerBound % chunkRows == 0 && source.count == rows.count * rowBytes)
-        for starts in batches(rows) {
-            nonisolated(unsafe) let from = source
-            let codec = self
-            try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
-                let first = starts[slot] - rows.lowerBound
-                let used = min(codec.chunkRows, rows.upperBound - starts[slot])
-                try codec.slots[slot].encode(
-                    UnsafeRawBufferPointer(rebasing: from[first * codec.rowBytes..<(first + used) * codec.rowBytes]),
-                    shuffledElementSize: codec.shuffled ? codec.elementSize : nil, level: codec.level)
-            }
-            do throws(HDF5Error) {
-                for (slot, start) in starts.enumerated() {
-                    try dataset.writeRawChunk(at: offset(ofChunkAt: start), bytes: slots[slot].encoded)
-                }
-            } catch {
-                throw .hdf5(error)
-            }
-        }
-    }
-
-    /// Codes the chunks of one batch, one per slot, each on its own thread; the first
-    /// failure (in chunk order) is thrown with the sample its chunk starts at.
-    private func eachSlot(_ starts: [Int], _ body: (Int) throws(ChunkCodingError) -> Void) throws(TransferError) {
-        let failures = UnsafeMutableBufferPointer<ChunkCodingError?>.allocate(capacity: starts.count)
-        failures.initialize(repeating: nil)
-        defer { failures.deallocate() }
-        // Each worker writes only its own slot's entry.
-        nonisolated(unsafe) let shared = failures
-        concurrently(starts.count) { slot in
-            do throws(ChunkCodingError) { try body(slot) } catch { shared[slot] = error }
-        }
-        if let bad = failures.indices.first(where: { failures[$0] != nil }), let error = failures[bad] {
-            throw .codec(error, sample: starts[bad])
-        }
-    }
-
-    /// One chunk per slot on its own thread, through the kernel's parallel loop.
-    private func concurrently(_ count: Int, _ body: (Int) -> Void) {
-        ParallelLoop(threadCount: slots.count).run(taskCount: count) { slots, _ in
-            for slot in slots { body(slot) }
-        }
-    }
+    func codec(slotCount: Int) -> any ChunkCodec { ParallelDeflate(self, slotCount: slotCount) }
 }

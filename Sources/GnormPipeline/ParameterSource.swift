@@ -96,7 +96,7 @@ public enum ParameterSource: Equatable, Sendable {
         } catch let error as PipelineError {
             throw error
         } catch {
-            throw .io("cannot read \(name): \(error)", file: file.name, dataset: path)
+            throw .io("cannot read \(name): \(error)", file: file.name, dataset: path, cause: error)
         }
     }
 }

@@ -15,7 +15,7 @@ import HDF5
 /// with batch statistics; gathering masked statistics across pieces of a group is refused.
 extension DatasetStream {
     /// Values per bucket (group, or channel in batch scope) of one sample.
-    private func bucketElements(_ plan: GroupNormPlan) -> Int { geometry.sampleElements / plan.groupCount }
+    private func bucketElements(_ plan: GroupNormPlan) -> Int { job.geometry.sampleElements / plan.groupCount }
 
     /// Whether pieces of whole buckets fit: channels-first buckets are contiguous.
     private func wholeBuckets(_ plan: GroupNormPlan, maxElements: Int) -> Bool {
@@ -24,19 +24,19 @@ extension DatasetStream {
 
     private func pieces(_ plan: GroupNormPlan, maxElements: Int, wholeBuckets: Bool, chunk: [Int]?) -> PiecePlan {
         PiecePlan(
-            sampleShape: Array(geometry.shape.dropFirst()), layout: plan.layout, maxElements: maxElements,
+            sampleShape: Array(job.geometry.shape.dropFirst()), layout: plan.layout, maxElements: maxElements,
             multiple: wholeBuckets ? plan.channelCount / plan.groupCount : 1, chunk: chunk)
     }
 
     private func readFailure(_ block: Hyperslab, _ error: HDF5Error) -> PipelineError {
         inputWatch?.change()
             ?? .io(
-                "cannot read \(block): \(error.reason ?? error.description)", file: fileName, dataset: path,
+                "cannot read \(block): \(error.reason ?? error.description)", file: job.fileName, dataset: job.path,
                 cause: error)
     }
 
     private func writeFailure(_ error: HDF5Error) -> PipelineError {
-        .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: path, cause: error)
+        .io("cannot write: \(error.reason ?? error.description)", file: outputName, dataset: job.path, cause: error)
     }
 
     /// One sample's moments per bucket, not yet poisoned (`GroupNormPlan.sampleMoments` for one sample).
@@ -74,15 +74,14 @@ extension DatasetStream {
             return collected
         }
         if mask != nil {
-            let needed =
-                (SizeArithmetic.bytes(geometry.sampleElements, of: 2 * MemoryLayout<E>.size + 2) * 2 + (1 << 20) - 1)
-                >> 20
+            let sampleBytes = SizeArithmetic.bytes(job.geometry.sampleElements, of: 2 * MemoryLayout<E>.size + 2)
+            let needed = (sampleBytes * 2 + (1 << 20) - 1) >> 20
             throw .data(
                 "missing values (_FillValue, missing_value, valid_range) cannot be left out of statistics gathered "
                     + "across pieces of a "
                     + (plan.layout == .channelsLast ? "channels-last sample" : "group")
                     + " larger than the memory budget; "
-                    + "use --memory-limit \(needed) or more, or --no-mask", file: fileName, dataset: path)
+                    + "use --memory-limit \(needed) or more, or --no-mask", file: job.fileName, dataset: job.path)
         }
         let accumulator = AccumulatorBox<E>(plan: plan)
         try pipeline.run(
@@ -104,11 +103,9 @@ extension DatasetStream {
         let pieces = self.pieces(plan, maxElements: maxElements, wholeBuckets: onePass, chunk: chunk)
         let channelsPerBucket = plan.channelCount / plan.groupCount
         // Under MPI, this process's samples (whole OUTPUT chunks); every piece's write is collective.
-        let samples =
-            share?.samples(of: geometry.sampleCount, multiple: SampleShare.writeUnit(of: output))
-            ?? 0..<geometry.sampleCount
+        let samples = share.samples(of: job.geometry.sampleCount, multiple: share.writeUnit(of: output))
         // Asked before the first write: a process still writing cannot answer.
-        let missingWrites = share?.missingWrites(after: samples.count * pieces.count) ?? 0
+        let missingWrites = share.missingWrites(after: samples.count * pieces.count)
         for (done, sample) in samples.enumerated() {
             let blocks = (0..<pieces.count).map { pieces.piece($0, ofSample: sample) }
             var statistics: [Moments] = []
@@ -172,7 +169,7 @@ extension DatasetStream {
                     return (moments, fill?.count ?? 0)
                 },
                 write: { (index, values) throws(PipelineError) in
-                    try rounding?.round(values, samples: sample..<sample + 1, file: fileName, dataset: path)
+                    try rounding?.round(values, samples: sample..<sample + 1, file: job.fileName, dataset: job.path)
                     do throws(HDF5Error) {
                         try stored.output.write(
                             blocks[index.lowerBound].block, of: output, from: UnsafeBufferPointer(values))
@@ -193,7 +190,7 @@ extension DatasetStream {
         for _ in 0..<missingWrites {
             do throws(HDF5Error) {
                 try stored.output.write(
-                    Hyperslab(rows: 0..<0, of: geometry.shape), of: output,
+                    Hyperslab(rows: 0..<0, of: job.geometry.shape), of: output,
                     from: UnsafeBufferPointer(start: nil, count: 0))
             } catch {
                 throw writeFailure(error)
@@ -219,8 +216,7 @@ extension GroupNormPlan {
 }
 
 /// A `SampleMomentsAccumulator` handed to the pipeline's compute thread, one piece at a time.
-private final class AccumulatorBox<E: KernelElement>: @unchecked Sendable {
-    // Touched by one computation at a time: the pipeline joins each before starting the next.
+final class AccumulatorBox<E: KernelElement> {
     private var accumulator: SampleMomentsAccumulator<E>?
 
     init(plan: GroupNormPlan) { accumulator = SampleMomentsAccumulator(plan: plan) }

@@ -50,14 +50,20 @@ public final class SoloProcess: ProcessGroup {
 /// The group this process belongs to, chosen once at start by `GnormProcess.prepare`.
 public enum Processes {
     // Set once, before any command runs or any thread starts; read-only afterwards.
-    nonisolated(unsafe) public private(set) static var current: any ProcessGroup = SoloProcess()
+    private static let joined = ProcessGlobal<any ProcessGroup>(SoloProcess())
+    public static var current: any ProcessGroup { joined.value }
 
     /// Whether work has begun that differs between processes (each its own samples): a failure
     /// from then on is this process's alone, reported by it, and ends the others (`abort`).
     /// Before, every process meets the same failure at the same place, and process 0 reports it.
-    nonisolated(unsafe) public static var diverged = false
+    public static var diverged: Bool {
+        get { divergence.value }
+        set { divergence.value = newValue }
+    }
+    // Set by the main thread, which runs the pipeline, when a failure unwinds it.
+    private static let divergence = ProcessGlobal(false)
 
-    static func join(_ group: any ProcessGroup) { current = group }
+    static func join(_ group: any ProcessGroup) { joined.value = group }
 
     /// Whether a launcher started this process as one of several (`mpirun`, `srun`):
     /// OpenMPI's `OMPI_COMM_WORLD_SIZE`, PMIx's `PMIX_RANK`, Slurm's `SLURM_PROCID`
@@ -130,9 +136,8 @@ extension Processes {
     }
 
     /// What the alarm handler prints and returns; plain memory, read by an async-signal-safe handler.
-    nonisolated(unsafe) private static var fallbackMessage: UnsafeMutableBufferPointer<UInt8> = .init(
-        start: nil, count: 0)
-    nonisolated(unsafe) private static var fallbackStatus: Int32 = 1
+    private static let fallbackMessage = ProcessGlobal(UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0))
+    private static let fallbackStatus = ProcessGlobal<Int32>(1)
 
     /// Seconds a process waits for the others to leave MPI after a shared failure.
     static let fallbackSeconds: UInt32 = 20
@@ -141,11 +146,11 @@ extension Processes {
         let bytes = Array(message.utf8)
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
         _ = buffer.initialize(from: bytes)
-        fallbackMessage = buffer
-        fallbackStatus = status
+        fallbackMessage.value = buffer
+        fallbackStatus.value = status
         signal(SIGALRM) { _ in
-            _ = write(2, Processes.fallbackMessage.baseAddress, Processes.fallbackMessage.count)
-            _exit(Processes.fallbackStatus)
+            _ = write(2, Processes.fallbackMessage.value.baseAddress, Processes.fallbackMessage.value.count)
+            _exit(Processes.fallbackStatus.value)
         }
         alarm(fallbackSeconds)
     }

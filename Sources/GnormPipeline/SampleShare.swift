@@ -1,17 +1,23 @@
 import GroupNormKernel
 import HDF5
 
-/// The samples (axis 0) of one dataset that this process streams when the processes of
-/// an MPI job share the dataset: a contiguous slice, a whole number of `multiple`-sample
-/// units (chunks) long, possibly empty. Slices, slab counts and merges depend on the
-/// sample count, the unit and the group size alone, so every process can compute every
-/// other process's share without asking.
+/// The samples (axis 0) of one dataset that this process streams: all of them, or when the
+/// processes of an MPI job share the dataset (`isShared`), a contiguous slice, a whole number
+/// of `multiple`-sample units (chunks) long, possibly empty. Slices, slab counts and merges
+/// depend on the sample count, the unit and the group size alone, so every process can
+/// compute every other process's share without asking.
 struct SampleShare {
     let group: any ProcessGroup
+    /// Whether the processes of `group` share the dataset; false: this process streams it whole,
+    /// and every answer below is the whole dataset's.
+    let isShared: Bool
+
+    /// The whole dataset, to one process.
+    static let whole = SampleShare(group: SoloProcess(), isShared: false)
 
     /// The slabs of this process's slice: `plan`'s slab size over the slice, aligned to `multiple`.
     func slabs(_ plan: SlabPlan, multiple: Int) -> [Range<Int>] {
-        slabs(plan, multiple: multiple, rank: group.rank)
+        isShared ? slabs(plan, multiple: multiple, rank: group.rank) : plan.slabs
     }
 
     private func slabs(_ plan: SlabPlan, multiple: Int, rank: Int) -> [Range<Int>] {
@@ -24,6 +30,7 @@ struct SampleShare {
     /// How many writes this process must add, with no rows, so that it joins as many
     /// collective writes as the process with the most slabs.
     func missingWrites(_ plan: SlabPlan, multiple: Int) -> Int {
+        guard isShared else { return 0 }
         let most = (0..<group.size).map { slabs(plan, multiple: multiple, rank: $0).count }.max() ?? 0
         return most - slabs(plan, multiple: multiple).count
     }
@@ -32,7 +39,8 @@ struct SampleShare {
     /// its slice of whole `multiple`-sample units (OUTPUT chunks along axis 0, so that no two
     /// processes write into one chunk).
     func samples(of count: Int, multiple: Int) -> Range<Int> {
-        group.slices(of: count, multiple: multiple)[group.rank]
+        guard isShared else { return 0..<count }
+        return group.slices(of: count, multiple: multiple)[group.rank]
     }
 
     /// How many writes of no rows this process must add after its own `writes` so that it joins
@@ -40,6 +48,7 @@ struct SampleShare {
     /// pieces follows each process's memory plan). Ask before writing: a collective call of its
     /// own. The MPI call is `MPI_Allgather`.
     func missingWrites(after writes: Int) -> Int {
+        guard isShared else { return 0 }
         let most = group.allGather([Double(writes)]).map { Int($0[0]) }.max() ?? writes
         return most - writes
     }
@@ -70,10 +79,43 @@ struct SampleShare {
         }
     }
 
-    /// The sample unit of writes to `output`: its chunk's extent along axis 0 (1 when contiguous),
-    /// so that no two processes write into one chunk.
-    static func writeUnit(of output: borrowing Dataset) -> Int {
-        output.creation.chunkShape.map { max(1, $0[0]) } ?? 1
+    /// The sample unit of writes to `output` when shared: its chunk's extent along axis 0 (1 when
+    /// contiguous), so that no two processes write into one chunk; 1 when not shared.
+    func writeUnit(of output: borrowing Dataset) -> Int {
+        guard isShared else { return 1 }
+        return output.creation.chunkShape.map { max(1, $0[0]) } ?? 1
+    }
+}
+
+/// Per-channel statistics (batch scope) folded over the samples in sample order: by this
+/// process alone, or under MPI from every process's parts once all are in (`SampleShare.merged`).
+struct ChannelFold {
+    private let plan: GroupNormPlan
+    private let share: SampleShare
+    private var running: [Moments]
+    /// Under MPI, this process's per-sample channel statistics, one array per slab or sample.
+    private var parts: [[Moments]] = []
+
+    init(plan: GroupNormPlan, share: SampleShare) {
+        self.plan = plan
+        self.share = share
+        running = [Moments](repeating: .empty, count: plan.channelCount)
+    }
+
+    /// Adds the per-sample channel statistics of `sampleCount` consecutive samples.
+    mutating func add(_ moments: [Moments], sampleCount: Int) {
+        if share.isShared {
+            parts.append(moments)
+        } else {
+            plan.merge(moments, sampleCount: sampleCount, into: &running)
+        }
+    }
+
+    /// The dataset's per-channel statistics; under MPI a collective call (`MPI_Allgather`).
+    func finished() -> [Moments] {
+        guard share.isShared, case let merged = share.merged(parts, channelCount: plan.channelCount), !merged.isEmpty
+        else { return plan.finishedChannels(running) }
+        return plan.finishedChannels(merged)
     }
 }
 
@@ -92,7 +134,12 @@ extension SampleShare {
 extension Processes {
     /// Reports a failure of this process alone and ends the job (set by the command line tool,
     /// which owns messages and statuses); nil: the failure is thrown like any other.
-    nonisolated(unsafe) public static var loneFailure: ((PipelineError) -> Never)? = nil
+    public static var loneFailure: ((PipelineError) -> Never)? {
+        get { loneFailureHandler.value }
+        set { loneFailureHandler.value = newValue }
+    }
+    // Set by `Gnorm.main` before any command runs.
+    private static let loneFailureHandler = ProcessGlobal<((PipelineError) -> Never)?>(nil)
 
     /// Runs work that differs between processes (each its own samples or files) and marks
     /// a failure in it as this process's alone (see `diverged`).

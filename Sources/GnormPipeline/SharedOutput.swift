@@ -7,7 +7,6 @@ import Platform
 /// at the end every process closes it (collectively), and process 0 syncs and renames it.
 extension OutputDestination {
     func createShared(copying input: InputBytes, leavingHoles holes: [Range<Int>]) throws(PipelineError) -> File {
-        let group = Processes.current
         guard case .path(_, let temporary) = target, case .file(let path) = input else {
             throw .usage("standard input or output (-) cannot be shared by the processes of an MPI job; name files")
         }
@@ -31,7 +30,6 @@ extension OutputDestination {
     }
 
     func commitShared(_ file: consuming File) throws(PipelineError) {
-        let group = Processes.current
         guard case .path(let finalPath, let temporary) = target else { preconditionFailure("shared standard output") }
         try closeWriting(file)
         group.barrier()

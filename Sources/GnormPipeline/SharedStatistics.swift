@@ -9,7 +9,7 @@ enum FileShare {
     static func statistics(
         of inputs: [String], options: NormalizationOptions, progress: ProgressObserver?
     ) throws(PipelineError) -> [[(job: DatasetJob, moments: [Moments])]]? {
-        let group = Processes.current
+        let group = options.processGroup
         guard group.size > 1, inputs.count > 1 else { return nil }
         // Every process selects the datasets of every file (metadata only), so that a bad
         // file is found by all of them alike; each computes its own files' statistics.
@@ -46,7 +46,7 @@ enum FileShare {
 
 extension StatisticsRun {
     /// Standard output on process 0; the others' identical reports go nowhere.
-    static func reportOutput() throws(PipelineError) -> TextOutput {
-        Processes.current.rank == 0 ? .standardOutput() : try TextOutput(creating: "/dev/null")
+    static func reportOutput(_ group: any ProcessGroup) throws(PipelineError) -> TextOutput {
+        group.rank == 0 ? .standardOutput() : try TextOutput(creating: "/dev/null")
     }
 }

@@ -17,25 +17,31 @@ public enum SignalCleanup {
     /// Two batches of files (one being committed, one filling) and a few single runs.
     private static let slotCount = 2 * DurableBatch.size + 16
     private static let capacity = 4096
-    nonisolated(unsafe) private static let paths: UnsafeMutablePointer<CChar> = {
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: slotCount * capacity)
-        buffer.initialize(repeating: 0, count: slotCount * capacity)
-        return buffer
-    }()
+    private static var paths: UnsafeMutablePointer<CChar> { pathStorage.value }
+    private static let pathStorage = Unchecked<UnsafeMutablePointer<CChar>>(
+        {
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: slotCount * capacity)
+            buffer.initialize(repeating: 0, count: slotCount * capacity)
+            return buffer
+        }())
     /// 1 while slot i names a file to remove; read by the handler.
-    nonisolated(unsafe) private static let armed: UnsafeMutablePointer<sig_atomic_t> = {
-        let flags = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: slotCount)
-        flags.initialize(repeating: 0, count: slotCount)
-        return flags
-    }()
+    private static var armed: UnsafeMutablePointer<sig_atomic_t> { armedStorage.value }
+    private static let armedStorage = Unchecked<UnsafeMutablePointer<sig_atomic_t>>(
+        {
+            let flags = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: slotCount)
+            flags.initialize(repeating: 0, count: slotCount)
+            return flags
+        }())
     /// Set by the first SIGBUS handled.
     private static let busReported = Atomic<Bool>(false)
     /// The action each signal had before gnorm's handler, put back before the signal is raised again.
-    nonisolated(unsafe) private static let previous: UnsafeMutablePointer<sigaction> = {
-        let actions = UnsafeMutablePointer<sigaction>.allocate(capacity: Int(NSIG))
-        actions.initialize(repeating: sigaction(), count: Int(NSIG))
-        return actions
-    }()
+    private static var previous: UnsafeMutablePointer<sigaction> { previousStorage.value }
+    private static let previousStorage = Unchecked<UnsafeMutablePointer<sigaction>>(
+        {
+            let actions = UnsafeMutablePointer<sigaction>.allocate(capacity: Int(NSIG))
+            actions.initialize(repeating: sigaction(), count: Int(NSIG))
+            return actions
+        }())
 
     /// Signals that end gnorm by their own (previous) action once the temporary files are gone.
     static let fatalSignals: [Int32] = [

@@ -9,7 +9,11 @@ import Foundation
 enum SlabBuffers {
     private static let lock = NSLock()
     // Guarded by `lock`.
-    nonisolated(unsafe) private static var kept: [UnsafeMutableRawBufferPointer] = []
+    private static let keptBuffers = ProcessGlobal<[UnsafeMutableRawBufferPointer]>([])
+    private static var kept: [UnsafeMutableRawBufferPointer] {
+        get { keptBuffers.value }
+        set { keptBuffers.value = newValue }
+    }
 
     /// A buffer of `byteCount` bytes, 64-byte aligned: a kept one, or a new one.
     static func take(byteCount: Int) -> UnsafeMutableRawBufferPointer {

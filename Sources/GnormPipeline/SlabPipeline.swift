@@ -55,7 +55,7 @@ struct SlabPipeline<E> {
 }
 
 /// One computation on a background thread, joined with `wait()`.
-private final class BackgroundTask<E, Output>: @unchecked Sendable {
+final class BackgroundTask<E, Output> {
     private let done = DispatchSemaphore(value: 0)
     // Written by the background thread before `done` is signalled, read after `wait`.
     private var output: Output?

@@ -22,10 +22,11 @@ public enum StatisticsRun {
         }
         let names = inputs.map { $0 == "-" ? InputFile.standardInputName : $0 }
         let report = ReportWriter(
-            format: format, output: try reportOutput(),
+            format: format, output: try reportOutput(options.processGroup),
             files: names.count == 1 ? .one(names[0]) : .each(names), rowLimit: rowLimit)
         // Under MPI the processes share each dataset's samples; process 0 prints.
-        let share = Processes.current.size > 1 ? SampleShare(group: Processes.current) : nil
+        let group = options.processGroup
+        let share = SampleShare(group: group, isShared: group.size > 1)
         for input in inputs {
             let file = try InputFile.open(input)
             report.beginFile(file.name)
@@ -75,7 +76,8 @@ public enum StatisticsRun {
                 merged[index].moments = zip(merged[index].moments, result.moments).map { $0.merging($1) }
             }
         }
-        let report = ReportWriter(format: format, output: try reportOutput(), files: .merged(names), rowLimit: rowLimit)
+        let report = ReportWriter(
+            format: format, output: try reportOutput(options.processGroup), files: .merged(names), rowLimit: rowLimit)
         for entry in merged {
             let first = entry.job.reported(epsilon: options.epsilon)
             report.begin(
@@ -87,13 +89,13 @@ public enum StatisticsRun {
             report.end()
         }
         try report.finish()
-        if let save, Processes.current.rank == 0 {
+        if let save, options.processGroup.rank == 0 {
             try StatisticsFile.write(
                 merged.map {
                     StatisticsFile.Entry(
                         job: $0.job, moments: $0.moments, epsilon: options.epsilon,
                         source: names.joined(separator: "\n"), count: $0.moments.first?.count ?? 0)
-                }, to: save)
+                }, to: save, group: options.processGroup)
         }
     }
 
@@ -112,7 +114,7 @@ public enum StatisticsRun {
 
     static func collect(
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
-        share: SampleShare? = nil
+        share: SampleShare = .whole
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let watch = try InputWatch(file, writing: false)
         do {
@@ -127,46 +129,24 @@ public enum StatisticsRun {
 
     private static func collect(
         _ file: borrowing File, options: NormalizationOptions, report: ReportWriter?, progress: ProgressObserver?,
-        share: SampleShare?, watch: InputWatch?
+        share: SampleShare, watch: InputWatch?
     ) throws(PipelineError) -> [(job: DatasetJob, moments: [Moments])] {
         let jobs = try DatasetSelection.select(options.datasets, in: file, allowingExternal: options.allowsExternal).map
         { (selected) throws(PipelineError) in
             try DatasetJob(selected, options: options, file: file.name)
         }
+        let pass = DatasetPass(
+            share: share, report: report, progress: progress, watch: watch, epsilon: options.epsilon)
         var all: [(job: DatasetJob, moments: [Moments])] = []
-        // Under MPI process 0's bar counts every process's samples.
-        let shared = share.map { SharedProgress(group: $0.group, observer: progress) }
-        let progress: ProgressObserver? = shared ?? progress
         for job in jobs {
-            report?.begin(job.reported(epsilon: options.epsilon))
             let inDouble = job.computesInDouble(storing: nil)
-            var stream = job.stream(
-                fileName: file.name, outputName: file.name,
-                memoryLimit: options.memoryLimit,
-                events: StreamEvents(report: share == nil ? report : nil, progress: progress))
-            stream.share = share
-            stream.inputWatch = watch
-            let started = Date()
-            progress?.started(
-                dataset: job.path, samples: job.geometry.sampleCount,
-                bytesPerSample: job.geometry.sampleBytes(elementSize: inDouble ? 8 : 4), passes: 1)
             let dataset = try DatasetSelection.open(job.path, in: file)
-            let fill = DatasetStream.FillCount()
-            var moments = try Processes.divergent { () throws(PipelineError) in
+            let moments = try pass.run(job, outputName: file.name, bytesPerElement: inDouble ? 8 : 4, passes: 1) {
+                (stream, fill) throws(PipelineError) in
                 inDouble
                     ? try stream.statistics(Double.self, input: dataset, fillCount: fill)
                     : try stream.statistics(Float.self, input: dataset, fillCount: fill)
-            }
-            shared?.finish()
-            if let share {
-                (moments, fill.values) = try share.collect(
-                    moments, fillCount: fill.values, scope: job.plan.scope, into: report)
-            }
-            report?.end()
-            progress?.finished(
-                Summaries.make(
-                    job, moments: moments, since: started, passes: 1,
-                    bytesPerElement: inDouble ? 8 : 4, maskedValues: fill.values))
+            }.moments
             all.append((job, moments))
         }
         return all

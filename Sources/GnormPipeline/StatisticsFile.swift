@@ -50,30 +50,34 @@ enum StatisticsFile {
     /// AnnData's encoding attributes on `group`/mean and /var (arrays) and on every group from
     /// the root down to `group` that has none (dicts), so that `read_h5ad` puts them in `uns`.
     static func markAnnData(_ group: String, in file: borrowing File) throws(HDF5Error) {
-        var prefix = ""
-        for component in group.split(separator: "/") {
-            prefix += "/" + component
-            guard !file.hasAttribute("encoding-type", on: prefix) else { continue }
-            try file.setAttribute("encoding-type", .string("dict"), on: prefix)
-            try file.setAttribute("encoding-version", .string("0.1.0"), on: prefix)
-        }
-        for name in ["mean", "var"] {
-            try file.setAttribute("encoding-type", .string("array"), on: group + "/" + name)
-            try file.setAttribute("encoding-version", .string("0.2.0"), on: group + "/" + name)
-        }
+        try mark(
+            group, in: file, unless: "encoding-type",
+            groups: [("encoding-type", .string("dict")), ("encoding-version", .string("0.1.0"))],
+            statistics: [("encoding-type", .string("array")), ("encoding-version", .string("0.2.0"))])
     }
 
     /// MATLAB v7.3's classes on `group`/mean and /var (double) and on every group from the root
     /// down to `group` that has none (struct), so that MATLAB loads a struct of structs.
     static func markMatlab(_ group: String, in file: borrowing File) throws(HDF5Error) {
+        try mark(
+            group, in: file, unless: "MATLAB_class", groups: [("MATLAB_class", .fixedString("struct"))],
+            statistics: [("MATLAB_class", .fixedString("double"))])
+    }
+
+    /// `groups`' attributes on every group from the root down to `group` that has no `key`
+    /// attribute yet, and `statistics`' on `group`/mean and /var.
+    private static func mark(
+        _ group: String, in file: borrowing File, unless key: String, groups: [(String, AttributeValue)],
+        statistics: [(String, AttributeValue)]
+    ) throws(HDF5Error) {
         var prefix = ""
         for component in group.split(separator: "/") {
             prefix += "/" + component
-            guard !file.hasAttribute("MATLAB_class", on: prefix) else { continue }
-            try file.setAttribute("MATLAB_class", .fixedString("struct"), on: prefix)
+            guard !file.hasAttribute(key, on: prefix) else { continue }
+            for (name, value) in groups { try file.setAttribute(name, value, on: prefix) }
         }
-        for name in ["mean", "var"] {
-            try file.setAttribute("MATLAB_class", .fixedString("double"), on: group + "/" + name)
+        for dataset in ["mean", "var"] {
+            for (name, value) in statistics { try file.setAttribute(name, value, on: group + "/" + dataset) }
         }
     }
 
@@ -85,13 +89,16 @@ enum StatisticsFile {
         let temporary: String
         var entries: [Entry] = []
         private var registration: SignalCleanup.Registration?
-        private var writes: Bool { Processes.current.rank == 0 }
+        private let writes: Bool
         /// What the rename may replace: an earlier statistics file only with `force`.
         private let policy: OutputCommit.Policy
 
         /// Checks `path` as OUTPUT is checked: not INPUT or OUTPUT, replaced only with `force`.
-        init(path: String, force: Bool, input: String, output: String) throws(PipelineError) {
+        init(path: String, force: Bool, input: String, output: String, group: any ProcessGroup)
+            throws(PipelineError)
+        {
             self.path = path
+            writes = group.rank == 0
             policy = force ? .replace : .noReplace
             var status = stat()
             if path == output || path == "-" {
@@ -114,9 +121,10 @@ enum StatisticsFile {
             let url = URL(fileURLWithPath: path)
             let folder = url.deletingLastPathComponent().path
             guard access(folder, W_OK) == 0 else {
-                throw .outputUnavailable("folder \(folder) is not writable", file: path)
+                let error = SystemCallError("access", path: folder)
+                throw .outputUnavailable("folder \(folder) is not writable", file: path, cause: error)
             }
-            temporary = Temporaries.name(for: path)
+            temporary = Temporaries.name(for: path, sweeping: writes)
         }
 
         /// Writes every entry to the temporary file and makes it durable.
@@ -161,8 +169,8 @@ enum StatisticsFile {
     }
 
     /// `stats --save`: the entries, replacing `path` atomically.
-    static func write(_ entries: [Entry], to path: String) throws(PipelineError) {
-        let pending = try Pending(path: path, force: true, input: "-", output: "")
+    static func write(_ entries: [Entry], to path: String, group: any ProcessGroup) throws(PipelineError) {
+        let pending = try Pending(path: path, force: true, input: "-", output: "", group: group)
         pending.entries = entries
         try pending.write()
         try pending.commit()

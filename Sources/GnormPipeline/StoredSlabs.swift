@@ -13,7 +13,7 @@ import HDF5
 /// libhdf5 reads directly are mapped instead of read (`MappedDataset`): `E`
 /// values are then read by the kernel where they are (`directValues`), the
 /// others widened from the mapping. Chunks of whole
-/// samples filtered with [shuffle,] deflate go through `ParallelDeflate` when
+/// samples filtered with [shuffle,] deflate go through a `ChunkCodec` (`ParallelDeflate`) when
 /// the stored type is `E` itself or float16.
 final class StoredSlabs<E: KernelElement & NativeElement> {
     private let halfStored: Bool
@@ -100,13 +100,13 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     }
 
     /// Whether `codec`'s bytes can be `E` values, or float16 converted to them.
-    func accepts(_ codec: ParallelDeflate) -> Bool {
+    func accepts(_ codec: any ChunkCodec) -> Bool {
         codec.elementSize == (halfStored ? 2 : MemoryLayout<E>.size)
     }
 
     func read(
         rows: Range<Int>, of dataset: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
-        codec: ParallelDeflate? = nil
+        codec: (any ChunkCodec)? = nil
     ) throws(TransferError) {
         defer { if mapped == nil { chunkReadAhead.after(rows, of: dataset) } }
         if let codec {
@@ -157,7 +157,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
 
     func write(
         rows: Range<Int>, of dataset: borrowing Dataset, from values: UnsafeBufferPointer<E>,
-        codec: ParallelDeflate? = nil
+        codec: (any ChunkCodec)? = nil
     ) throws(TransferError) {
         if let codec {
             precondition(accepts(codec))

@@ -15,11 +15,12 @@ enum Temporaries {
     static let standardOutputMarker = ".gnorm-stdout-"
 
     /// The temporary name for a file that will be renamed to `final`, after removing stale
-    /// temporaries of dead runs from its folder.
-    static func name(for final: String) -> String {
+    /// temporaries of dead runs from its folder. Under MPI only process 0 cleans up (`sweeping`);
+    /// the others leave the folder alone.
+    static func name(for final: String, sweeping: Bool) -> String {
         let url = URL(fileURLWithPath: final)
         let folder = url.deletingLastPathComponent().path
-        removeStale(in: folder)
+        if sweeping { removeStale(in: folder) }
         let tail = marker + "\(host)-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         // NAME_MAX is 255 bytes: a long final name is shortened in its temporary one.
         var base = ""
@@ -31,9 +32,9 @@ enum Temporaries {
     }
 
     /// The temporary file that standard output's image is made in, in $TMPDIR.
-    static func standardOutputName() -> String {
+    static func standardOutputName(sweeping: Bool) -> String {
         let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        removeStale(in: folder)
+        if sweeping { removeStale(in: folder) }
         return folder + "/" + standardOutputMarker + "\(host)-\(getpid())-\(UInt32.random(in: 0 ... .max)).h5"
     }
 
@@ -46,16 +47,15 @@ enum Temporaries {
     }()
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var swept: Set<String> = []
+    // Guarded by `lock`.
+    private static let swept = ProcessGlobal<Set<String>>([])
 
     /// Removes, once per folder and process, the temporaries in `folder` that dead runs on
     /// this machine left. Returns how many were removed.
     @discardableResult
     static func removeStale(in folder: String) -> Int {
-        // Under MPI process 0 names the temporaries and cleans up; the others leave the folder alone.
-        guard Processes.current.rank == 0 else { return 0 }
         lock.lock()
-        let first = swept.insert(folder).inserted
+        let first = swept.value.insert(folder).inserted
         lock.unlock()
         guard first, let directory = opendir(folder) else { return 0 }
         defer { closedir(directory) }
@@ -99,7 +99,8 @@ enum Temporaries {
 /// and reads until the test closes it. Unset, nothing happens.
 enum TestHooks {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var paused = false
+    // Guarded by `lock`.
+    private static let paused = ProcessGlobal(false)
 
     static func pauseBeforeCommit() {
         guard let fifo = ProcessInfo.processInfo.environment["GNORM_TEST_PAUSE_BEFORE_COMMIT"], !fifo.isEmpty else {
@@ -107,8 +108,8 @@ enum TestHooks {
         }
         lock.lock()
         defer { lock.unlock() }
-        guard !paused else { return }
-        paused = true
+        guard !paused.value else { return }
+        paused.value = true
         let descriptor = open(fifo, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }

@@ -37,7 +37,8 @@ final class TextOutput {
         }
         // Through a symbolic link the file it leads to is replaced, and the link stays.
         let final = exists ? OutputDestination.resolvingSymlinks(path) : path
-        let temporary = Temporaries.name(for: final)
+        // Only process 0 writes a report file under MPI: it sweeps the folder.
+        let temporary = Temporaries.name(for: final, sweeping: true)
         let registration = SignalCleanup.register(temporary)
         let descriptor: Int32
         do { descriptor = try System.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644) } catch {

@@ -67,27 +67,7 @@ struct InvertCommand: ParsableCommand {
     @Flag(help: "Rewrite INPUT itself, atomically.")
     var inPlace = false
 
-    @Flag(name: .customLong("no-history"), help: "Do not append this command to the root's history attribute.")
-    var noHistory = false
-
-    @Option(
-        name: .customLong("output-dir"),
-        help: ArgumentHelp("Write each INPUT to DIR/NAME (several INPUTs in one run).", valueName: "dir"))
-    var outputDirectory: String?
-
-    @Flag(name: .customLong("keep-going"), help: "With several INPUTs, go on after a file fails.")
-    var keepGoing = false
-
-    @OptionGroup var messages: MessageArguments
-
-    @Argument(help: ArgumentHelp("HDF5 file to read, or - for standard input.", valueName: "input"))
-    var input: String
-
-    @Argument(
-        help: ArgumentHelp(
-            "HDF5 file to write, or - for standard output; with --output-dir or --in-place, more INPUTs.",
-            valueName: "output"))
-    var rest: [String] = []
+    @OptionGroup var files: FileArguments
 
     func validate() throws {
         if clip && dtype.integerType == nil { throw ValidationError("--clip goes with an integer --dtype") }
@@ -103,7 +83,6 @@ struct InvertCommand: ParsableCommand {
         apply.compression = compression
         apply.force = force
         apply.inPlace = inPlace
-        apply.history = !noHistory
         apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         var inversion = settings.inversion
         inversion.keepsStatistics = keepStatistics
@@ -111,31 +90,7 @@ struct InvertCommand: ParsableCommand {
         inversion.clips = clip
         apply.inversion = inversion
         let options = settings.options
-        // As apply: under MPI only process 0 shows progress and warnings.
-        let progress = Processes.current.rank == 0 ? messages.observer() : nil
-        guard outputDirectory != nil || rest.count > 1 || (inPlace && !rest.isEmpty) else {
-            _ = reportingFailures(verbose: settings.verbose) { () throws(PipelineError) in
-                try ApplyRun.run(input: input, output: rest.first, options: options, apply: apply, progress: progress)
-            }
-            return
-        }
-        let started = Date()
-        let outcomes = reportingFailures(verbose: settings.verbose) { () throws(PipelineError) in
-            try ApplyRun.run(
-                inputs: [input] + rest, outputDirectory: outputDirectory, options: options, apply: apply,
-                keepGoing: keepGoing, progress: progress)
-        }
-        let failures = outcomes.compactMap(\.failure)
-        if progress != nil {
-            let skipped = rest.count + 1 - outcomes.count
-            writeToStandardError(
-                String(
-                    format: "%d files: %d written, %d failed%@ in %.2fs\n", rest.count + 1,
-                    outcomes.count - failures.count, failures.count, skipped > 0 ? ", \(skipped) not started" : "",
-                    Date().timeIntervalSince(started)))
-        }
-        if progress == nil { for failure in failures { writeToStandardError("gnorm: error: \(failure)\n") } }
-        if let first = failures.first { throw exitStatus(for: first) }
+        try files.run(options: options, apply: apply, verbose: settings.verbose)
     }
 }
 
@@ -179,43 +134,24 @@ struct InversionArguments: ParsableArguments {
     var verbose = false
 
     mutating func validate() throws {
-        if groups != nil && groupSize != nil {
-            throw ValidationError("--groups and --group-size exclude each other; give one")
-        }
-        if let groups, groups < 1 { throw ValidationError("--groups must be at least 1, got \(groups)") }
-        if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be at least 1, got \(groupSize)") }
-        if let mode, groups != nil || groupSize != nil, mode != .group {
-            throw ValidationError(
-                "--groups and --group-size apply to --mode group only (\(mode.rawValue) fixes the groups)")
-        }
+        try SharedChecks.groups(groups, groupSize: groupSize, mode: mode)
         if let eps, !(eps >= 0) || !eps.isFinite {
             throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
-        if !cpu.isAvailable {
-            throw ValidationError("--cpu \(cpu.rawValue): this CPU does not have it")
-        }
+        try SharedChecks.resources(threads: threads, memoryLimit: memoryLimit, cpu: cpu)
     }
 
     var options: NormalizationOptions {
         var options = NormalizationOptions()
         options.datasets = dataset
-        options.threadCount = threads ?? NormalizationOptions.defaultThreadCount
-        options.memoryLimit = memoryLimit << 20
-        options.masksFill = !noMask
-        options.cpu = cpu
+        SharedChecks.setResources(threads: threads, memoryLimit: memoryLimit, cpu: cpu, noMask: noMask, in: &options)
         return options
     }
 
     var inversion: InversionOptions {
         var inversion = InversionOptions()
         inversion.mode = mode
-        if let groupSize {
-            inversion.groups = .channelsPerGroup(groupSize)
-        } else if let groups {
-            inversion.groups = .count(groups)
-        }
+        inversion.groups = SharedChecks.groupChoice(groups, groupSize: groupSize)
         inversion.epsilon = eps
         inversion.layout = layout
         return inversion

@@ -68,16 +68,46 @@ struct NormalizationArguments: ParsableArguments {
     var verbose = false
 
     mutating func validate() throws {
+        try SharedChecks.groups(groups, groupSize: groupSize, mode: mode)
+        if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
+        try SharedChecks.resources(threads: threads, memoryLimit: memoryLimit, cpu: cpu)
+    }
+
+    var options: NormalizationOptions {
+        var options = NormalizationOptions()
+        options.datasets = dataset
+        options.groups = SharedChecks.groupChoice(groups, groupSize: groupSize) ?? options.groups
+        options.mode = mode
+        options.epsilon = eps
+        options.layout = layout
+        SharedChecks.setResources(threads: threads, memoryLimit: memoryLimit, cpu: cpu, noMask: noMask, in: &options)
+        options.allowsExternal = allowExternal
+        return options
+    }
+}
+
+/// What `apply`/`stats` (`NormalizationArguments`) and `invert` (`InversionArguments`) check and set alike.
+enum SharedChecks {
+    /// `--groups`/`--group-size`: one of them, at least 1, with `--mode group` (nil: the mode is not given).
+    static func groups(_ groups: Int?, groupSize: Int?, mode: NormalizationMode?) throws {
         if groups != nil && groupSize != nil {
             throw ValidationError("--groups and --group-size exclude each other; give one")
         }
         if let groups, groups < 1 { throw ValidationError("--groups must be at least 1, got \(groups)") }
         if let groupSize, groupSize < 1 { throw ValidationError("--group-size must be at least 1, got \(groupSize)") }
-        if (groups != nil || groupSize != nil) && mode != .group {
+        if let mode, groups != nil || groupSize != nil, mode != .group {
             throw ValidationError(
                 "--groups and --group-size apply to --mode group only (\(mode.rawValue) fixes the groups)")
         }
-        if !(eps >= 0) || !eps.isFinite { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
+    }
+
+    /// The groups asked for: `--group-size`, or `--groups`; nil when neither is given.
+    static func groupChoice(_ groups: Int?, groupSize: Int?) -> GroupChoice? {
+        groupSize.map { .channelsPerGroup($0) } ?? groups.map { .count($0) }
+    }
+
+    /// `--threads`, `--memory-limit` and `--cpu`.
+    static func resources(threads: Int?, memoryLimit: Int, cpu: CPUChoice) throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if memoryLimit < 1 { throw ValidationError("--memory-limit must be at least 1 MiB, got \(memoryLimit)") }
         if !cpu.isAvailable {
@@ -85,23 +115,16 @@ struct NormalizationArguments: ParsableArguments {
         }
     }
 
-    var options: NormalizationOptions {
-        var options = NormalizationOptions()
-        options.datasets = dataset
-        if let groupSize {
-            options.groups = .channelsPerGroup(groupSize)
-        } else if let groups {
-            options.groups = .count(groups)
-        }
-        options.mode = mode
-        options.epsilon = eps
-        options.layout = layout
+    /// The resources, `--no-mask` and the process group in `options`.
+    static func setResources(
+        threads: Int?, memoryLimit: Int, cpu: CPUChoice, noMask: Bool, in options: inout NormalizationOptions
+    ) {
         options.threadCount = threads ?? NormalizationOptions.defaultThreadCount
         options.memoryLimit = memoryLimit << 20
         options.masksFill = !noMask
         options.cpu = cpu
-        options.allowsExternal = allowExternal
-        return options
+        // gnorm-mpi's MPI job (joined in `Gnorm.main`), or this process alone: the pipeline is given it.
+        options.processGroup = Processes.current
     }
 }
 
