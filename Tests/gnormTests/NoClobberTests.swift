@@ -267,12 +267,20 @@ final class PausedRun {
             ] + inputs, shell: true)
         #expect(inPlace.status == 74, "\(inPlace.stderr)")
         #expect(try Gnorm.listing(folder + "/out").isEmpty && temporaries(folder).isEmpty)
-        // ENOSPC at every point of a batch (where a tmpfs can be mounted: root): 74 each time.
+    }
+
+    @Test(.enabled(if: Conditions.canMountTmpfs, "mounts a tmpfs"))
+    func aBatchRunningOutOfSpaceAtAnyPointEndsWith74() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let inputs = (0..<3).map { folder + "/in\($0).h5" }
+        for input in inputs { try FileManager.default.copyItem(atPath: demo, toPath: input) }
+        // ENOSPC at every point of a batch: 74 each time, no temporary left.
         let mountPoint = folder + "/mount"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
         for size in stride(from: 1500, to: 2800, by: 100) {
             let mount = try Gnorm.run(["-c", "mount -t tmpfs -o size=\(size)k tmpfs \"$0\"", mountPoint], shell: true)
-            guard mount.status == 0 else { return }
+            try #require(mount.status == 0, "cannot mount a tmpfs: \(mount.stderr)")
             defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
             let full = try Gnorm.run(["apply", "-q", "--compression", "none", "--output-dir", mountPoint] + inputs)
             #expect(full.status == 74, "\(size) KiB: \(full.stderr)")
@@ -377,10 +385,13 @@ final class PausedRun {
                     python, input,
                 ], shell: true)
             #expect(read.stdout == "lab 7\n", "\(read.stderr)")
+        } else {
+            // Reported as a known issue, not passed: this filesystem keeps no user attributes.
+            withKnownIssue("no user extended attributes here") { Issue.record("\(setAttribute.stderr)") }
         }
     }
 
-    @Test func inPlaceRefusesHardLinksAndWhatTheUserCouldNotWrite() throws {
+    @Test func inPlaceRefusesHardLinks() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let input = folder + "/data.h5"
@@ -390,9 +401,16 @@ final class PausedRun {
         let linked = try Gnorm.run(["apply", "-q", "--in-place", input])
         #expect(linked.status == 73 && linked.stderr.contains("2 hard links"), "\(linked.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
-        unlink(folder + "/other.h5")
-        // As another user (setpriv, as root): a file that user cannot write, in a folder it can.
-        guard getuid() == 0 else { return }
+    }
+
+    /// As another user (setpriv, as root): a file that user cannot write, in a folder it can.
+    @Test(.enabled(if: Conditions.isRoot, "runs gnorm as nobody"))
+    func inPlaceRefusesAFileTheUserCannotWrite() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = folder + "/data.h5"
+        try FileManager.default.copyItem(atPath: demo, toPath: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
         #expect(chmod(folder, 0o777) == 0 && chmod(input, 0o644) == 0)
         let asNobody = try Gnorm.run(
             [
