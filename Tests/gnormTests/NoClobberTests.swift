@@ -20,18 +20,18 @@ final class PausedRun {
             .merging(["GNORM_TEST_PAUSE_BEFORE_COMMIT": fifo]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
+        // If gnorm ends without reaching the pause, this reader releases reachedPause's open; it
+        // stays open (until the test ends) so that an open after gnorm ended returns at once too.
+        process.terminationHandler = { [fifo] _ in _ = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
         try process.run()
     }
 
-    /// Returns once gnorm waits at the pause (it opened the FIFO), or false when it ended before.
+    /// Returns once gnorm waits at the pause (it opened the FIFO), or false when it ended before:
+    /// opening a FIFO for writing blocks until someone opens it for reading.
     @discardableResult
     func reachedPause() -> Bool {
-        while process.isRunning {
-            writer = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-            if writer >= 0 { return true }
-            usleep(1000)  // ENXIO: no reader yet
-        }
-        return false
+        writer = open(fifo, O_WRONLY | O_CLOEXEC)
+        return writer >= 0 && process.isRunning
     }
 
     var pid: Int32 { process.processIdentifier }
