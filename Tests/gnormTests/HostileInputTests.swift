@@ -248,8 +248,9 @@ import Testing
         #expect(refused.stderr.contains("use --memory-limit 34 or more"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
         // apply reads and writes such chunks: twice libhdf5's share.
-        let applyRefused = try Gnorm.run(["apply", "-q", "-g", "2", "--memory-limit", "32", input, folder + "/o.h5"])
-        #expect(applyRefused.status == 65 && applyRefused.stderr.contains("use --memory-limit 67 or more"))
+        try expectGnorm(
+            ["apply", "-q", "-g", "2", "--memory-limit", "32", input, folder + "/o.h5"], exits: 65,
+            mentions: ["use --memory-limit 67 or more"])
         for (command, limit) in [(["stats", "--format", "csv"], 32), (["apply", "-q", "-f"], 67)] {
             let (run, kibibytes) = try PeakMemory.measure(
                 command + ["-g", "2", "--memory-limit", "\(limit)", input]
