@@ -123,7 +123,8 @@ let package = Package(
         .testTarget(
             name: "GnormPipelineTests", dependencies: ["GnormPipeline", "HDF5"],
             resources: []),
-        .testTarget(name: "gnormTests", dependencies: ["HDF5"]),
+        // Help/*.txt: the help snapshots that `make manual` writes beside the manual page.
+        .testTarget(name: "gnormTests", dependencies: ["HDF5"], resources: [.copy("Help")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,10 +32,10 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
+from fixture_files import C, G, H, N, W, manifest_entry, tensor, verify as verify_files, write_manifest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
-N, C, H, W = 4, 8, 5, 3
-G = 4
 MANIFEST = []
 
 
@@ -43,32 +43,11 @@ def path(name):
     return os.path.join(OUT, name)
 
 
-def tensor(seed, shape=(N, C, H, W), offset=0.0, dtype=np.float32):
-    """Per-channel offsets and scales so that groups really differ."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    chan_axis = 1
-    cshape = [1] * len(shape)
-    cshape[chan_axis] = shape[chan_axis]
-    x = x * (1 + np.arange(shape[chan_axis]).reshape(cshape)) + offset + 3 * np.arange(shape[chan_axis]).reshape(cshape)
-    return x.astype(dtype)
-
-
 def entry(name, datasets, netcdf, producer, exercises, notes="", groups=G, layout="nchw",
           mode="group", eps=1e-5):
     """datasets: {path: expected output dtype (numpy str, byte order included)}."""
-    MANIFEST.append({
-        "name": name,
-        "netcdf": netcdf,
-        "producer": producer,
-        "datasets": [{"path": p, "expected_dtype": dt} for p, dt in datasets.items()],
-        "groups": groups,
-        "layout": layout,
-        "mode": mode,
-        "eps": eps,
-        "exercises": exercises,
-        "notes": notes,
-    })
+    MANIFEST.append(manifest_entry(name, datasets, netcdf, producer, groups, layout, mode, eps,
+                                   exercises=exercises, notes=notes))
 
 
 # --------------------------------------------------------------------------- netCDF4-python
@@ -478,13 +457,7 @@ def _compact_dcpl(shape, dtype):
 # --------------------------------------------------------------------------- main
 
 def verify():
-    for e in MANIFEST:
-        p = path(e["name"])
-        r = subprocess.run(["h5dump", "-H", p], capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit("h5dump -H (HDF5 1.10 tools) cannot read %s:\n%s" % (p, r.stderr[-2000:]))
-        if e["netcdf"]:
-            subprocess.run(["ncdump", "-h", p], check=True, capture_output=True)
+    verify_files(MANIFEST, path)
 
 
 def main():
@@ -504,12 +477,10 @@ def main():
     make_filters()
     make_lzf()
     verify()
-    with open(path("manifest.json"), "w") as f:
-        json.dump({"comment": "written by Fixtures/make_corpus.py; read by Fixtures/check_output.py "
-                              "--manifest-entry NAME. expected_dtype is numpy's dtype.str (byte order "
-                              "included) of the normalized dataset in OUTPUT under --dtype same.",
-                   "files": MANIFEST}, f, indent=1, ensure_ascii=False)
-        f.write("\n")
+    write_manifest(path("manifest.json"),
+                   "written by Fixtures/make_corpus.py; read by Fixtures/check_output.py "
+                   "--manifest-entry NAME. expected_dtype is numpy's dtype.str (byte order "
+                   "included) of the normalized dataset in OUTPUT under --dtype same.", MANIFEST)
     with open(path("README.md"), "w") as f:
         f.write("# gnorm test corpus (issue 8)\n\nWritten by `python3 Fixtures/make_corpus.py`; "
                 "checked with `python3 Fixtures/check_output.py INPUT OUTPUT --manifest-entry NAME`; "

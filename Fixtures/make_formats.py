@@ -13,7 +13,6 @@ and `readers` (the tools that must read OUTPUT back: Fixtures/check_readers.py);
 corpus test runs each entry as it runs the corpus. Tensors are tiny, seeds fixed.
 """
 import importlib.metadata
-import json
 import os
 import shutil
 import subprocess
@@ -24,10 +23,10 @@ import h5py
 import netCDF4
 import numpy as np
 
+from fixture_files import C, G, H, N, W, manifest_entry, tensor, verify, write_manifest
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "formats")
-N, C, H, W = 4, 8, 5, 3
-G = 4
 MANIFEST = []
 
 
@@ -35,22 +34,9 @@ def path(name):
     return os.path.join(OUT, name)
 
 
-def tensor(seed, shape=(N, C, H, W), offset=0.0, dtype=np.float32):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    cshape = [1] * len(shape)
-    cshape[1] = shape[1]
-    x = x * (1 + np.arange(shape[1]).reshape(cshape)) + offset + 3 * np.arange(shape[1]).reshape(cshape)
-    return x.astype(dtype)
-
-
 def entry(name, datasets, netcdf, producer, exercises, groups=G, stats_group="/gnorm", readers=()):
-    MANIFEST.append({
-        "name": name, "netcdf": netcdf, "producer": producer,
-        "datasets": [{"path": p, "expected_dtype": d} for p, d in datasets.items()],
-        "groups": groups, "layout": "nchw", "mode": "group", "eps": 1e-5,
-        "stats_group": stats_group, "readers": list(readers), "exercises": exercises,
-    })
+    MANIFEST.append(manifest_entry(name, datasets, netcdf, producer, groups, stats_group=stats_group,
+                                   readers=list(readers), exercises=exercises))
 
 
 def ncgen_missing():
@@ -165,15 +151,10 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     for make in (ncgen_missing, nc4_quantized, ncpdq_packed, anndata_file, matlab_file, pytables_file):
         make()
-    with open(path("manifest.json"), "w") as f:
-        json.dump({"comment": "written by Fixtures/make_formats.py; read by Fixtures/check_output.py "
-                              "--manifest Fixtures/formats/manifest.json --manifest-entry NAME",
-                   "files": MANIFEST}, f, indent=1)
-        f.write("\n")
-    for e in MANIFEST:
-        subprocess.run(["h5dump", "-H", path(e["name"])], check=True, capture_output=True)
-        if e["netcdf"]:
-            subprocess.run(["ncdump", "-h", path(e["name"])], check=True, capture_output=True)
+    write_manifest(path("manifest.json"),
+                   "written by Fixtures/make_formats.py; read by Fixtures/check_output.py "
+                   "--manifest Fixtures/formats/manifest.json --manifest-entry NAME", MANIFEST)
+    verify(MANIFEST, path)
     total = sum(os.path.getsize(path(e["name"])) for e in MANIFEST)
     print("%d files, %d bytes in %s" % (len(MANIFEST), total, OUT))
     return 0

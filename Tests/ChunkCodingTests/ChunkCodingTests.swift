@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func zlibStreamsFromPythonInflate() throws {
-        let stream = try #require(Self.pythonStream)
+        let stream = Self.pythonStream
         #expect(try decoded(stream, chunkBytes: 1024) == Self.plain)
         // Read back as shuffled 4-byte elements: 256 elements whose bytes are lanes of 256.
         let unshuffled = try decoded(stream, chunkBytes: 1024, shuffledElementSize: 4)
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func aTruncatedStreamIsACodingError() throws {
-        let stream = try #require(Self.pythonStream)
+        let stream = Self.pythonStream
         #expect(throws: ChunkCodingError.self) { try decoded(Array(stream.dropLast(4)), chunkBytes: 1024) }
     }
 
@@ -54,7 +54,7 @@ import Testing
 }
 
 extension ChunkCodingTests {
-    static let pythonStream: [UInt8]? = [
+    static let pythonStream: [UInt8] = [
         120, 218, 99, 96, 96, 96, 100, 24, 197, 163, 120, 20, 143, 72, 12, 0, 3, 30, 1, 1,
     ]
 }

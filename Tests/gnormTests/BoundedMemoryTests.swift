@@ -3,12 +3,9 @@ import HDF5
 import Testing
 
 /// Issue 9: one sample 8× the memory budget (a scaled-down (1, 32, 1024, 1024, 64) volume)
-/// streams in bounded memory: peak RSS stays under the limit plus gnorm's fixed overhead.
+/// streams in bounded memory: peak RSS stays under the limit plus gnorm's footprint (`PeakMemory`).
 @Suite struct BoundedMemoryTests {
-    /// `/usr/bin/time` (Debian's `time` package) reports the child's peak RSS.
-    static let time = "/usr/bin/time"
-
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    @Test(.enabled(if: PeakMemory.available, "needs /usr/bin/time"))
     func aSample8TimesTheLimitStaysUnderLimitPlusOverhead() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -24,17 +21,12 @@ import Testing
             }
             try file.createDataset("/x", shape: shape, elementType: .float32).writeAll(values)
         }
+        let bound = try PeakMemory.bound(limit: 4)
         for arguments in [["-g", "8"], ["--layout", "nhwc", "--mode", "batch"]] {
-            let run = try Gnorm.run(
-                [
-                    "-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary, "apply", "-q", "-f",
-                    "--memory-limit", "4",
-                ] + arguments + [input, folder + "/out.h5"], shell: true)
+            let (run, kibibytes) = try PeakMemory.measure(
+                ["apply", "-q", "-f", "--memory-limit", "4"] + arguments + [input, folder + "/out.h5"])
             #expect(run.status == 0, "\(run.stderr)")
-            let kibibytes = try #require(Int(run.stderr.split(separator: "\n").last ?? ""), "\(run.stderr)")
-            // The whole-sample path holds the 32 MiB sample (65 MiB peak in a debug build); streaming
-            // holds ~4 MiB over the fixed ~36 MiB of code, libhdf5, runtime and stacks.
-            #expect(kibibytes < (4 + 44) << 10, "\(arguments): peak RSS \(kibibytes) KiB")
+            #expect(kibibytes < bound, "\(arguments): peak RSS \(kibibytes) KiB, bound \(bound) KiB")
         }
     }
 }

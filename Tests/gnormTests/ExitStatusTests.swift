@@ -13,17 +13,7 @@ import Testing
     ) throws {
         let before = try Data(contentsOf: URL(fileURLWithPath: cases))
         let filesBefore = try Gnorm.listing(folder)
-        let run = try Gnorm.run(arguments, in: folder)
-        #expect(run.status == status, "\(arguments): \(run.stderr)", sourceLocation: sourceLocation)
-        if status != 64 {
-            let lines = run.stderr.split(separator: "\n")
-            #expect(
-                lines.count == 1 && lines[0].hasPrefix("gnorm: error: "), "\(run.stderr)",
-                sourceLocation: sourceLocation)
-        }
-        for word in mentions {
-            #expect(run.stderr.contains(word), "\(run.stderr) lacks \(word)", sourceLocation: sourceLocation)
-        }
+        try expectGnorm(arguments, exits: status, mentions: mentions, in: folder, sourceLocation: sourceLocation)
         #expect(try Gnorm.listing(folder) == filesBefore, sourceLocation: sourceLocation)
         #expect(try Data(contentsOf: URL(fileURLWithPath: cases)) == before, sourceLocation: sourceLocation)
     }
@@ -43,11 +33,7 @@ import Testing
                 creation: DatasetCreation(chunkShape: [1, 1, 1 << 20]))
             try file.close()
             for command in [["apply", "-g", "1", name, "o.h5"], ["stats", "-g", "1", name]] {
-                let run = try Gnorm.run(command, in: folder)
-                #expect(run.status == 65, "\(command): \(run.stderr)")
-                #expect(
-                    run.stderr.hasPrefix("gnorm: error: ") && run.stderr.contains("can be addressed")
-                        && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+                try expectGnorm(command, exits: 65, mentions: ["can be addressed"], in: folder)
             }
             #expect(!FileManager.default.fileExists(atPath: folder + "/o.h5"))
         }

@@ -28,17 +28,6 @@ enum Gnorm {
 
     static func fixture(_ name: String) -> String { root + "/Fixtures/" + name }
 
-    /// Starts gnorm without waiting, its output discarded.
-    static func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     /// Runs gnorm (or, with `shell`, `/bin/sh` with these arguments) and waits.
     @discardableResult
     static func run(
@@ -59,15 +48,18 @@ enum Gnorm {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        // Drain both pipes concurrently so a large output cannot block the child.
+        // Drain both pipes concurrently so a large output cannot block the child; the group's wait
+        // returns when the reader has seen the end of stderr (the child and its children exited).
         nonisolated(unsafe) var errorData = Data()
-        let errorReader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
+        let errorReader = DispatchGroup()
+        DispatchQueue.global().async(group: errorReader) {
+            errorData = err.fileHandleForReading.readDataToEndOfFile()
+        }
         if let stdin { try input.fileHandleForWriting.write(contentsOf: stdin) }
         try input.fileHandleForWriting.close()
         let outputData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errorReader.isFinished { usleep(1000) }
+        errorReader.wait()
         return Run(
             status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
             stderr: String(decoding: errorData, as: UTF8.self), stdoutBytes: outputData)

@@ -232,18 +232,10 @@ import Testing
 
 /// Item 7: --memory-limit holds where libhdf5's own memory grows with the chunks: a limit
 /// below what libhdf5 alone needs is refused up front, naming one that does; above it peak RSS
-/// stays under the limit plus gnorm's fixed overhead (BoundedMemoryTests' 44 MiB).
+/// stays under the limit plus gnorm's fixed footprint (`PeakMemory.bound`).
 @Suite(.serialized) struct ChunkMemoryTests {
-    static let time = "/usr/bin/time"
 
-    /// Peak RSS in KiB of `gnorm ARGUMENTS`, with its run.
-    private func measured(_ arguments: [String]) throws -> (Run, Int?) {
-        let run = try Gnorm.run(
-            ["-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary] + arguments, shell: true)
-        return (run, Int(run.stderr.split(separator: "\n").last ?? ""))
-    }
-
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    @Test(.enabled(if: PeakMemory.available, "needs /usr/bin/time"))
     func oneValueChunksStayInsideTheLimit() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -256,15 +248,16 @@ import Testing
         #expect(refused.stderr.contains("use --memory-limit 34 or more"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
         // apply reads and writes such chunks: twice libhdf5's share.
-        let applyRefused = try Gnorm.run(["apply", "-q", "-g", "2", "--memory-limit", "32", input, folder + "/o.h5"])
-        #expect(applyRefused.status == 65 && applyRefused.stderr.contains("use --memory-limit 67 or more"))
+        try expectGnorm(
+            ["apply", "-q", "-g", "2", "--memory-limit", "32", input, folder + "/o.h5"], exits: 65,
+            mentions: ["use --memory-limit 67 or more"])
         for (command, limit) in [(["stats", "--format", "csv"], 32), (["apply", "-q", "-f"], 67)] {
-            let (run, kibibytes) = try measured(
+            let (run, kibibytes) = try PeakMemory.measure(
                 command + ["-g", "2", "--memory-limit", "\(limit)", input]
                     + (command[0] == "apply" ? [folder + "/o.h5"] : []))
             #expect(run.status == 0, "\(run.stderr)")
-            let peak = try #require(kibibytes, "\(run.stderr)")
-            #expect(peak < (limit + 44) << 10, "\(command[0]): peak RSS \(peak) KiB")
+            let bound = try PeakMemory.bound(limit: limit)
+            #expect(kibibytes < bound, "\(command[0]): peak RSS \(kibibytes) KiB, bound \(bound) KiB")
         }
         // The statistics are those of the values (NumPy's float64 reference over each group).
         let reference = try Python.run(
@@ -284,7 +277,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    @Test(.enabled(if: PeakMemory.available, "needs /usr/bin/time"))
     func aChunkLargerThanTheLimitIsRefusedNamingOneThatHoldsIt() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -298,15 +291,17 @@ import Testing
                 refused.stderr.hasPrefix("gnorm: error: --memory-limit \(limit) is too small for this dataset")
                     && refused.stderr.contains("use --memory-limit 130 or more"), "\(refused.stderr)")
         }
-        let (run, kibibytes) = try measured(["stats", "--format", "csv", "-g", "2", "--memory-limit", "130", input])
+        let (run, kibibytes) = try PeakMemory.measure([
+            "stats", "--format", "csv", "-g", "2", "--memory-limit", "130", input,
+        ])
         #expect(run.status == 0, "\(run.stderr)")
-        let peak = try #require(kibibytes, "\(run.stderr)")
-        #expect(peak < (130 + 44) << 10, "peak RSS \(peak) KiB")
+        let bound = try PeakMemory.bound(limit: 130)
+        #expect(kibibytes < bound, "peak RSS \(kibibytes) KiB, bound \(bound) KiB")
     }
 
     /// Attributes of a dataset written anew (--dtype f64) pass through libhdf5's memory about five
     /// times: two 100 MB ones took 509 MB. A limit below that is refused up front, naming one that holds.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    @Test(.enabled(if: PeakMemory.available, "needs /usr/bin/time"))
     func largeAttributesOfAReplacedDatasetAreCountedAgainstTheLimit() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -322,10 +317,10 @@ import Testing
         // Kept in place (same type): attributes are not copied, and the small limit is fine.
         let kept = try Gnorm.run(["apply", "-q", "-g", "2", "--memory-limit", "8", input, folder + "/kept.h5"])
         #expect(kept.status == 0, "\(kept.stderr)")
-        let (run, kibibytes) = try measured(
+        let (run, kibibytes) = try PeakMemory.measure(
             ["apply", "-q", "-g", "2", "--dtype", "f64", "--memory-limit", "20", input, folder + "/o.h5"])
         #expect(run.status == 0, "\(run.stderr)")
-        let peak = try #require(kibibytes, "\(run.stderr)")
-        #expect(peak < (20 + 44) << 10, "peak RSS \(peak) KiB")
+        let bound = try PeakMemory.bound(limit: 20)
+        #expect(kibibytes < bound, "peak RSS \(kibibytes) KiB, bound \(bound) KiB")
     }
 }

@@ -72,8 +72,8 @@ import Testing
         #expect(keptMark == nil)
         #expect(try Gnorm.read(kept, "/seed") == back)
         // The marks gone, nothing is left to invert by default.
-        let again = try Gnorm.run(["invert", "-q", kept, folder + "/again.h5"])
-        #expect(again.status == 65 && again.stderr.contains("no dataset holds statistics"), "\(again.stderr)")
+        try expectGnorm(
+            ["invert", "-q", kept, folder + "/again.h5"], exits: 65, mentions: ["no dataset holds statistics"])
     }
 
     /// `- -`, --output-dir over several INPUTs and --in-place: the OUTPUT a plain run writes.
@@ -187,8 +187,8 @@ import Testing
         #expect(try Gnorm.read(typed, "/ct") == values.map(Double.init))
 
         let narrow = folder + "/i8.h5"
-        let refused = try Gnorm.run(["invert", "-q", "--dtype", "int8", normalized, narrow])
-        #expect(refused.status == 65 && refused.stderr.contains("does not fit int8"), "\(refused.stderr)")
+        let refused = try expectGnorm(
+            ["invert", "-q", "--dtype", "int8", normalized, narrow], exits: 65, mentions: ["does not fit int8"])
         #expect(refused.stderr.contains("--clip"))
         #expect(!FileManager.default.fileExists(atPath: narrow))
         let clipped = try Gnorm.run(["invert", "-q", "--dtype", "int8", "--clip", normalized, narrow])
@@ -223,10 +223,10 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: output), "\(options)")
         }
         // Nothing to invert: a file apply never wrote, or a dataset without statistics.
-        let raw = try Gnorm.run(["invert", "-q", cases, output])
-        #expect(raw.status == 65 && raw.stderr.contains("no dataset holds statistics"), "\(raw.stderr)")
-        let unnamed = try Gnorm.run(["invert", "-q", "-d", "/eps", cases, output])
-        #expect(unnamed.status == 65 && unnamed.stderr.contains("no statistics stored under /gnorm/eps"))
+        try expectGnorm(["invert", "-q", cases, output], exits: 65, mentions: ["no dataset holds statistics"])
+        try expectGnorm(
+            ["invert", "-q", "-d", "/eps", cases, output], exits: 65,
+            mentions: ["no statistics stored under /gnorm/eps"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: normalized)) == before, "INPUT untouched")
 
         // Per-sample statistics of the wrong shape for the dataset.

@@ -74,14 +74,14 @@ import Testing
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (_, shards) = try Self.makeShards(in: folder)
-        let notBatch = try Gnorm.run(["stats", "--save", folder + "/s.h5", shards[0]])
-        #expect(notBatch.status == 64 && notBatch.stderr.contains("--mode batch"), "\(notBatch.stderr)")
+        try expectGnorm(["stats", "--save", folder + "/s.h5", shards[0]], exits: 64, mentions: ["--mode batch"])
         let twice = try Gnorm.run(["stats", "-", "-"])
         #expect(twice.status == 64, "\(twice.stderr)")
-        let wider = try Gnorm.run(["stats", "--mode", "batch", shards[0], Gnorm.fixture("demo.h5")])
-        #expect(wider.status == 65 && wider.stderr.contains("64 channels, but 6 in"), "\(wider.stderr)")
-        let other = try Gnorm.run(["stats", "--mode", "batch", shards[0], Gnorm.fixture("cases.h5")])
-        #expect(other.status == 65 && other.stderr.contains("same datasets"), "\(other.stderr)")
+        try expectGnorm(
+            ["stats", "--mode", "batch", shards[0], Gnorm.fixture("demo.h5")], exits: 65,
+            mentions: ["64 channels, but 6 in"])
+        try expectGnorm(
+            ["stats", "--mode", "batch", shards[0], Gnorm.fixture("cases.h5")], exits: 65, mentions: ["same datasets"])
         #expect(try Gnorm.listing(folder) == ["all.h5", "shard0.h5", "shard1.h5", "shard2.h5"])
     }
 }
@@ -144,11 +144,11 @@ extension ManyFilesTests {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (_, shards) = try Self.makeShards(in: folder)
-        let noFolder = try Gnorm.run(["apply", shards[0], shards[1], folder + "/x.h5"])
-        #expect(noFolder.status == 64 && noFolder.stderr.contains("--output-dir"), "\(noFolder.stderr)")
+        try expectGnorm(["apply", shards[0], shards[1], folder + "/x.h5"], exits: 64, mentions: ["--output-dir"])
         try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: shards[0], toPath: folder + "/sub/shard0.h5")
-        let clash = try Gnorm.run(["apply", "--output-dir", folder, shards[0], folder + "/sub/shard0.h5"])
-        #expect(clash.status == 64 && clash.stderr.contains("would both write"), "\(clash.stderr)")
+        try expectGnorm(
+            ["apply", "--output-dir", folder, shards[0], folder + "/sub/shard0.h5"], exits: 64,
+            mentions: ["would both write"])
     }
 }

@@ -20,18 +20,18 @@ final class PausedRun {
             .merging(["GNORM_TEST_PAUSE_BEFORE_COMMIT": fifo]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
+        // If gnorm ends without reaching the pause, this reader releases reachedPause's open; it
+        // stays open (until the test ends) so that an open after gnorm ended returns at once too.
+        process.terminationHandler = { [fifo] _ in _ = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
         try process.run()
     }
 
-    /// Returns once gnorm waits at the pause (it opened the FIFO), or false when it ended before.
+    /// Returns once gnorm waits at the pause (it opened the FIFO), or false when it ended before:
+    /// opening a FIFO for writing blocks until someone opens it for reading.
     @discardableResult
     func reachedPause() -> Bool {
-        while process.isRunning {
-            writer = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-            if writer >= 0 { return true }
-            usleep(1000)  // ENXIO: no reader yet
-        }
-        return false
+        writer = open(fifo, O_WRONLY | O_CLOEXEC)
+        return writer >= 0 && process.isRunning
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -267,12 +267,20 @@ final class PausedRun {
             ] + inputs, shell: true)
         #expect(inPlace.status == 74, "\(inPlace.stderr)")
         #expect(try Gnorm.listing(folder + "/out").isEmpty && temporaries(folder).isEmpty)
-        // ENOSPC at every point of a batch (where a tmpfs can be mounted: root): 74 each time.
+    }
+
+    @Test(.enabled(if: Conditions.canMountTmpfs, "mounts a tmpfs"))
+    func aBatchRunningOutOfSpaceAtAnyPointEndsWith74() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let inputs = (0..<3).map { folder + "/in\($0).h5" }
+        for input in inputs { try FileManager.default.copyItem(atPath: demo, toPath: input) }
+        // ENOSPC at every point of a batch: 74 each time, no temporary left.
         let mountPoint = folder + "/mount"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
         for size in stride(from: 1500, to: 2800, by: 100) {
             let mount = try Gnorm.run(["-c", "mount -t tmpfs -o size=\(size)k tmpfs \"$0\"", mountPoint], shell: true)
-            guard mount.status == 0 else { return }
+            try #require(mount.status == 0, "cannot mount a tmpfs: \(mount.stderr)")
             defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
             let full = try Gnorm.run(["apply", "-q", "--compression", "none", "--output-dir", mountPoint] + inputs)
             #expect(full.status == 74, "\(size) KiB: \(full.stderr)")
@@ -289,10 +297,10 @@ final class PausedRun {
         #expect(try Gnorm.run(["apply", "-q", "-g", "4", "--", "-x.h5", "out.h5"], in: folder).status == 0)
         #expect(try Gnorm.run(["apply", "-q", "-g", "4", "./-x.h5", "out2.h5"], in: folder).status == 0)
         #expect(try Gnorm.run(["apply", "-qf", "-g", "4", "./-x.h5", "out2.h5"], in: folder).status == 0)
-        let eps = try Gnorm.run(["apply", "--eps", "-1e-5", demo, folder + "/o.h5"])
-        #expect(eps.status == 64 && eps.stderr.contains("--eps must be a finite number ≥ 0"), "\(eps.stderr)")
-        let groups = try Gnorm.run(["stats", "-g", "-4", demo])
-        #expect(groups.status == 64 && groups.stderr.contains("--groups must be at least 1, got -4"))
+        try expectGnorm(
+            ["apply", "--eps", "-1e-5", demo, folder + "/o.h5"], exits: 64,
+            mentions: ["--eps must be a finite number ≥ 0"])
+        try expectGnorm(["stats", "-g", "-4", demo], exits: 64, mentions: ["--groups must be at least 1, got -4"])
         for command in [["ls"], ["stats"], ["apply", "-q", "-g", "4"]] {
             let full = try Gnorm.run(
                 ["-c", "exec \"$0\" \"$@\" > /dev/full", Gnorm.binary] + command + [demo]
@@ -377,22 +385,31 @@ final class PausedRun {
                     python, input,
                 ], shell: true)
             #expect(read.stdout == "lab 7\n", "\(read.stderr)")
+        } else {
+            // Reported as a known issue, not passed: this filesystem keeps no user attributes.
+            withKnownIssue("no user extended attributes here") { Issue.record("\(setAttribute.stderr)") }
         }
     }
 
-    @Test func inPlaceRefusesHardLinksAndWhatTheUserCouldNotWrite() throws {
+    @Test func inPlaceRefusesHardLinks() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let input = folder + "/data.h5"
         try FileManager.default.copyItem(atPath: demo, toPath: input)
         try FileManager.default.linkItem(atPath: input, toPath: folder + "/other.h5")
         let before = try Data(contentsOf: URL(fileURLWithPath: input))
-        let linked = try Gnorm.run(["apply", "-q", "--in-place", input])
-        #expect(linked.status == 73 && linked.stderr.contains("2 hard links"), "\(linked.stderr)")
+        try expectGnorm(["apply", "-q", "--in-place", input], exits: 73, mentions: ["2 hard links"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
-        unlink(folder + "/other.h5")
-        // As another user (setpriv, as root): a file that user cannot write, in a folder it can.
-        guard getuid() == 0 else { return }
+    }
+
+    /// As another user (setpriv, as root): a file that user cannot write, in a folder it can.
+    @Test(.enabled(if: Conditions.isRoot, "runs gnorm as nobody"))
+    func inPlaceRefusesAFileTheUserCannotWrite() throws {
+        let folder = try Gnorm.scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let input = folder + "/data.h5"
+        try FileManager.default.copyItem(atPath: demo, toPath: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
         #expect(chmod(folder, 0o777) == 0 && chmod(input, 0o644) == 0)
         let asNobody = try Gnorm.run(
             [

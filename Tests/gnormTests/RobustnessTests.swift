@@ -71,27 +71,24 @@ import Testing
         #expect(try Gnorm.listing(folder).isEmpty)
     }
 
-    /// Runs `body` with a fresh 1 MiB tmpfs mounted with `options`; skips (printing why)
-    /// where mounting is not allowed, e.g. without root.
-    private func withSmallTmpfs(_ options: String, _ test: String, _ body: (String) throws -> Void) throws {
+    /// Runs `body` with a fresh 1 MiB tmpfs mounted with `options` (tests that call it are enabled
+    /// only where `Conditions.canMountTmpfs`).
+    private func withSmallTmpfs(_ options: String, _ body: (String) throws -> Void) throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let mountPoint = folder + "/mount"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mount = try Gnorm.run(
             ["-c", "mount -t tmpfs -o \"$1\",size=1m tmpfs \"$0\"", mountPoint, options], shell: true)
-        guard mount.status == 0 else {
-            let reason = mount.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            print("skipped \(test): cannot mount a tmpfs here (\(reason))")
-            return
-        }
+        try #require(mount.status == 0, "cannot mount a tmpfs: \(mount.stderr)")
         defer { _ = try? Gnorm.run(["-c", "umount \"$0\"", mountPoint], shell: true) }
         try body(mountPoint)
     }
 
-    @Test func aFullDiskGivesStatus74AndNoPartialFile() throws {
+    @Test(.enabled(if: Conditions.canMountTmpfs, "mounts a tmpfs"))
+    func aFullDiskGivesStatus74AndNoPartialFile() throws {
         // demo.h5's output needs about 2 MiB.
-        try withSmallTmpfs("rw", "the disk-full test") { mountPoint in
+        try withSmallTmpfs("rw") { mountPoint in
             let input = Gnorm.fixture("demo.h5")
             let before = try Data(contentsOf: URL(fileURLWithPath: input))
             let run = try Gnorm.run(["apply", "-q", "--compression", "none", input, mountPoint + "/out.h5"])
@@ -118,85 +115,85 @@ import Testing
         #expect(try Gnorm.listing(folder) == ["data.h5"])
     }
 
-    @Test func aReadOnlyFolderIsRefusedWithStatus73() throws {
+    @Test(.enabled(if: Conditions.canMountTmpfs, "mounts a tmpfs"))
+    func aReadOnlyFolderIsRefusedWithStatus73() throws {
         // Root may write to any folder whose mode says otherwise; a read-only mount binds it too.
-        try withSmallTmpfs("ro", "the read-only folder test") { mountPoint in
+        try withSmallTmpfs("ro") { mountPoint in
             let run = try Gnorm.run(["apply", "-q", Gnorm.fixture("demo.h5"), mountPoint + "/out.h5"])
             #expect(run.status == 73, "\(run.stderr)")
             #expect(run.stderr.contains("not writable"), "\(run.stderr)")
         }
     }
 
-    /// A 25 MiB input whose gzip=9 output takes a second or more on one thread.
-    private func slowInput(in folder: String) throws -> (input: String, arguments: [String]) {
-        let input = folder + "/slow.h5"
+    /// A 1.5 MiB input of 12 samples that `--memory-limit 1` reads in slabs, in two passes: gnorm checks
+    /// INPUT after each (`InputWatch`), and `GNORM_TEST_INPUT_HOOK=N:COMMAND` runs COMMAND once the
+    /// Nth check has passed, while earlier slabs are being normalized, compressed and written.
+    private func slabbedInput(in folder: String) throws -> (input: String, arguments: [String]) {
+        let input = folder + "/slabbed.h5"
         let file = try File(creating: input)
-        let dataset = try file.createDataset("/x", shape: [12, 64, 64, 64], elementType: .float32)
+        let dataset = try file.createDataset("/x", shape: [12, 32, 32, 32], elementType: .float32)
         var state: UInt64 = 1
-        let values = (0..<(12 * 64 * 64 * 64)).map { _ -> Float in
+        let values = (0..<(12 * 32 * 32 * 32)).map { _ -> Float in
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(state >> 40) / Float(1 << 24) - 0.5
         }
         try dataset.writeAll(values)
         try file.close()
-        return (input, ["apply", "-q", "--threads", "1", "--memory-limit", "8", "--compression", "gzip=9", input])
+        return (input, ["apply", "-q", "--memory-limit", "1", "--compression", "gzip=1", input])
     }
 
+    /// A signal in the middle of the write (after the second slab's check, the temporary file
+    /// present: the hook sends the signal only then) ends the run with 130 and no file left.
     @Test func interruptsRemoveTheTemporaryFile() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (input, arguments) = try slowInput(in: folder)
-        for signal in [SIGINT, SIGTERM] {
-            let process = try Gnorm.start(arguments + [folder + "/out.h5"])
-            // Wait for the temporary OUTPUT to appear, then interrupt.
-            let deadline = Date().addingTimeInterval(20)
-            while try !Gnorm.listing(folder).contains(where: { $0.contains(".gnorm-tmp-") }) && Date() < deadline
-                && process.isRunning
-            {
-                usleep(2000)
-            }
-            usleep(100_000)
-            kill(process.processIdentifier, signal)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 130, "signal \(signal)")
+        let (input, arguments) = try slabbedInput(in: folder)
+        for signal in ["INT", "TERM"] {
+            let hook = "2:ls -a '\(folder)' | grep -q gnorm-tmp- && kill -\(signal) $PPID"
+            let run = try Gnorm.run(arguments + [folder + "/out.h5"], environment: ["GNORM_TEST_INPUT_HOOK": hook])
+            #expect(run.status == 130, "SIG\(signal): \(run.stderr)")
             #expect(try Gnorm.listing(folder) == [URL(fileURLWithPath: input).lastPathComponent])
         }
     }
 
+    /// SIGKILL after each of gnorm's checks of INPUT (every slab boundary, earlier slabs still in
+    /// flight to OUTPUT) and at the pause just before the rename: OUTPUT never appears; the first
+    /// hook number past the last check lets the run finish, with OUTPUT the reference's.
     @Test func killedAtAnyMomentOutputIsAbsentOrComplete() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (_, arguments) = try slowInput(in: folder)
+        let (_, arguments) = try slabbedInput(in: folder)
         let reference = folder + "/reference.h5"
-        let started = Date()
         #expect(try Gnorm.run(arguments + [reference]).status == 0)
-        let duration = Date().timeIntervalSince(started)
         let expected = try Gnorm.read(reference, "/x")
-        // Kills spread over the run, then two runs left to finish: both outcomes must occur.
-        let delays = [0.02, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85].map { $0 * duration } + [20 * duration, 20 * duration]
-        var killedBeforeRename = 0
-        var finished = 0
-        for (trial, delay) in delays.enumerated() {
-            let output = folder + "/out\(trial).h5"
-            let process = try Gnorm.start(arguments + [output])
-            let deadline = Date().addingTimeInterval(delay)
-            while process.isRunning && Date() < deadline { usleep(2000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            let exists = FileManager.default.fileExists(atPath: output)
-            if process.terminationReason == .exit {
-                #expect(process.terminationStatus == 0 && exists, "trial \(trial): finished without OUTPUT")
-                finished += 1
-            } else if !exists {
-                killedBeforeRename += 1
-            }
-            // A SIGKILL cannot be cleaned up after: temporaries may stay, OUTPUT is never partial.
-            if exists {
-                #expect(try Gnorm.read(output, "/x") == expected, "trial \(trial): OUTPUT exists but differs")
+        #expect(expected.count == 12 * 32 * 32 * 32)
+        let hooked = folder + "/hooked"
+        var killed = 0
+        for check in 1...100 {
+            let output = folder + "/out\(check).h5"
+            let hook = "\(check):touch '\(hooked)' && kill -KILL $PPID"
+            let run = try Gnorm.run(arguments + [output], environment: ["GNORM_TEST_INPUT_HOOK": hook])
+            guard FileManager.default.fileExists(atPath: hooked) else {
+                // Past the last check: the run was left alone and must have finished.
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(try Gnorm.read(output, "/x") == expected)
                 #expect(try File(openingForReading: output).openDataset("/gnorm/x/mean").shape == [12, 32])
+                break
             }
+            try FileManager.default.removeItem(atPath: hooked)
+            // Foundation reports death by a signal as its number.
+            #expect(run.status == SIGKILL && run.stderr.isEmpty, "check \(check): \(run.status) \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output), "check \(check): OUTPUT after SIGKILL")
+            killed += 1
         }
-        #expect(killedBeforeRename >= 1, "no run was killed before its rename")
-        #expect(finished >= 2, "the runs left alone must finish")
+        // A check per sample in each pass (statistics, then normalization): at least 24 moments.
+        #expect(killed >= 24, "only \(killed) slab boundaries: the input no longer spans several slabs")
+        // The last moment before OUTPUT would appear.
+        let output = folder + "/paused.h5"
+        let paused = try PausedRun(arguments + [output], in: folder)
+        #expect(paused.reachedPause())
+        kill(paused.pid, SIGKILL)
+        _ = paused.resume()
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
