@@ -6,7 +6,6 @@ import Testing
 /// POSIX_FADV_WILLNEED). The hint must not change OUTPUT, must stop at each dataset's end, and
 /// must not bring pages into the process: `--memory-limit` still bounds peak RSS.
 @Suite struct ReadAheadTests {
-    static let time = "/usr/bin/time"
 
     /// 24.5 MiB of float32 and 10 MiB of int16 (each followed by another dataset) and two
     /// chunked float32 datasets (gzip, one sample per chunk; unfiltered, four chunks per sample),
@@ -16,28 +15,25 @@ import Testing
     /// bitwise what the read through HDF5 gives (a limit that streams each sample in pieces), and
     /// peak RSS stays under the limit plus the fixed overhead: the 34.5 MiB mapped on top of that
     /// overhead would break the bound.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: time)))
+    @Test(.enabled(if: PeakMemory.available))
     func readAheadKeepsOutputAndTheMemoryLimit() throws {
         let folder = try Gnorm.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let made = try Python.run("read_ahead_cases.py", ["make", folder])
         try #require(made.status == 0, "\(made.output)")
         let input = folder + "/in.h5"
+        let bound = try PeakMemory.bound(limit: 4)
         // Contiguous and chunked datasets in runs of their own: each holds the bound alone.
         for (name, datasets) in [("contiguous", ["f32", "i16"]), ("chunked", ["gz32", "c32"])] {
             let evicted = try Python.run("read_ahead_cases.py", ["evict", input])
             try #require(evicted.status == 0, "\(evicted.output)")
             let output = folder + "/\(name).h5"
-            let run = try Gnorm.run(
-                [
-                    "-c", "exec \(Self.time) -f '%M' \"$@\"", "sh", Gnorm.binary, "apply", "-q", "-g", "4",
-                    "--memory-limit", "4",
-                ] + datasets.flatMap { ["-d", "/" + $0] } + [input, output], shell: true)
+            let (run, kibibytes) = try PeakMemory.measure(
+                ["apply", "-q", "-g", "4", "--memory-limit", "4"] + datasets.flatMap { ["-d", "/" + $0] }
+                    + [input, output])
             #expect(run.status == 0, "\(run.stderr)")
-            let kibibytes = try #require(Int(run.stderr.split(separator: "\n").last ?? ""), "\(run.stderr)")
-            // Slabs and their mapped pages within 4 MiB, over the fixed ~36 MiB of code, libhdf5,
-            // runtime and stacks (BoundedMemoryTests; 44-45 MiB in all in a debug build).
-            #expect(kibibytes < (4 + 44) << 10, "\(name): peak RSS \(kibibytes) KiB")
+            // Slabs and their mapped pages within 4 MiB over the binary's own footprint (PeakMemory).
+            #expect(kibibytes < bound, "\(name): peak RSS \(kibibytes) KiB, bound \(bound) KiB")
             let checked = try Python.run("read_ahead_cases.py", ["check", folder, output] + datasets)
             #expect(checked.status == 0 && checked.output == "ok\n", "\(name): \(checked.output)")
         }
