@@ -98,65 +98,6 @@ public struct Dataset: ~Copyable {
         return sec2Descriptor(of: file)
     }
 
-    /// The byte ranges of the stored chunks, from the start of the file. libhdf5 1.10.8 reports
-    /// chunk addresses from the end of the user block (unlike `H5Dget_offset`): the caller
-    /// should check one against the file before relying on it. The HDF5 calls are
-    /// `H5Dget_num_chunks`, `H5Dget_chunk_info_by_coord` or `H5Dget_chunk_info`, and `H5Pget_userblock`.
-    public func storedChunkRanges() throws(HDF5Error) -> [Range<Int>] {
-        let file = try checkedId(H5Iget_file_id(id), "H5Iget_file_id '\(path)'")
-        defer { H5Fclose(file) }
-        let creation = try checkedId(H5Fget_create_plist(file), "H5Fget_create_plist '\(path)'")
-        defer { H5Pclose(creation) }
-        var userBlock: hsize_t = 0
-        try checkedStatus(H5Pget_userblock(creation, &userBlock), "H5Pget_userblock '\(path)'")
-        let base = Int(userBlock)
-        let space = try Dataspace(adopting: H5Dget_space(id), "H5Dget_space '\(path)'")
-        guard let chunk = self.creation.chunkShape, !space.shape.isEmpty else { return [] }
-        // By coordinate, chunk after chunk of the grid: `H5Dget_chunk_info` by index walks the
-        // chunk index from its start on every call in libhdf5 1.10 (quadratic in the chunks).
-        let grid = zip(space.shape, chunk).map { ($0 + $1 - 1) / $1 }
-        guard !grid.contains(0) else { return [] }
-        // A grid far larger than the chunks stored (a huge declared shape, few chunks written):
-        // by index, allocated²/2 steps of the index instead of one call per cell of the grid.
-        var allocated: hsize_t = 0
-        try checkedStatus(H5Dget_num_chunks(id, space.id, &allocated), "H5Dget_num_chunks '\(path)'")
-        let cells = grid.reduce(1.0) { $0 * Double($1) }
-        if Double(allocated) * Double(allocated) / 2 < cells {
-            return try (0..<allocated).map { (index) throws(HDF5Error) -> Range<Int> in
-                var mask: UInt32 = 0
-                var address: haddr_t = 0
-                var size: hsize_t = 0
-                var offset = [hsize_t](repeating: 0, count: grid.count)
-                try checkedStatus(
-                    H5Dget_chunk_info(id, space.id, index, &offset, &mask, &address, &size),
-                    "H5Dget_chunk_info '\(path)' \(index)")
-                return base + Int(address)..<base + Int(address) + Int(size)
-            }.sorted { $0.lowerBound < $1.lowerBound }
-        }
-        var coordinate = [Int](repeating: 0, count: grid.count)
-        var ranges: [Range<Int>] = []
-        while true {
-            var offset = zip(coordinate, chunk).map { hsize_t($0 * $1) }
-            var mask: UInt32 = 0
-            var address: haddr_t = 0
-            var size: hsize_t = 0
-            try checkedStatus(
-                H5Dget_chunk_info_by_coord(id, &offset, &mask, &address, &size),
-                "H5Dget_chunk_info_by_coord '\(path)' \(coordinate)")
-            if address != chdf5_haddr_undef() { ranges.append(base + Int(address)..<base + Int(address) + Int(size)) }
-            // The next coordinate, the last axis fastest.
-            var axis = grid.count - 1
-            while axis >= 0 {
-                coordinate[axis] += 1
-                if coordinate[axis] < grid[axis] { break }
-                coordinate[axis] = 0
-                axis -= 1
-            }
-            if axis < 0 { break }
-        }
-        return ranges
-    }
-
     /// The object's identity in its file. The HDF5 call is `H5Oget_info` (`chdf5_object_address`:
     /// the address on 1.10, the token's address on 1.12+).
     public func address() throws(HDF5Error) -> ObjectAddress {
