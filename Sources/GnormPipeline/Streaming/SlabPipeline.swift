@@ -65,9 +65,9 @@ final class BackgroundTask<E, Output> {
         _ compute: @escaping @Sendable (Range<Int>, UnsafeMutableBufferPointer<E>) -> Output
     ) {
         // The buffer is handed to exactly one thread at a time: this task until `wait` returns.
-        nonisolated(unsafe) let buffer = buffer
+        let buffer = Unchecked(buffer)
         DispatchQueue.global().async { [self] in
-            output = compute(slab, buffer)
+            output = compute(slab, buffer.value)
             done.signal()
         }
     }
