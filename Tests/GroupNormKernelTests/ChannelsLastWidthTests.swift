@@ -3,8 +3,8 @@ import Testing
 @testable import GroupNormKernel
 
 /// Channels-last statistics walk sixteen channels at a time, then eight, then one, down the
-/// rows, or from `rowWiseChannels` channels row by row (GroupNormLoops' `channelSums`): the
-/// channel counts here mix the widths and take both walks, and each
+/// rows, or from `rowWiseChannels` channels and `rowWiseColumnBytes` per channel row by row
+/// (GroupNormLoops' `channelSums`): the channel counts here mix the widths and take both walks, and each
 /// channel's statistics (instance norm, one channel per group) are checked against a float64
 /// two-pass of that channel alone, on every instruction set. Constant channels in each width's
 /// lanes must come out exactly (their value, variance 0), and a channel that differs from its
@@ -34,7 +34,9 @@ import Testing
 
     @Test(arguments: channelCounts)
     func everyWidthMatchesAPerChannelReference(_ c: Int) throws {
-        let (n, s) = (2, 300)  // 300 rows: more than one row block for every C here
+        // 300 rows: more than one row block for every C here, the last one short; from C = 128
+        // blocks of 128, 128 and 44 rows take both sides of `rowWiseColumnBytes` in both types.
+        let (n, s) = (2, 300)
         let x = Self.values(n: n, s: s, c: c, offset: 3)
         let plan = try GroupNormPlan(
             channelCount: c, spatialCount: s, layout: .channelsLast, scope: .groups(c), threadCount: 2)
