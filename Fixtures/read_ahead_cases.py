@@ -20,8 +20,8 @@ import sys
 import h5py
 import numpy as np
 
-EPS = 1e-5
-GROUPS = 4
+from mapped_cases import check_datasets, test_values
+
 SHAPES = {"f32": ((49, 8, 128, 128), np.float32), "i16": ((40, 8, 128, 128), np.int16),
           "gz32": ((17, 8, 128, 128), np.float32), "c32": ((17, 8, 128, 128), np.float32)}
 # Chunked datasets, read ahead chunk by chunk (`ChunkReadAhead`): gzip-1 + shuffle with a sample
@@ -44,45 +44,15 @@ def make(folder):
     path = f"{folder}/in.h5"
     with h5py.File(path, "w", userblock_size=512) as f:
         for name, (shape, dtype) in SHAPES.items():
-            if dtype == np.int16:
-                values = rng.integers(-3000, 3000, shape, dtype=np.int16)
-            else:
-                values = (3 + 2 * rng.standard_normal(shape)).astype(dtype)
-            f.create_dataset(name, data=values, **CHUNKED.get(name, {}))   # contiguous unless CHUNKED
+            f.create_dataset(name, data=test_values(rng, shape, dtype), **CHUNKED.get(name, {}))   # contiguous unless CHUNKED
             # Right after it in the file: bytes a read-ahead past the end would find.
             f.create_dataset(f"after_{name}", data=np.full((1024,), 7e30, dtype=np.float32))
     evict(path)
 
 
-def reference(x):
-    x = np.asarray(x, dtype=np.float64)
-    flat = x.reshape(x.shape[0], GROUPS, -1)
-    mean = flat.mean(axis=2, keepdims=True)
-    var = ((flat - mean) ** 2).mean(axis=2, keepdims=True)
-    return ((flat - mean) / np.sqrt(var + EPS)).reshape(x.shape), mean.ravel(), var.ravel()
-
-
 def check(folder, output, names):
-    failures = []
     with h5py.File(f"{folder}/in.h5", "r") as fin, h5py.File(output, "r") as fout:
-        for name in names or SHAPES:
-            shape, dtype = SHAPES[name]
-            y, mean, var = reference(fin[name][...])
-            got = fout[name]
-            if got.dtype != np.float32 or got.shape != shape:
-                failures.append(f"{name}: {got.dtype} {got.shape}, expected float32 {shape}")
-                continue
-            values = got[...].astype(np.float64)
-            if values.size != y.size or values.size == 0:
-                failures.append(f"{name}: {values.size} values, expected {y.size}")
-                continue
-            worst = np.max(np.abs(values - y))
-            if not worst <= 3e-6 * max(1, np.max(np.abs(y))):
-                failures.append(f"{name}: values differ by up to {worst:.3g}")
-            for label, expected in (("mean", mean), ("var", var)):
-                stats = fout[f"gnorm/{name}/{label}"][...].ravel()
-                if stats.size != expected.size or not np.allclose(stats, expected, rtol=1e-10, atol=1e-12):
-                    failures.append(f"{name}: {label} {stats[:3]} vs {expected[:3]}")
+        failures = check_datasets(fin, fout, SHAPES, names or SHAPES)
     print("\n".join(failures) if failures else "ok")
     return 1 if failures else 0
 
