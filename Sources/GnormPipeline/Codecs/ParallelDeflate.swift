@@ -64,15 +64,20 @@ struct ParallelDeflate: ChunkCodec {
             let target = Unchecked(destination)
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
-                let first = starts[slot] - rows.lowerBound
-                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].decode(
                     into: UnsafeMutableRawBufferPointer(
-                        rebasing: target.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]
-                    ),
+                        rebasing: target.value[codec.bytes(ofSlot: slot, starts, in: rows)]),
                     shuffledElementSize: codec.deflate.shuffledElementSize)
             }
         }
+    }
+
+    /// Where in a buffer of samples `rows` the chunk of slot `slot` (first sample `starts[slot]`) lies:
+    /// a whole chunk, or the part of the last one that `rows` reaches.
+    private func bytes(ofSlot slot: Int, _ starts: [Int], in rows: Range<Int>) -> Range<Int> {
+        let first = starts[slot] - rows.lowerBound
+        let used = min(deflate.chunkRows, rows.upperBound - starts[slot])
+        return first * deflate.rowBytes..<(first + used) * deflate.rowBytes
     }
 
     /// Writes samples `rows` (starting on a chunk boundary) from `source`.
@@ -84,11 +89,8 @@ struct ParallelDeflate: ChunkCodec {
             let from = Unchecked(source)
             let codec = self
             try codec.eachSlot(starts) { (slot) throws(ChunkCodingError) in
-                let first = starts[slot] - rows.lowerBound
-                let used = min(codec.deflate.chunkRows, rows.upperBound - starts[slot])
                 try codec.slots[slot].encode(
-                    UnsafeRawBufferPointer(
-                        rebasing: from.value[first * codec.deflate.rowBytes..<(first + used) * codec.deflate.rowBytes]),
+                    UnsafeRawBufferPointer(rebasing: from.value[codec.bytes(ofSlot: slot, starts, in: rows)]),
                     shuffledElementSize: codec.deflate.shuffledElementSize, level: codec.deflate.level)
             }
             do throws(HDF5Error) {
