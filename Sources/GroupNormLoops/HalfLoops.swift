@@ -1,8 +1,9 @@
-// float16 in the loops: bit patterns (UInt16) widened to Float in registers, exactly, and Float
-// lanes narrowed to float16 bits in registers, to nearest with ties to even. The kernel's float16
-// slabs are computed here without a Float copy (moments, and normalization straight to float16
-// bits), and GroupNormKernel's `Float16Conversion` passes are made of the same lane functions,
-// so a fused run and a widen → Float kernel → narrow run give the same bits by construction.
+// float16 in the loops: bit patterns (UInt16) widened to Float, exactly, and Float lanes narrowed to
+// float16 bits, to nearest with ties to even. The kernel's float16 slabs are computed here without a
+// Float copy of the slab: each block of up to 4096 values is widened into a Float buffer that stays
+// in L1, computed there by the Float loops, and (normalization) narrowed straight into the float16
+// destination. GroupNormKernel's `Float16Conversion` passes are made of the same lane functions, so
+// a float16 slab and a widen → Float kernel → narrow run give the same bits by construction.
 //
 // The lane code is bit manipulation on SIMD8 lanes, SSE2 only (F16C is not part of baseline
 // x86-64): Fabian Giesen's float-to-half with rounding to nearest even (`float_to_half_fast3_rtne`),
@@ -11,47 +12,43 @@
 // modes: half-to-float never has a subnormal operand, and a subnormal Float operand rounds to ±0
 // either way.
 
-/// float16 bit patterns read as Floats, widened in registers (`halfToFloat`).
-struct HalfLanes: LaneSource {
-    let base: UnsafePointer<UInt16>
-
-    @inline(__always)
-    func lanes(at offset: Int) -> SIMD8<Float> { halfToFloat(base.lanes(at: offset)) }
-
-    @inline(__always)
-    subscript(_ index: Int) -> Float { halfToFloat(SIMD8(repeating: base[index]))[0] }
-}
+/// Values per block of the float16 loops: 16 KiB of Floats, which stay in L1.
+let halfBlockElements = 4096
 
 /// Moments of `count` contiguous float16 values (bit patterns): bitwise those of their Float
-/// widening (`blockMoments` of Floats), without the Floats in memory.
+/// widening (`blockMoments` of Floats). The values are widened into a block buffer in L1 and summed
+/// there: one loop that widens and sums at once was partly scalarized by the compiler and ran at
+/// a third of the speed.
 @inline(never)
 public func blockMoments(_ halves: UnsafePointer<UInt16>, count: Int) -> (mean: Double, m2: Double) {
-    contiguousMoments(HalfLanes(base: halves), count: count)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { block in
+        let floats = block.baseAddress!
+        convert(halves, floats, count: count) { halfToFloat($0) }
+        return contiguousMoments(UnsafePointer(floats), count: count)
+    }
 }
 
-/// `normalizeRunForHalf` from and to float16 bit patterns: each value widened in registers,
-/// y = (x − mean)·scale + shift evaluated in float64, rounded once to float16 (`oddForHalf`,
-/// then `floatToHalf`). Bitwise the widening pass, `normalizeRunForHalf` and the narrowing pass
-/// in a row. `destination` may be `source`.
+/// `normalizeRunForHalf` from and to float16 bit patterns, block by block in L1: the values widened
+/// into a Float block buffer, y = (x − mean)·scale + shift evaluated in float64 and rounded to odd
+/// (`normalizeRunForHalf`), the block narrowed to float16 bits into `destination`. Bitwise the
+/// widening pass, `normalizeRunForHalf` and the narrowing pass over the whole run (every step is
+/// lane by lane), with the slab read and written once. (One loop doing all three in registers
+/// spilled its constants and ran slower than the three passes.) `destination` may be `source`.
 @inline(never)
 public func normalizeHalfRun(
     _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<UInt16>, count: Int,
     mean: Double, scale: Double, shift: Double
 ) {
-    let meanLanes = SIMD8<Double>(repeating: mean)
-    let scaleLanes = SIMD8<Double>(repeating: scale)
-    let shiftLanes = SIMD8<Double>(repeating: shift)
-    let values = HalfLanes(base: source)
-    var index = 0
-    while index + 8 <= count {
-        let centered = Float.widen(values.lanes(at: index)) - meanLanes
-        destination.storeLanes(floatToHalf(oddForHalf(centered * scaleLanes + shiftLanes)), at: index)
-        index += 8
-    }
-    while index < count {
-        let y = (Double(values[index]) - mean) * scale + shift
-        destination[index] = floatToHalf(oddForHalf(SIMD8(repeating: y)))[0]
-        index += 1
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: min(count, halfBlockElements)) { block in
+        let floats = block.baseAddress!
+        var start = 0
+        while start < count {
+            let length = min(halfBlockElements, count - start)
+            convert(source + start, floats, count: length) { halfToFloat($0) }
+            normalizeRunForHalf(UnsafePointer(floats), floats, count: length, mean: mean, scale: scale, shift: shift)
+            convert(UnsafePointer(floats), destination + start, count: length) { floatToHalf($0) }
+            start += length
+        }
     }
 }
 

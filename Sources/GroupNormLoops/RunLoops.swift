@@ -12,12 +12,12 @@
 /// block. A constant block has exactly its value as mean, whatever the rounding of the sums.
 @inline(never)
 public func blockMoments(_ values: UnsafePointer<Float>, count: Int) -> (mean: Double, m2: Double) {
-    contiguousMoments(StoredLanes(base: values), count: count)
+    contiguousMoments(values, count: count)
 }
 
 @inline(never)
 public func blockMoments(_ values: UnsafePointer<Double>, count: Int) -> (mean: Double, m2: Double) {
-    contiguousMoments(StoredLanes(base: values), count: count)
+    contiguousMoments(values, count: count)
 }
 
 /// y = (x − mean)·scale + shift over `count` values, evaluated in float64 and rounded once to
@@ -61,28 +61,8 @@ public func normalizeRunForHalf(
     }
 }
 
-/// Where the moments loops read values: stored values in place (`StoredLanes`), or float16 bit
-/// patterns widened to Float in registers (`HalfLanes`, HalfLoops.swift), exactly.
-protocol LaneSource {
-    associatedtype Element: LoopElement
-    func lanes(at offset: Int) -> SIMD8<Element>
-    subscript(_ index: Int) -> Element { get }
-}
-
-/// Values read as they are stored.
-struct StoredLanes<Element: LoopElement>: LaneSource {
-    let base: UnsafePointer<Element>
-
-    @inline(__always)
-    func lanes(at offset: Int) -> SIMD8<Element> { base.lanes(at: offset) }
-
-    @inline(__always)
-    subscript(_ index: Int) -> Element { base[index] }
-}
-
 @inline(__always)
-func contiguousMoments<S: LaneSource>(_ values: S, count: Int) -> (mean: Double, m2: Double) {
-    typealias E = S.Element
+func contiguousMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int) -> (mean: Double, m2: Double) {
     precondition(count > 0)
     // One pass of sums shifted by the block's first value: Σd and Σd², d = x − x₀. Two
     // independent sets of lanes each, or the float64 adds wait on their latency.
@@ -136,8 +116,8 @@ func contiguousMoments<S: LaneSource>(_ values: S, count: Int) -> (mean: Double,
 /// The corrected two-pass moments around `mean`: Σd and Σd² with d = x − mean, the mean
 /// then corrected by Σd / n and M2 by (Σd)² / n (the rounding error of the mean).
 @inline(never)
-func twoPassMoments<S: LaneSource>(_ values: S, count: Int, mean: Double) -> (mean: Double, m2: Double) {
-    typealias E = S.Element
+func twoPassMoments<E: LoopElement>(_ values: UnsafePointer<E>, count: Int, mean: Double) -> (mean: Double, m2: Double)
+{
     let n = Double(count)
     let center = SIMD8<Double>(repeating: mean)
     var squareLanes = SIMD8<Double>()
