@@ -15,9 +15,10 @@ import Testing
         KernelCase(n: 3, c: 32, s: 35, groups: 8, channelsLast: false),
         KernelCase(n: 2, c: 12, s: 7, groups: 12, channelsLast: false),  // instance: runs of 7
         KernelCase(n: 2, c: 12, s: 13, groups: 1, channelsLast: false),  // layer
-        KernelCase(n: 1, c: 4, s: 65536 + 5, groups: 1, channelsLast: false),  // many blocks, fused
-        KernelCase(n: 2, c: 16, s: 4096, groups: 4, channelsLast: false, offset: 1e3),
-        KernelCase(n: 4, c: 6, s: 25, groups: nil, channelsLast: false),  // batch statistics: two passes
+        KernelCase(n: 1, c: 2, s: 3 * 4096 + 5, groups: 1, channelsLast: false),  // blocks of 4096 and a tail
+        KernelCase(n: 2, c: 16, s: 515, groups: 4, channelsLast: false, offset: 1e3),
+        // Batch statistics: moments, then normalization with them (the path of groups over 4 MiB too).
+        KernelCase(n: 4, c: 6, s: 25, groups: nil, channelsLast: false),
         KernelCase(n: 2, c: 20, s: 30, groups: 4, channelsLast: true),  // channels last: staged inside
         KernelCase(n: 3, c: 6, s: 16, groups: nil, channelsLast: true),
     ]
@@ -110,6 +111,11 @@ import Testing
         moments.flatMap { [$0.count.bitPattern, $0.mean.bitPattern, $0.m2.bitPattern, $0.scale.bitPattern] }
     }
 
+    /// The first index where the bits differ (-1: in length), or nil: a short failure message.
+    static func firstBitDifference(_ a: [UInt16], _ b: [UInt16]) -> Int? {
+        a.count != b.count ? -1 : a.indices.first { a[$0] != b[$0] }
+    }
+
     @Test(arguments: shapes)
     func float16SlabsAreTheStagedBitsAndTheFloat64ResultRoundedOnce(_ shape: KernelCase) throws {
         let x = Self.halves(shape, seed: 53)
@@ -138,8 +144,8 @@ import Testing
                     let context = "threads \(threads), \(set), affine \(affine)"
                     #expect(fused.count == staged.bits.count)
                     #expect(
-                        fused == staged.bits,
-                        "fused vs staged at \(Self.firstDifference(fused, staged.bits) ?? 0), \(context)")
+                        Self.firstBitDifference(fused, staged.bits) == nil,
+                        "fused vs staged at \(Self.firstBitDifference(fused, staged.bits) ?? 0), \(context)")
                     let miss = Self.firstDifference(fused, reference)
                     #expect(miss == nil, "fused vs reference at \(miss ?? 0), \(context)")
                     #expect(Self.bits(moments) == Self.bits(staged.moments), "statistics, \(context)")
@@ -150,7 +156,7 @@ import Testing
                             halves: UnsafeBufferPointer(buffer), into: buffer, sampleCount: shape.n, scale: gamma,
                             shift: beta, epsilon: 1e-5)
                     }
-                    #expect(inPlace == fused, "in place, \(context)")
+                    #expect(Self.firstBitDifference(inPlace, fused) == nil, "in place, \(context)")
                     var twoStep = [UInt16](repeating: 0xFFFF, count: x.count)
                     try x.withUnsafeBufferPointer { source in
                         try twoStep.withUnsafeMutableBufferPointer {
@@ -160,7 +166,7 @@ import Testing
                                     statistics: moments, scale: gamma, shift: beta, epsilon: 1e-5))
                         }
                     }
-                    #expect(twoStep == fused, "two steps, \(context)")
+                    #expect(Self.firstBitDifference(twoStep, fused) == nil, "two steps, \(context)")
                 }
             }
         }
@@ -183,26 +189,5 @@ import Testing
             let finished = x.withUnsafeBufferPointer { plan.moments(ofHalves: $0, sampleCount: shape.n) }
             #expect(Self.bits(finished) == Self.bits(plan.finished(expected, sampleCount: shape.n)), "\(set)")
         }
-    }
-
-    /// A group of more than `fusedGroupBytes` of float16 takes the two-pass path: the same bits.
-    @Test func float16GroupsLargerThanTheFusedSizeGiveTheSameBits() throws {
-        let shape = KernelCase(n: 1, c: 2, s: (1 << 20) + 3, groups: 1, channelsLast: false)
-        #expect(shape.c * shape.s * 2 > GroupNormPlan.fusedGroupBytes)
-        let x = Self.halves(shape, seed: 61)
-        let plan = try GroupNormPlan(
-            channelCount: shape.c, spatialCount: shape.s, layout: .channelsFirst, scope: shape.scope, threadCount: 2)
-        let (scale, shift) = Self.affine(shape.c)
-        let staged = try Self.staged(x, plan, shape.n, scale: scale, shift: shift)
-        var y = [UInt16](repeating: 0xFFFF, count: x.count)
-        let moments = try x.withUnsafeBufferPointer { source in
-            try y.withUnsafeMutableBufferPointer {
-                try plan.normalizeWithOwnStatistics(
-                    halves: source, into: $0, sampleCount: shape.n, scale: scale, shift: shift, epsilon: 1e-5)
-            }
-        }
-        #expect(y.count == staged.bits.count)
-        #expect(y == staged.bits, "at \(Self.firstDifference(y, staged.bits) ?? 0)")
-        #expect(Self.bits(moments) == Self.bits(staged.moments))
     }
 }
