@@ -594,12 +594,14 @@ def startup_table(record):
 STORED_TYPES = "stored-types"   # --only key of the stored-types table (not an end-to-end case)
 
 
-def stored_types(folder, rounds, threads, quick, gnorm, log):
+def stored_types(folder, rounds, threads, quick, gnorm, log, before=None):
     """`gnorm apply` of float32, float16, int16 and uint8 files of the same INPUT size (256 MiB; --quick
     8 MiB), shape (N, 256, 64, 64), N set by the element size, beside `dd conv=fsync` writing each OUTPUT
     size (the floor: int16 and uint8 become 2× and 4× the bytes as float32); runs alternate, order rotated
     per round, `sync` before each. Per program: median seconds, range, GB/s of INPUT, and per round the
-    time ÷ the float32 run's time of that round (the same INPUT bytes: the ratio of time per INPUT byte)."""
+    time ÷ the float32 run's time of that round (the same INPUT bytes: the ratio of time per INPUT byte).
+    With `before` (another gnorm binary: main's, say), its float32 and float16 runs alternate with the
+    others, for before/after rows measured side by side."""
     size = (8 if quick else 256) * MiB
     kinds = [("float32", "float32"), ("float16", "float16"), ("int16", "int16 → float32"),
              ("uint8", "uint8 → float32")]
@@ -612,6 +614,9 @@ def stored_types(folder, rounds, threads, quick, gnorm, log):
         make_input(src, case)
         out = os.path.join(folder, f"out-st-{dtype}.h5")
         programs.append((label, [gnorm, "apply", "-q", "-f", "--threads", str(threads), src, out], out, src))
+        if before and dtype in ("float32", "float16"):
+            programs.append((f"{label}, before", [before, "apply", "-q", "-f", "--threads", str(threads), src, out],
+                             out, src))
     # The floor of each OUTPUT size: dd writing that many bytes, fsync'ed (float32 OUTPUT is 1×, 2×
     # and 4× the INPUT for float32/float16, int16 and uint8).
     for factor in (1, 2, 4):
@@ -621,9 +626,8 @@ def stored_types(folder, rounds, threads, quick, gnorm, log):
                          ["dd", "if=/dev/zero", f"of={out}", "bs=4M", f"count={factor * size // (4 * MiB)}",
                           "conv=fsync", "status=none"], out, None))
     sync()
-    for *_, src in programs:
-        if src:
-            read_through(src)
+    for src in {p[3] for p in programs if p[3]}:
+        read_through(src)
     runs = []
     for r in range(rounds):
         for label, command, out, _ in programs[r % len(programs):] + programs[:r % len(programs)]:
@@ -635,9 +639,8 @@ def stored_types(folder, rounds, threads, quick, gnorm, log):
                 log(f"{STORED_TYPES}: {label} exited {result['rc']}: {result['stderr'].strip()[-300:]}")
             runs.append(result)
             remove(out)
-    for *_, src in programs:
-        if src:
-            remove(src)
+    for src in {p[3] for p in programs if p[3]}:
+        remove(src)
     log(f"{STORED_TYPES}: done")
     return {"input_bytes": size, "runs": runs, "tools": [p[0] for p in programs]}
 
@@ -671,6 +674,8 @@ def main():
     parser.add_argument("--only", help=f"comma-separated end-to-end case keys (see cases()) and/or {STARTUP}, {COLD}, {STORED_TYPES}")
     parser.add_argument("--cold-gib", type=float, help=f"GiB of float32 in the {COLD} row (default 4; --quick 1/16)")
     parser.add_argument("--gnorm", default=GNORM, help="the gnorm binary to time (default .build/release/gnorm)")
+    parser.add_argument("--before", help=f"another gnorm binary whose float32 and float16 runs alternate with "
+                        f"--gnorm's in the {STORED_TYPES} table (before/after rows)")
     parser.add_argument("--skip-kernel", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--folder", default=os.environ.get("BENCH_DIR", os.path.join(ROOT, ".bench")),
@@ -709,7 +714,8 @@ def main():
             report["cold"] = cold_cache(work, args.cold_gib or (1 / 16 if args.quick else 4), rounds, args.threads,
                                         args.gnorm, log)
         if not args.skip_end_to_end and (not only or STORED_TYPES in only):
-            report["stored_types"] = stored_types(work, rounds, args.threads, args.quick, args.gnorm, log)
+            report["stored_types"] = stored_types(work, rounds, args.threads, args.quick, args.gnorm, log,
+                                                  args.before)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_end"] = open("/proc/loadavg").read().split()[:3]

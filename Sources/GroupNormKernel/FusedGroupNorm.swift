@@ -14,7 +14,6 @@ extension GroupNormPlan {
         _ source: UnsafeBufferPointer<E>, into destination: UnsafeMutableBufferPointer<E>, sampleCount N: Int,
         scale: [Double]?, shift: [Double]?, epsilon: Double
     ) throws(GroupNormError) -> [Moments] {
-        let channelsPerGroup = channelCount / groupCount
         if case .groups = scope, layout == .channelsLast, N >= threadCount, spatialCount > 0,
             sampleElements * MemoryLayout<E>.size <= Self.fusedGroupBytes,
             let input = source.baseAddress, let output = destination.baseAddress
@@ -22,17 +21,36 @@ extension GroupNormPlan {
             return try normalizeChannelsLastSamples(
                 input, into: output, sampleCount: N, scale: scale, shift: shift, epsilon: epsilon)
         }
-        guard case .groups = scope, layout == .channelsFirst, N > 0, spatialCount > 0,
-            channelsPerGroup * spatialCount * MemoryLayout<E>.size <= Self.fusedGroupBytes,
-            let input = source.baseAddress, let output = destination.baseAddress
-        else {
-            let statistics = moments(of: source, sampleCount: N)
-            try normalize(
-                source, into: destination, sampleCount: N,
-                parameters: NormalizationParameters(
-                    statistics: statistics, scale: scale, shift: shift, epsilon: epsilon))
+        let (set, half) = (instructionSet, float16Output)
+        if let statistics = try fusedChannelsFirst(
+            source, into: destination, sampleCount: N, scale: scale, shift: shift, epsilon: epsilon,
+            moments: { contiguousMoments($0, count: $1, on: set) },
+            normalize: { normalizeContiguous($0, $1, count: $2, $3, on: set, forHalf: half) })
+        {
             return statistics
         }
+        let statistics = moments(of: source, sampleCount: N)
+        try normalize(
+            source, into: destination, sampleCount: N,
+            parameters: NormalizationParameters(statistics: statistics, scale: scale, shift: shift, epsilon: epsilon))
+        return statistics
+    }
+
+    /// Channels first, groups of up to `fusedGroupBytes` of stored values `P` (Float, Double, or
+    /// float16 bits): each group's blocks of moments (`moments`), merged in order, then its runs
+    /// normalized (`normalize`) while still in cache. nil where the plan does not fuse (channels
+    /// last, batch statistics, larger groups): the caller takes its moments, then normalizes.
+    func fusedChannelsFirst<P>(
+        _ source: UnsafeBufferPointer<P>, into destination: UnsafeMutableBufferPointer<P>, sampleCount N: Int,
+        scale: [Double]?, shift: [Double]?, epsilon: Double,
+        moments blockMoments: (UnsafePointer<P>, Int) -> Moments,
+        normalize run: (UnsafePointer<P>, UnsafeMutablePointer<P>, Int, RunParameters) -> Void
+    ) throws(GroupNormError) -> [Moments]? {
+        let channelsPerGroup = channelCount / groupCount
+        guard case .groups = scope, layout == .channelsFirst, N > 0, spatialCount > 0,
+            channelsPerGroup * spatialCount * MemoryLayout<P>.size <= Self.fusedGroupBytes,
+            let input = source.baseAddress, let output = destination.baseAddress
+        else { return nil }
         let statisticCount = N * groupCount
         try validate(
             NormalizationParameters(
@@ -55,9 +73,7 @@ extension GroupNormPlan {
                     for block in 0..<blocksPerGroup {
                         let offset = block * Self.blockElements
                         moments = moments.merging(
-                            contiguousMoments(
-                                start + offset, count: min(Self.blockElements, groupLength - offset),
-                                on: instructionSet))
+                            blockMoments(start + offset, min(Self.blockElements, groupLength - offset)))
                     }
                     moments = moments.poisonedIfNotFinite
                     slots.base[group] = moments
@@ -66,9 +82,7 @@ extension GroupNormPlan {
                         let parameters = RunParameters(
                             moments, epsilon: epsilon, channel: channel, scale: scale, shift: shift)
                         let offset = group * groupLength + member * spatial
-                        normalizeContiguous(
-                            input + offset, target.base + offset, count: spatial, parameters, on: instructionSet,
-                            forHalf: float16Output)
+                        run(input + offset, target.base + offset, spatial, parameters)
                     }
                 }
             }

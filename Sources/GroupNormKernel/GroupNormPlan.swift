@@ -223,25 +223,9 @@ public struct GroupNormPlan: Sendable {
     private func momentsChannelsFirst<E: KernelElement>(
         _ base: UnsafePointer<E>, sampleCount N: Int, buckets: Int, into result: inout [Moments]
     ) {
-        let bucketLength = channelCount / buckets * spatialCount
-        let blocksPerBucket = (bucketLength + Self.blockElements - 1) / Self.blockElements
-        let bucketCount = N * buckets
-        let slots = UnsafeMutablePointer<Moments>.allocate(capacity: bucketCount * blocksPerBucket)
-        defer { slots.deallocate() }
-        let shared = SharedPointer(base: slots)
-        ParallelLoop(threadCount: threadCount).run(taskCount: bucketCount * blocksPerBucket) { tasks, _ in
-            for task in tasks {
-                let bucket = task / blocksPerBucket
-                let start = (task % blocksPerBucket) * Self.blockElements
-                let count = min(Self.blockElements, bucketLength - start)
-                shared.base[task] = contiguousMoments(
-                    base + bucket * bucketLength + start, count: count, on: instructionSet)
-            }
-        }
-        for bucket in 0..<bucketCount {
-            var moments = Moments.empty
-            for block in 0..<blocksPerBucket { moments = moments.merging(slots[bucket * blocksPerBucket + block]) }
-            result[bucket] = moments
+        let set = instructionSet
+        channelsFirstMoments(base, sampleCount: N, buckets: buckets, into: &result) {
+            contiguousMoments($0, count: $1, on: set)
         }
     }
 
@@ -317,32 +301,16 @@ public struct GroupNormPlan: Sendable {
             return
         }
         let C = channelCount
-        let channelsPerGroup = C / groupCount
         // One affine map per (sample, channel): statistics folded with γ and β.
-        let runParameters = UnsafeMutablePointer<RunParameters>.allocate(capacity: N * C)
+        let runParameters = runMaps(parameters, sampleCount: N)
         defer { runParameters.deallocate() }
-        for sample in 0..<N {
-            for channel in 0..<C {
-                let statistic = scope == .channels ? channel : sample * groupCount + channel / channelsPerGroup
-                runParameters[sample * C + channel] = parameters.run(statistic, channel: channel)
-            }
-        }
         let target = SharedPointer(base: output)
         let runs = UnsafePointer(runParameters)
         switch layout {
         case .channelsFirst:
-            let blocksPerRun = (spatialCount + Self.blockElements - 1) / Self.blockElements
-            let spatial = spatialCount
-            ParallelLoop(threadCount: threadCount).run(taskCount: N * C * blocksPerRun) { tasks, _ in
-                for task in tasks {
-                    let run = task / blocksPerRun
-                    let start = (task % blocksPerRun) * Self.blockElements
-                    let offset = run * spatial + start
-                    normalizeContiguous(
-                        input + offset, target.base + offset,
-                        count: min(Self.blockElements, spatial - start), runs[run], on: instructionSet,
-                        forHalf: float16Output)
-                }
+            let (set, half) = (instructionSet, float16Output)
+            normalizeChannelsFirst(input, target, runs: runs, sampleCount: N) {
+                normalizeContiguous($0, $1, count: $2, $3, on: set, forHalf: half)
             }
         case .channelsLast:
             let columns = UnsafeMutablePointer<Double>.allocate(capacity: 3 * N * C)

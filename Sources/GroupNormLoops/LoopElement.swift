@@ -60,8 +60,8 @@ extension UnsafeMutablePointer where Pointee: SIMDScalar {
 /// into the last), the exponent moved to Float's bias and clamped to float16's range (below
 /// 2^-25: a value that rounds to ±0; from 2^16: ±Inf). Rounding to odd with two bits more than
 /// the target, then to nearest, is one correct rounding (Boldo and Melquiond). The patterns
-/// are for float16 narrowing only. The bits of GroupNormKernel's `Float16Conversion.narrow`
-/// for Doubles, whose tests cover them; SSE2 integer arithmetic, the same on every build.
+/// are for float16 narrowing only (`floatToHalf`, HalfLoops.swift): `Float16Conversion.narrow`
+/// of Doubles is these two, whose tests cover them; SSE2 integer arithmetic, the same on every build.
 @inline(__always)
 func oddForHalf(_ value: SIMD8<Double>) -> SIMD8<Float> {
     // The Doubles' low and high 32-bit words (little-endian: even and odd words). SIMD8's
@@ -81,10 +81,10 @@ func oddForHalf(_ value: SIMD8<Double>) -> SIMD8<Float> {
 
 /// All ones where the lane is below `bound`; for lanes and bound in 0...Int32.max.
 @inline(__always)
-private func lanesBelow(_ lanes: SIMD8<Int32>, _ bound: Int32) -> SIMD8<Int32> { (lanes &- bound) &>> 31 }
+func lanesBelow(_ lanes: SIMD8<Int32>, _ bound: Int32) -> SIMD8<Int32> { (lanes &- bound) &>> 31 }
 
 /// `other` where `mask` is all ones, `lanes` where it is zero.
 @inline(__always)
-private func blended(_ lanes: SIMD8<Int32>, _ other: SIMD8<Int32>, where mask: SIMD8<Int32>) -> SIMD8<Int32> {
+func blended(_ lanes: SIMD8<Int32>, _ other: SIMD8<Int32>, where mask: SIMD8<Int32>) -> SIMD8<Int32> {
     lanes ^ ((lanes ^ other) & mask)
 }

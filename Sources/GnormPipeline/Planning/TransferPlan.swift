@@ -15,6 +15,11 @@ struct TransferPlan<E: KernelElement & NativeElement> {
     let output: StoredSlabs<E>
     let readCodec: (any ChunkCodec)?
     let writeCodec: (any ChunkCodec)?
+    /// Slabs of float16 bits as stored, computed by the kernel's float16 entry points: INPUT and
+    /// OUTPUT little-endian float16, channels first, statistics per group of each sample, nothing
+    /// masked, whole samples, one process. The slab buffers hold the bits in their first half, and
+    /// no widening or narrowing pass runs (`StoredSlabs.readHalves`, `writeHalves`).
+    let halves: Bool
 
     /// A dataset as far as the plan is concerned.
     private struct Side {
@@ -53,13 +58,46 @@ struct TransferPlan<E: KernelElement & NativeElement> {
             hdf5.add(side.creation, elementBytes: side.elementType.byteCount, codec: side.codec != nil)
         }
         try Self.checkLimit(job, hdf5, computeSize: computeSize)
-        let inputStaging = StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
-        let outputStaging = output.map { StoredSlabs<E>.stagingBytes($0.elementType, writing: true) } ?? 0
+        let half = ElementType.float(bits: 16, bigEndian: false)
+        var halves =
+            E.self == Float.self && input.elementType == half && output?.elementType == half && job.plan.float16Output
+            && job.plan.layout == .channelsFirst && job.plan.scope != .channels && job.missing.mask(E.self) == nil
+            && !share.isShared
+        var memory = Self.memory(job, hdf5, input: input, output: output, mapping: mapping, halves: halves)
+        if halves, case .pieces = memory.shape {
+            halves = false
+            memory = Self.memory(job, hdf5, input: input, output: output, mapping: mapping, halves: false)
+        }
+        self.memory = memory
+        self.halves = halves
+        Self.keepSlabBuffers(job, for: memory)
+        kernel = job.plan.with(threadCount: memory.kernelThreads)
+        let staging = StoredSlabs<E>.Staging()
+        self.input = StoredSlabs<E>(
+            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging,
+            mapped: memory.mapsInput ? mapping : nil, halves: halves)
+        self.output = StoredSlabs<E>(
+            elementType: output?.elementType ?? input.elementType, threadCount: memory.ioThreads, staging: staging)
+        let slots = memory.deflateSlots
+        readCodec = slots > 0 ? input.codec?.codec(slotCount: slots) : nil
+        // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
+        writeCodec = slots > 0 && !share.isShared ? output?.codec?.codec(slotCount: slots) : nil
+    }
+
+    /// The memory plan of a pass; with `halves`, no staging buffer (the slabs hold the stored
+    /// bits) and a mapped INPUT's float16 pages read by the kernel in place.
+    private static func memory(
+        _ job: DatasetJob, _ hdf5: MemoryPlan.HDF5Share, input: Side, output: Side?, mapping: MappedDataset?,
+        halves: Bool
+    ) -> MemoryPlan {
+        let inputStaging = halves ? 0 : StoredSlabs<E>.stagingBytes(input.elementType, writing: false)
+        let outputStaging = halves ? 0 : output.map { StoredSlabs<E>.stagingBytes($0.elementType, writing: true) } ?? 0
         // Two slabs of INPUT's pages stay mapped beside the slab buffers where the kernel reads them in place.
-        let mappedBytes = StoredSlabs<E>.readsInPlace(input.elementType) ? 2 * input.elementType.byteCount : 0
-        memory = MemoryPlan(
+        let inPlace = halves || StoredSlabs<E>.readsInPlace(input.elementType)
+        let mappedBytes = inPlace ? 2 * input.elementType.byteCount : 0
+        return MemoryPlan(
             sampleCount: job.geometry.sampleCount, sampleElements: job.geometry.sampleElements,
-            memoryLimit: job.memoryLimit, hdf5: hdf5, computeSize: computeSize,
+            memoryLimit: job.memoryLimit, hdf5: hdf5, computeSize: MemoryLayout<E>.size,
             // Reads and writes share one staging buffer; a mapped INPUT's pages are not it.
             stagingBytes: max(inputStaging, outputStaging),
             mapping: mapping.map { _ in
@@ -67,18 +105,6 @@ struct TransferPlan<E: KernelElement & NativeElement> {
             },
             codecs: [input.codec?.budgeted(writing: false), output?.codec?.budgeted(writing: true)].compactMap { $0 },
             threadCount: job.plan.threadCount)
-        Self.keepSlabBuffers(job, for: memory)
-        kernel = job.plan.with(threadCount: memory.kernelThreads)
-        let staging = StoredSlabs<E>.Staging()
-        self.input = StoredSlabs<E>(
-            elementType: input.elementType, threadCount: memory.ioThreads, staging: staging,
-            mapped: memory.mapsInput ? mapping : nil)
-        self.output = StoredSlabs<E>(
-            elementType: output?.elementType ?? input.elementType, threadCount: memory.ioThreads, staging: staging)
-        let slots = memory.deflateSlots
-        readCodec = slots > 0 ? input.codec?.codec(slotCount: slots) : nil
-        // Direct chunk writes are not collective: under MPI, HDF5's own filter pipeline compresses.
-        writeCodec = slots > 0 && !share.isShared ? output?.codec?.codec(slotCount: slots) : nil
     }
 
     /// INPUT as the plan sees it: its codec's layout only when every chunk is stored; otherwise

@@ -135,19 +135,36 @@ struct DatasetStream {
         var collected: [Moments] = given ?? []
         var done = 0
         let direct = storedInput.directValues
+        // float16 in and out: the slabs hold the stored bits (`TransferPlan.halves`).
+        let halves = transfer.halves
+        precondition(!halves || (fixed == nil && mask == nil && rounding == nil), "float16 slabs with Float-only work")
+        let directHalves = storedInput.directHalves
         let outputDescriptor = output.fileDescriptor()
         let lastSample = slabs.slabs.last?.upperBound ?? 0
         // Under MPI no two processes write into one chunk: slices are whole output chunks.
         let unit = lcm(readCodec?.chunkRows ?? 1, share.writeUnit(of: output))
         try pipeline(E.self, slabs, multiple: unit).run(
             read: { (slab, values) throws(PipelineError) in
-                try read(slab, of: input, into: values, codec: readCodec, stored: storedInput)
+                try read(slab, of: input, into: values, codec: readCodec, stored: storedInput, halves: halves)
             },
             compute: { slab, values -> ([Moments], Int) in
+                // Lengths were checked when the parameters were loaded.
+                if halves {
+                    let bits = Self.halfBits(values)
+                    let source = directHalves?.values(rows: slab, as: UInt16.self) ?? UnsafeBufferPointer(bits)
+                    do {
+                        return (
+                            try plan.normalizeWithOwnStatistics(
+                                halves: source, into: bits, sampleCount: slab.count, scale: affine.scale,
+                                shift: affine.shift, epsilon: affine.epsilon), 0
+                        )
+                    } catch {
+                        preconditionFailure("\(error)")
+                    }
+                }
                 let source = direct?.values(rows: slab, as: E.self) ?? UnsafeBufferPointer(values)
                 // Fill positions are found before the values are overwritten, and get the fill value back after.
                 let fill = mask?.positions(in: source)
-                // Lengths were checked when the parameters were loaded.
                 do {
                     let moments: [Moments]
                     if let given = fixed.map({ plan.statistics($0, of: slab) })
@@ -172,7 +189,9 @@ struct DatasetStream {
             },
             write: { (slab, values) throws(PipelineError) in
                 try rounding?.round(values, samples: slab, file: job.fileName, dataset: job.path)
-                try write(slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec, stored: storedOutput)
+                try write(
+                    slab, of: output, from: UnsafeBufferPointer(values), codec: writeCodec, stored: storedOutput,
+                    halves: halves)
                 // The last slab's pages go with the final fsync.
                 if let outputDescriptor, slab.upperBound < lastSample { startWriteback(outputDescriptor) }
                 // Progress counts samples written, the last step of each slab.
@@ -207,10 +226,14 @@ struct DatasetStream {
     private func read<E>(
         _ slab: Range<Int>, of input: borrowing Dataset, into values: UnsafeMutableBufferPointer<E>,
         codec: (any ChunkCodec)?,
-        stored: StoredSlabs<E>
+        stored: StoredSlabs<E>, halves: Bool = false
     ) throws(PipelineError) {
         do throws(TransferError) {
-            try stored.read(rows: slab, of: input, into: values, codec: codec)
+            if halves {
+                try stored.readHalves(rows: slab, of: input, into: Self.halfBits(values), codec: codec)
+            } else {
+                try stored.read(rows: slab, of: input, into: values, codec: codec)
+            }
         } catch {
             if let change = inputWatch?.change() { throw change }
             throw .io(
@@ -222,14 +245,26 @@ struct DatasetStream {
 
     private func write<E>(
         _ slab: Range<Int>, of output: borrowing Dataset, from values: UnsafeBufferPointer<E>, codec: (any ChunkCodec)?,
-        stored: StoredSlabs<E>
+        stored: StoredSlabs<E>, halves: Bool = false
     ) throws(PipelineError) {
         do throws(TransferError) {
-            try stored.write(rows: slab, of: output, from: values, codec: codec)
+            if halves {
+                let bits = Self.halfBits(UnsafeMutableBufferPointer(mutating: values))
+                try stored.writeHalves(rows: slab, of: output, from: UnsafeBufferPointer(bits), codec: codec)
+            } else {
+                try stored.write(rows: slab, of: output, from: values, codec: codec)
+            }
         } catch {
             throw .io(
                 "cannot write: \(error.reason ?? error.description)", file: outputName, dataset: job.path,
                 cause: error.underlying)
         }
+    }
+
+    /// A slab buffer of Floats holding as many float16 bit patterns in its first half (`TransferPlan.halves`).
+    private static func halfBits<E>(_ values: UnsafeMutableBufferPointer<E>) -> UnsafeMutableBufferPointer<UInt16> {
+        precondition(MemoryLayout<E>.stride >= MemoryLayout<UInt16>.stride)
+        let bits = UnsafeMutableRawBufferPointer(values).bindMemory(to: UInt16.self)
+        return UnsafeMutableBufferPointer(rebasing: bits[0..<values.count])
     }
 }

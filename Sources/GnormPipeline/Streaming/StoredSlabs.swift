@@ -31,6 +31,8 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     /// The mapping, when its values are `E` as stored: the kernel reads them there, and `read` only
     /// prepares their pages.
     let directValues: MappedDataset?
+    /// The mapping, when the kernel reads float16 bits there (`TransferPlan.halves`).
+    let directHalves: MappedDataset?
     /// A chunked dataset's next slab read ahead after each slab (`ChunkReadAhead`).
     private let chunkReadAhead = ChunkReadAhead()
 
@@ -53,7 +55,10 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         }
     }
 
-    init(elementType: ElementType, threadCount: Int, staging: Staging = Staging(), mapped: MappedDataset? = nil) {
+    init(
+        elementType: ElementType, threadCount: Int, staging: Staging = Staging(), mapped: MappedDataset? = nil,
+        halves: Bool = false
+    ) {
         if case .float(16, let order) = elementType {
             halfStored = true
             bigEndian = order
@@ -73,6 +78,7 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
         let usable = native || (halfStored && !bigEndian) || integer != nil
         self.mapped = usable && mapped?.elementType == elementType ? mapped : nil
         directValues = native ? self.mapped : nil
+        directHalves = halves && halfStored && !bigEndian ? self.mapped : nil
     }
 
     /// Bytes per value of the staging buffer a stored type takes when read or written
@@ -126,7 +132,38 @@ final class StoredSlabs<E: KernelElement & NativeElement> {
     }
 
     /// After a `read` of `rows`: the pages of the mapping they used are no longer needed.
-    func finished(rows: Range<Int>) { directValues?.release(rows: rows) }
+    func finished(rows: Range<Int>) { (directValues ?? directHalves)?.release(rows: rows) }
+
+    /// Little-endian float16 `rows` as stored into `bits` (`TransferPlan.halves`): nothing widened.
+    /// A mapped INPUT only has its pages prepared; the kernel reads them in `directHalves`.
+    func readHalves(
+        rows: Range<Int>, of dataset: borrowing Dataset, into bits: UnsafeMutableBufferPointer<UInt16>,
+        codec: (any ChunkCodec)?
+    ) throws(TransferError) {
+        precondition(halfStored && !bigEndian, "float16 bits read from \(dataset.elementType)")
+        defer { if mapped == nil { chunkReadAhead.after(rows, of: dataset) } }
+        if let codec {
+            precondition(accepts(codec))
+            return try codec.read(rows: rows, of: dataset, into: UnsafeMutableRawBufferPointer(bits))
+        }
+        if let directHalves { return try directHalves.prepare(rows: rows) }
+        do {
+            try dataset.readStored(Hyperslab(rows: rows, of: dataset.shape), into: UnsafeMutableRawBufferPointer(bits))
+        } catch { throw .hdf5(error) }
+    }
+
+    /// Little-endian float16 bits of `rows` written as they are (`TransferPlan.halves`): nothing narrowed.
+    func writeHalves(
+        rows: Range<Int>, of dataset: borrowing Dataset, from bits: UnsafeBufferPointer<UInt16>,
+        codec: (any ChunkCodec)?
+    ) throws(TransferError) {
+        precondition(halfStored && !bigEndian, "float16 bits written to \(dataset.elementType)")
+        if let codec {
+            precondition(accepts(codec))
+            return try codec.write(rows: rows, of: dataset, from: UnsafeRawBufferPointer(bits))
+        }
+        do { try dataset.writeStored(rows: rows, from: UnsafeRawBufferPointer(bits)) } catch { throw .hdf5(error) }
+    }
 
     private func read(rows: Range<Int>, of mapped: MappedDataset, into values: UnsafeMutableBufferPointer<E>)
         throws(TransferError)

@@ -1,0 +1,1 @@
+../GroupNormLoops/HalfLoops.swift
