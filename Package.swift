@@ -30,8 +30,14 @@ let hdf5PkgConfig: String = {
 // for other targets: compiling for aarch64, LLVM notes "'+avx2' is not a recognized feature for
 // this target (ignoring feature)" and GroupNormLoopsAVX2 is a second baseline build that the
 // kernel never picks (`System.cpuHasAVX2` is false there).
+// F16C (float16 conversions; every AVX2 CPU has it, and `System.cpuHasAVX2` asks for both) is
+// enabled beside it, and GNORM_F16C tells HalfLoops.swift to use it.
 let avx2: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+avx2"])
+    .unsafeFlags([
+        "-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+avx2",
+        "-Xcc", "-Xclang", "-Xcc", "-target-feature", "-Xcc", "-Xclang", "-Xcc", "+f16c",
+    ]),
+    .define("GNORM_F16C"),
 ]
 
 let package = Package(
@@ -124,7 +130,8 @@ let package = Package(
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "GroupNormKernelTests", dependencies: ["GroupNormKernel"]),
+        .testTarget(
+            name: "GroupNormKernelTests", dependencies: ["GroupNormKernel", "GroupNormLoops", "GroupNormLoopsAVX2"]),
         .testTarget(name: "ChunkCodingTests", dependencies: ["ChunkCoding"]),
         .testTarget(
             name: "GnormPipelineTests", dependencies: ["GnormPipeline", "HDF5"],

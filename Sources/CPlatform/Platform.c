@@ -95,7 +95,7 @@ int gnorm_drop_pages(void *address, size_t length) { return madvise(address, len
 bool gnorm_cpu_has_avx2(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
 #else
     return false;
 #endif

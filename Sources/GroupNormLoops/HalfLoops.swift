@@ -6,11 +6,12 @@
 // a float16 slab and a widen → Float kernel → narrow run give the same bits by construction.
 //
 // The lane code is bit manipulation on SIMD8 lanes, SSE2 only (F16C is not part of baseline
-// x86-64): Fabian Giesen's float-to-half with rounding to nearest even (`float_to_half_fast3_rtne`),
-// the Double path through a Float rounded to odd (`oddForHalf`), and half-to-float by a
-// renormalizing subtraction. It does not depend on the flush-to-zero and denormals-are-zero
-// modes: half-to-float never has a subnormal operand, and a subnormal Float operand rounds to ±0
-// either way.
+// x86-64): Fabian Giesen's float-to-half with rounding to nearest even
+// (`float_to_half_fast3_rtne`), the Double path through a Float rounded to odd (`oddForHalf`), and
+// half-to-float by a renormalizing subtraction. It does not depend on the flush-to-zero and
+// denormals-are-zero modes: half-to-float never has a subnormal operand, and a subnormal Float
+// operand rounds to ±0 either way. The AVX2 build, which the kernel picks only where the CPU has
+// F16C too, converts with F16C's instructions instead, to the same bits (F16CConversionTests).
 
 /// Values per block of the float16 loops: 16 KiB of Floats, which stay in L1.
 let halfBlockElements = 4096
@@ -105,6 +106,18 @@ private func convert<Source: SIMDScalar, Target: SIMDScalar>(
 /// Eight float16 bit patterns widened to `Float`, exactly.
 @inline(__always)
 func halfToFloat(_ half: SIMD8<UInt16>) -> SIMD8<Float> {
+    #if GNORM_F16C && arch(x86_64) && os(Linux)
+        // The AVX2 build (with F16C): `vcvtph2ps`, exact, a NaN made quiet with its sign and
+        // payload moved to the top of the significand: the bits of the lane code below.
+        return SIMD8<Float>(unsafeBitCast(half, to: SIMD8<Float16>.self))
+    #else
+        return halfToFloatByBits(half)
+    #endif
+}
+
+/// `halfToFloat` in integer lane arithmetic (SSE2).
+@inline(__always)
+func halfToFloatByBits(_ half: SIMD8<UInt16>) -> SIMD8<Float> {
     let h = SIMD8<Int32>(truncatingIfNeeded: half)
     let sign = (h & 0x8000) &<< 16
     // Exponent and significand moved to Float's positions, exponent rebiased by 127 - 15: right
@@ -126,6 +139,20 @@ func halfToFloat(_ half: SIMD8<UInt16>) -> SIMD8<Float> {
 /// Eight `Float` values rounded to float16 bit patterns, to nearest with ties to even.
 @inline(__always)
 func floatToHalf(_ value: SIMD8<Float>) -> SIMD8<UInt16> {
+    #if GNORM_F16C && arch(x86_64) && os(Linux)
+        // The AVX2 build (with F16C): `vcvtps2ph` in MXCSR's rounding mode (nearest, ties to even:
+        // nothing in gnorm changes it, and the lane code below relies on it too), subnormal halves
+        // produced, ±Inf from 65520, a NaN quiet with its sign and the top of its payload: the bits
+        // of the lane code below.
+        return unsafeBitCast(SIMD8<Float16>(value), to: SIMD8<UInt16>.self)
+    #else
+        return floatToHalfByBits(value)
+    #endif
+}
+
+/// `floatToHalf` in integer lane arithmetic (SSE2).
+@inline(__always)
+func floatToHalfByBits(_ value: SIMD8<Float>) -> SIMD8<UInt16> {
     let bits = value.bitLanes
     let sign = bits & Int32.min
     let magnitude = bits ^ sign  // |x| as bits, ordered like |x|

@@ -131,8 +131,8 @@ public enum System {
         _ = gnorm_drop_pages(address, count)
     }
 
-    /// Whether this CPU runs AVX2 code with the system saving its registers (false on CPUs other
-    /// than x86-64). Asked once.
+    /// Whether this CPU runs the kernel's AVX2 build — AVX2 and F16C (which every AVX2 CPU has) —
+    /// with the system saving their registers (false on CPUs other than x86-64). Asked once.
     public static let cpuHasAVX2: Bool = gnorm_cpu_has_avx2()
 
     /// The size of a memory page.

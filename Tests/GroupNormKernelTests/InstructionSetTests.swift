@@ -3,8 +3,11 @@ import Testing
 
 @testable import GroupNormKernel
 
-/// Whether this CPU runs AVX2 code (the Linux kernel lists the flag only when it also saves the registers).
-let cpuHasAVX2 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx2")
+/// Whether this CPU runs the AVX2 build: AVX2 and F16C (Linux lists a flag only when it also saves the registers).
+let cpuHasAVX2 = {
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    return flags.contains(" avx2") && flags.contains(" f16c")
+}()
 
 @Suite struct InstructionSetTests {
     /// Statistics, normalization and the fused path give the same bits on every instruction set.

@@ -103,11 +103,12 @@ import Testing
 
     /// `__builtin_cpu_supports` against the flags Linux lists (which it fills only with features
     /// it also enables).
-    @Test func avx2AsLinuxListsIt() throws {
+    @Test func avx2AndF16CAsLinuxListsThem() throws {
         #if os(Linux)
             let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
                 .split(separator: "\n").first { $0.hasPrefix("flags") }
-            let listed = try #require(flags).split(whereSeparator: { $0 == " " || $0 == "\t" }).contains("avx2")
+            let listed = Set(try #require(flags).split(whereSeparator: { $0 == " " || $0 == "\t" }))
+                .isSuperset(of: ["avx2", "f16c"])
             #expect(System.cpuHasAVX2 == listed)
         #endif
         #if !arch(x86_64)

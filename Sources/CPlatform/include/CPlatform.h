@@ -41,7 +41,8 @@ int gnorm_populate_read(void *address, size_t length);
 /// `madvise(MADV_DONTNEED)`: the pages dropped from the mapping (not from the page cache).
 int gnorm_drop_pages(void *address, size_t length);
 
-/// Whether the CPU runs AVX2 and the system saves its registers (`__builtin_cpu_supports`, which
+/// Whether the CPU runs AVX2 and F16C (float16 conversions, which the kernel's AVX2 build uses;
+/// every AVX2 CPU has it) and the system saves their registers (`__builtin_cpu_supports`, which
 /// checks XCR0 as well as CPUID). false on every CPU other than x86-64.
 bool gnorm_cpu_has_avx2(void);
 

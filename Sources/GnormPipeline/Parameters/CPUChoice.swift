@@ -9,7 +9,7 @@ public enum CPUChoice: String, CaseIterable, Sendable {
     case auto
     /// x86-64 SSE2, on every CPU.
     case baseline
-    /// AVX2; refused where the CPU lacks it.
+    /// AVX2 (with F16C); refused where the CPU lacks either.
     case avx2
 
     /// Whether this CPU can run the choice.
