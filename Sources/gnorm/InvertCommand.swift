@@ -83,7 +83,7 @@ struct InvertCommand: ParsableCommand {
         apply.compression = compression
         apply.force = force
         apply.inPlace = inPlace
-        apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        apply.commandLine = (["gnorm"] + CommandLine.arguments.dropFirst().map(shellQuoted)).joined(separator: " ")
         var inversion = settings.inversion
         inversion.keepsStatistics = keepStatistics
         inversion.integerType = dtype.integerType

@@ -44,7 +44,8 @@ import Testing
         #expect(json.contains("\"path\":\"/seed\",") && json.contains("\"invertible\":true"))
         #expect(json.components(separatedBy: "\"invertible\":true").count == 2, "only /seed")
 
-        let inverted = folder + "/x.h5"
+        // A name with a space: the history line quotes it, as apply's does.
+        let inverted = folder + "/x y.h5"
         let run = try Gnorm.run(["invert", "-g", "2", normalized, inverted])
         #expect(run.status == 0, "\(run.stderr)")
         let file = try File(openingForReading: inverted)
@@ -56,7 +57,7 @@ import Testing
             Issue.record("no history")
             return
         }
-        #expect(history.hasSuffix(": gnorm invert -g 2 \(normalized) \(inverted)"), "\(history)")
+        #expect(history.hasSuffix(": gnorm invert -g 2 \(normalized) '\(inverted)'"), "\(history)")
         let original = try Gnorm.read(cases, "/seed")
         let back = try Gnorm.read(inverted, "/seed")
         #expect(back.count == original.count)
