@@ -98,7 +98,7 @@ let package = Package(
             ]),
         // The kernel's innermost loops, compiled twice from the same files (GroupNormLoopsAVX2
         // holds links to GroupNormLoops'): the kernel picks a build at run time (`InstructionSet`).
-        // A software prefetch for their strided walks, which Swift cannot spell (a header only).
+        // A cache hint for their strided walks, which Swift cannot spell (a header only).
         .target(name: "CPrefetch"),
         .target(name: "GroupNormLoops", dependencies: ["CPrefetch"]),
         .target(name: "GroupNormLoopsAVX2", dependencies: ["CPrefetch"], swiftSettings: avx2),

@@ -30,16 +30,14 @@ struct ChannelScratch<E: KernelElement> {
 /// Moments of each bucket of `channelsPerBucket` channels over `rows` rows, written to
 /// `output[0 ..< C / channelsPerBucket]`: one pass of per-channel sums shifted by row 0
 /// (GroupNormLoops' `channelSums`), each channel's moments merged into its bucket's; a
-/// bucket where a shifted sum would lose digits gets a corrected two-pass instead. The walk
-/// prefetches up to `readableRows` rows from `values` (default: `rows`).
+/// bucket where a shifted sum would lose digits gets a corrected two-pass instead.
 @inline(__always)
 func channelsLastMoments<E: KernelElement>(
-    _ values: UnsafePointer<E>, rows: Int, readableRows: Int? = nil, channelCount C: Int, channelsPerBucket K: Int,
+    _ values: UnsafePointer<E>, rows: Int, channelCount C: Int, channelsPerBucket K: Int,
     scratch: ChannelScratch<E>, into output: UnsafeMutablePointer<Moments>, on set: InstructionSet
 ) {
     for c in 0..<C { scratch.centers[c] = Double(values[c]) }
-    channelSums(
-        values, rows: rows, readableRows: max(rows, readableRows ?? rows), channelCount: C, scratch: scratch, on: set)
+    channelSums(values, rows: rows, channelCount: C, scratch: scratch, on: set)
     let n = Double(rows)
     var anyTwoPass = false
     for bucket in 0..<C / K {

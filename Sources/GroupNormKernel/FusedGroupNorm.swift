@@ -112,8 +112,7 @@ extension GroupNormPlan {
                     let sampleStatistics = slots.base + sample * groups
                     for firstRow in stride(from: 0, to: spatial, by: rowsPerBlock) {
                         channelsLastMoments(
-                            base + firstRow * C, rows: min(rowsPerBlock, spatial - firstRow),
-                            readableRows: spatial - firstRow, channelCount: C,
+                            base + firstRow * C, rows: min(rowsPerBlock, spatial - firstRow), channelCount: C,
                             channelsPerBucket: C / groups, scratch: scratches[worker], into: block,
                             on: instructionSet)
                         for group in 0..<groups {

@@ -265,8 +265,7 @@ public struct GroupNormPlan: Sendable {
                 let firstRow = (task % blocksPerSample) * rowsPerBlock
                 let rows = min(rowsPerBlock, spatial - firstRow)
                 channelsLastMoments(
-                    base + (sample * spatial + firstRow) * C, rows: rows, readableRows: spatial - firstRow,
-                    channelCount: C,
+                    base + (sample * spatial + firstRow) * C, rows: rows, channelCount: C,
                     channelsPerBucket: C / buckets, scratch: scratches[worker], into: shared.base + task * buckets,
                     on: instructionSet)
             }

@@ -92,22 +92,20 @@ func normalizeContiguous<E: KernelElement>(
 
 /// A build's `channelSums` for one element type and its bit pattern.
 private typealias ChannelSums<T, Bits> = (
-    UnsafePointer<T>, Int, Int, Int, UnsafePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
+    UnsafePointer<T>, Int, Int, UnsafePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
     UnsafeMutablePointer<Bits>
 ) -> Void
 
 /// Per-channel sums of `rows` rows shifted by `scratch.centers` into `scratch.sums`,
-/// `scratch.squares` and `scratch.differences` (GroupNormLoops' `channelSums`); `readableRows`
-/// rows (at least `rows`) may be read from `values`, for its prefetches.
+/// `scratch.squares` and `scratch.differences` (GroupNormLoops' `channelSums`).
 @inline(__always)
 func channelSums<E: KernelElement>(
-    _ values: UnsafePointer<E>, rows: Int, readableRows: Int, channelCount: Int, scratch: ChannelScratch<E>,
-    on set: InstructionSet
+    _ values: UnsafePointer<E>, rows: Int, channelCount: Int, scratch: ChannelScratch<E>, on set: InstructionSet
 ) {
     @inline(__always)
     func run<T, Bits>(_ baseline: ChannelSums<T, Bits>, _ avx2: ChannelSums<T, Bits>) {
         (set == .avx2 ? avx2 : baseline)(
-            UnsafeRawPointer(values).assumingMemoryBound(to: T.self), rows, readableRows, channelCount, scratch.centers,
+            UnsafeRawPointer(values).assumingMemoryBound(to: T.self), rows, channelCount, scratch.centers,
             scratch.sums, scratch.squares,
             UnsafeMutableRawPointer(scratch.differences).assumingMemoryBound(to: Bits.self))
     }

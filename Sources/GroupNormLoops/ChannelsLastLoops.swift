@@ -6,21 +6,20 @@ import CPrefetch
 
 /// Per channel c, over `rows` rows: Σd into `sums[c]` and Σd² into `squares[c]`, d = x − shifts[c],
 /// and the OR over the rows of each value's bits XOR row 0's into `differences[c]` (zero: constant).
-/// `readableRows` (at least `rows`) rows may be read from `values`: the walk prefetches ahead.
 @inline(never)
 public func channelSums(
-    _ values: UnsafePointer<Float>, rows: Int, readableRows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
+    _ values: UnsafePointer<Float>, rows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
     sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, differences: UnsafeMutablePointer<UInt32>
 ) {
-    channelSums(values, rows, readableRows, channelCount, shifts, sums, squares, differences)
+    channelSums(values, rows, channelCount, shifts, sums, squares, differences)
 }
 
 @inline(never)
 public func channelSums(
-    _ values: UnsafePointer<Double>, rows: Int, readableRows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
+    _ values: UnsafePointer<Double>, rows: Int, channelCount: Int, shifts: UnsafePointer<Double>,
     sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>, differences: UnsafeMutablePointer<UInt64>
 ) {
-    channelSums(values, rows, readableRows, channelCount, shifts, sums, squares, differences)
+    channelSums(values, rows, channelCount, shifts, sums, squares, differences)
 }
 
 /// Rows of C channels through per-channel maps y = (x − mean)·scale + shift, in float64,
@@ -67,12 +66,12 @@ public func normalizeRowsForHalf(
 
 @inline(__always)
 func channelSums<E: LoopElement>(
-    _ values: UnsafePointer<E>, _ rows: Int, _ readableRows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
+    _ values: UnsafePointer<E>, _ rows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
     _ sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>,
     _ differences: UnsafeMutablePointer<E.BitPattern>
 ) {
     if C >= rowWiseChannels && rows * MemoryLayout<E>.size >= rowWiseColumnBytes {
-        rowWiseChannelSums(values, rows, readableRows, C, shifts, sums, squares, differences)
+        rowWiseChannelSums(values, rows, C, shifts, sums, squares, differences)
         return
     }
     // Sixteen channels at a time down the rows (a whole 64-byte line of float32 per row, the
@@ -155,28 +154,26 @@ let rowWiseColumnBytes = 512
 /// `channelSums` `rowsPerStep` rows at a time: eight channels' sums, squares and bit differences
 /// loaded from memory once per step, carried down its rows in registers and stored back (one
 /// load and store of each per `rowsPerStep` values instead of per value). Each channel's values
-/// are still added in row order, so the same bits. The rows `prefetchBytes` ahead are asked
-/// into the caches as the walk goes, up to `readableRows`: the four rows of a step read as four
-/// interleaved streams, which the hardware prefetcher left waiting on memory (6 GB/s against
-/// 22 for one stream).
+/// are still added in row order, so the same bits. Each step's rows are first read in address
+/// order (`gnorm_touch_lines`): walked as four interleaved streams straight from memory they
+/// left the hardware prefetcher behind (6 GB/s on one core, 19 with the lines touched first).
 @inline(__always)
 func rowWiseChannelSums<E: LoopElement>(
-    _ values: UnsafePointer<E>, _ rows: Int, _ readableRows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
+    _ values: UnsafePointer<E>, _ rows: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
     _ sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>,
     _ differences: UnsafeMutablePointer<E.BitPattern>
 ) {
     sums.update(repeating: 0, count: C)
     squares.update(repeating: 0, count: C)
     differences.update(repeating: 0, count: C)
-    let ahead = max(rowsPerStep, prefetchBytes / (C * MemoryLayout<E>.size))
     var row = 0
     while row + rowsPerStep <= rows {
-        let prefetched = row + ahead + rowsPerStep <= readableRows ? ahead : 0
-        channelSumsStep(values, row, rowsPerStep, C, shifts, sums, squares, differences, prefetched)
+        gnorm_touch_lines(values + row * C, rowsPerStep * C * MemoryLayout<E>.size)
+        channelSumsStep(values, row, rowsPerStep, C, shifts, sums, squares, differences)
         row += rowsPerStep
     }
     while row < rows {
-        channelSumsStep(values, row, 1, C, shifts, sums, squares, differences, 0)
+        channelSumsStep(values, row, 1, C, shifts, sums, squares, differences)
         row += 1
     }
 }
@@ -186,20 +183,15 @@ func rowWiseChannelSums<E: LoopElement>(
 /// ways whatever C's stride.
 let rowsPerStep = 4
 
-/// How far ahead of the row-wise walk its rows are prefetched.
-let prefetchBytes = 16 << 10
-
-/// Rows `firstRow ..< firstRow + height` of `rowWiseChannelSums`, eight channels at a time, and
-/// (unless `ahead` is 0) each line of the rows `ahead` rows further prefetched.
+/// Rows `firstRow ..< firstRow + height` of `rowWiseChannelSums`, eight channels at a time.
 @inline(__always)
 func channelSumsStep<E: LoopElement>(
     _ values: UnsafePointer<E>, _ firstRow: Int, _ height: Int, _ C: Int, _ shifts: UnsafePointer<Double>,
     _ sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>,
-    _ differences: UnsafeMutablePointer<E.BitPattern>, _ ahead: Int
+    _ differences: UnsafeMutablePointer<E.BitPattern>
 ) {
     let vectorEnd = C - C % 8
     let start = values + firstRow * C
-    let lineElements = 64 / MemoryLayout<E>.size
     var c = 0
     while c < vectorEnd {
         let (shift, first) = (shifts.lanes(at: c), E.bits(values.lanes(at: c)))
@@ -207,9 +199,6 @@ func channelSumsStep<E: LoopElement>(
         var square = UnsafePointer(squares).lanes(at: c)
         var changed = UnsafePointer(differences).lanes(at: c)
         var line = start + c
-        if ahead > 0 && c % lineElements == 0 {
-            for row in 0..<height { gnorm_prefetch(line + (ahead + row) * C) }
-        }
         for _ in 0..<height {
             let lanes = line.lanes(at: 0)
             let d = E.widen(lanes) - shift

@@ -4,9 +4,9 @@ import Testing
 
 /// The channels-last row-wise statistics walk (GroupNormLoops' `rowWiseChannelSums`: from
 /// `rowWiseChannels` channels and `rowWiseColumnBytes` per channel in a block), which takes
-/// `rowsPerStep` rows at a time with eight channels' sums in registers and prefetches the rows
-/// ahead of it: channel counts that are and are not multiples of 8, blocks whose row count is
-/// not a multiple of `rowsPerStep`, a last block of one row, the fused and the unfused paths.
+/// `rowsPerStep` rows at a time with eight channels' sums in registers, each step's lines read in
+/// address order first: channel counts that are and are not multiples of 8, blocks whose row
+/// count is not a multiple of `rowsPerStep`, a last block of one row, the fused and the unfused paths.
 /// Each channel's statistics (instance norm) and every output are checked against a float64
 /// reference, and the bits must not depend on the thread count or the instruction set.
 @Suite struct RowWiseWalkTests {
