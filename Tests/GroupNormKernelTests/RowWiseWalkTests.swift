@@ -10,9 +10,9 @@ import Testing
 /// Each channel's statistics (instance norm) and every output are checked against a float64
 /// reference, and the bits must not depend on the thread count or the instruction set.
 @Suite struct RowWiseWalkTests {
-    /// (C, S): 128 rows per block from C = 128, so S = 129 ends in a one-row block, 194 in a
+    /// (C, S): 128 rows per block from C = 32, so S = 129 ends in a one-row block, 194 in a
     /// block of 66 (float64: row-wise, two rows past the last step of four), 261 in one of 5.
-    static let cases = [(128, 129), (131, 194), (136, 261), (257, 194), (512, 130)]
+    static let cases = [(32, 194), (45, 261), (64, 129), (128, 129), (131, 194), (136, 261), (257, 194), (512, 130)]
 
     /// Row-major [N][S][C] values: channel c constant where c % 7 == 2, constant but for one
     /// row in the last step where c % 7 == 5, else uniform around `offset`.
