@@ -5,13 +5,17 @@ import GroupNormKernel
 /// median of repeated runs, beside memcpy of the same bytes in the same run.
 ///
 ///     gnorm-bench [--threads T] [--repeats R] [--layout nchw|nhwc] [--cpu baseline|avx2]
+///                 [--shape NxCxHxW[:G]] [--dtype f32|f64]
+///
+/// `--shape` (repeatable: the rows below, or any other shape, G 32 unless given) and `--dtype`
+/// run only those rows, for profiling one of them.
 struct Shape {
     let n: Int, c: Int, h: Int, w: Int, groups: Int
     var elements: Int { n * c * h * w }
     var name: String { "\(n)x\(c)x\(h)x\(w) G\(groups)" }
 }
 
-let shapes = [
+let tableShapes = [
     Shape(n: 8, c: 256, h: 64, w: 64, groups: 32),
     Shape(n: 2, c: 512, h: 128, w: 128, groups: 32),
     Shape(n: 1, c: 32, h: 512, w: 512, groups: 1),
@@ -23,6 +27,8 @@ nonisolated(unsafe) var threads = ProcessInfo.processInfo.activeProcessorCount
 nonisolated(unsafe) var repeats = 9
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 var onlyLayout: ChannelLayout? = nil
+var onlyShapes: [Shape] = []
+var onlyType: String? = nil
 nonisolated(unsafe) var instructionSet = InstructionSet.baseline
 while let argument = arguments.next() {
     switch argument {
@@ -30,6 +36,19 @@ while let argument = arguments.next() {
     case "--repeats": repeats = Int(arguments.next() ?? "") ?? repeats
     case "--layout": onlyLayout = ChannelLayout(rawValue: arguments.next() ?? "")
     case "--cpu": instructionSet = InstructionSet(rawValue: arguments.next() ?? "") ?? instructionSet
+    case "--shape":
+        let text = arguments.next() ?? ""
+        let parts = text.split(separator: ":")
+        let sizes = parts.first.map { $0.split(separator: "x").compactMap { Int($0) } } ?? []
+        guard sizes.count == 4 else {
+            FileHandle.standardError.write(Data("gnorm-bench: --shape \(text): expected NxCxHxW or NxCxHxW:G\n".utf8))
+            exit(2)
+        }
+        let listed = tableShapes.first { [$0.n, $0.c, $0.h, $0.w] == sizes }
+        let groups = parts.count > 1 ? Int(parts[1]) : nil
+        onlyShapes.append(
+            Shape(n: sizes[0], c: sizes[1], h: sizes[2], w: sizes[3], groups: groups ?? listed?.groups ?? 32))
+    case "--dtype": onlyType = arguments.next()
     default: break
     }
 }
@@ -130,8 +149,8 @@ func secondsThrowing(_ body: () throws -> Void) throws -> Double {
 }
 
 print("shape,dtype,layout,threads,gnorm_GBps,copy_GBps,fraction_of_copy")
-for shape in shapes {
-    for (name, size) in [("f32", 4), ("f64", 8)] {
+for shape in onlyShapes.isEmpty ? tableShapes : onlyShapes {
+    for (name, size) in [("f32", 4), ("f64", 8)] where onlyType == nil || onlyType == name {
         for layout in ChannelLayout.allCases where onlyLayout == nil || onlyLayout == layout {
             let copy = copyBandwidth(bytes: shape.elements * size)
             let rate =
