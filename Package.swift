@@ -104,10 +104,8 @@ let package = Package(
             ]),
         // The kernel's innermost loops, compiled twice from the same files (GroupNormLoopsAVX2
         // holds links to GroupNormLoops'): the kernel picks a build at run time (`InstructionSet`).
-        // A cache hint for their strided walks, which Swift cannot spell (a header only).
-        .target(name: "CPrefetch"),
-        .target(name: "GroupNormLoops", dependencies: ["CPrefetch"]),
-        .target(name: "GroupNormLoopsAVX2", dependencies: ["CPrefetch"], swiftSettings: avx2),
+        .target(name: "GroupNormLoops"),
+        .target(name: "GroupNormLoopsAVX2", swiftSettings: avx2),
         .target(name: "GroupNormKernel", dependencies: ["GroupNormLoops", "GroupNormLoopsAVX2"]),
         // HDF5's deflate (+ shuffle) chunks coded by libdeflate and ISA-L, behind one face.
         .target(name: "ChunkCoding", dependencies: ["CDeflate", "CISAL"]),

@@ -2,7 +2,7 @@
 // affine map. Compiled twice like RunLoops.swift; public functions take standard-library
 // types only.
 
-import CPrefetch
+import Synchronization
 
 /// Per channel c, over `rows` rows: Σd into `sums[c]` and Σd² into `squares[c]`, d = x − shifts[c],
 /// and the OR over the rows of each value's bits XOR row 0's into `differences[c]` (zero: constant).
@@ -157,7 +157,7 @@ let rowWiseColumnBytes = 512
 /// loaded from memory once per step, carried down its rows in registers and stored back (one
 /// load and store of each per `rowsPerStep` values instead of per value). Each channel's values
 /// are still added in row order, so the same bits. Each step's rows are first read in address
-/// order (`gnorm_touch_lines`): walked as four interleaved streams straight from memory they
+/// order (`touchLines`): walked as four interleaved streams straight from memory they
 /// left the hardware prefetcher behind (6 GB/s on one core, 19 with the lines touched first).
 @inline(__always)
 func rowWiseChannelSums<E: LoopElement>(
@@ -170,7 +170,7 @@ func rowWiseChannelSums<E: LoopElement>(
     differences.update(repeating: 0, count: C)
     var row = 0
     while row + rowsPerStep <= rows {
-        gnorm_touch_lines(values + row * C, rowsPerStep * C * MemoryLayout<E>.size)
+        touchLines(UnsafeRawPointer(values + row * C), rowsPerStep * C * MemoryLayout<E>.size)
         channelSumsStep(values, row, rowsPerStep, C, shifts, sums, squares, differences)
         row += rowsPerStep
     }
@@ -244,5 +244,19 @@ func normalizeRows<E: LoopElement>(
             output[c] = E((Double(input[c]) - mean[c]) * scale[c] + shift[c])
             c += 1
         }
+    }
+}
+
+/// Reads one byte of every 64-byte line of `bytes` bytes from `start`, in address order: a
+/// sequential stream the hardware prefetcher follows, whose loads are independent, so the lines
+/// arrive in L1 together before a strided walk over them. The loads are relaxed atomic ones,
+/// which the optimizer keeps although their values are unused (it drops plain loads that are);
+/// on x86-64 each is an ordinary byte load. A cache hint only: it changes no value.
+@inline(__always)
+func touchLines(_ start: UnsafeRawPointer, _ bytes: Int) {
+    var offset = 0
+    while offset < bytes {
+        _ = (start + offset).assumingMemoryBound(to: Atomic<UInt8>.self).pointee.load(ordering: .relaxed)
+        offset &+= 64
     }
 }
