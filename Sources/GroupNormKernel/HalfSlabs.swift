@@ -2,8 +2,9 @@ import GroupNormLoops
 import GroupNormLoopsAVX2
 
 // float16 slabs: the kernel on float16 bit patterns (UInt16) as stored, in and out. Channels
-// first, the loops widen each value in registers and narrow each result to float16 bits there
-// (GroupNormLoops' HalfLoops.swift): no Float copy of the slab, no conversion passes. The blocks,
+// first, the loops widen each block of up to 4096 values into a Float buffer in L1, compute there
+// and narrow the results into the destination (GroupNormLoops' HalfLoops.swift; F16C in the AVX2
+// build): no Float copy of the slab, no conversion passes over it. The blocks,
 // merge order and maps are those of the Float kernel with `float16Output`, and the lanes those
 // of `Float16Conversion`, so the bits are those of widen → Float kernel → narrow. Channels last
 // takes that staged path inside the entry points (a Float copy of the slab, widened and narrowed
